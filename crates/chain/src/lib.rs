@@ -1,0 +1,34 @@
+//! Tally's chain: signed transactions, blocks, deterministic execution and the redb store.
+//!
+//! A block is valid when, executed on its parent's state, every transaction applies and the
+//! resulting roots equal those in its header. Execution never reads the clock or randomness: time
+//! comes from the proposer's stamp in the header.
+//!
+//! Invariants:
+//! - committed state always balances per currency (the ledger refuses anything else);
+//! - replaying the same blocks from the same genesis yields the same state root;
+//! - this crate knows nothing of consensus messages, the network or HTTP.
+
+mod block;
+mod genesis;
+mod log;
+mod replay;
+mod state;
+mod store;
+mod tx;
+
+pub use block::{
+    header_digest, Block, BlockDecodeError, BlockDigest, Header, BLOCK_BYTES_MAX, TXS_PER_BLOCK_MAX,
+};
+pub use genesis::{Genesis, GenesisError, Validator, VALIDATORS_MAX};
+pub use log::{EntryLog, EntryLogPeaks};
+pub use replay::{replay, ReplayError};
+pub use state::{
+    build_block, chain_hash, execute_block, BlockError, ChainState, CommittedEntry, Executed,
+    Executor, MemberRecord, Overlay, TxError,
+};
+pub use store::{Store, StoreError};
+pub use tx::{
+    batch_root, entry_leaf, verify_signatures, SignedBatch, SignedTx, Transaction, TxBody,
+    BATCH_ENTRIES_MAX,
+};

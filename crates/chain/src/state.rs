@@ -1,0 +1,515 @@
+//! Deterministic execution: the state a block leads to, and the rules a block must keep.
+//!
+//! Nothing here reads the clock or randomness: time comes from the block header, which the
+//! proposer stamped. Every honest validator that executes the same block on the same parent state
+//! reaches the same state root, or rejects the block for the same reason.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use tally_identity::{CertifiedMember, Digest, PublicKey};
+use tally_ledger::{
+    AccountError, BalancedEntry, EntryDraft, EntryError, EntryId, EntryLookup, KnownEntry, Ledger,
+    PeriodError, PostError, Role,
+};
+
+use crate::{
+    block::{header_digest, Block, BlockDigest, Header, TXS_PER_BLOCK_MAX},
+    log::EntryLog,
+    tx::{entry_leaf, verify_signatures, Transaction, TxBody, BATCH_ENTRIES_MAX},
+};
+
+/// A member as the chain knows it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct MemberRecord {
+    pub member: CertifiedMember,
+    pub revoked: bool,
+}
+
+/// Everything the validity of the next block depends on.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChainState {
+    pub chain_id: String,
+    pub root_key: PublicKey,
+    pub height: u64,
+    /// Digest of the block this state follows.
+    pub tip: [u8; 32],
+    pub time_ms: u64,
+    pub ledger: Ledger,
+    pub members: BTreeMap<PublicKey, MemberRecord>,
+    pub log: EntryLog,
+}
+
+impl ChainState {
+    /// Digest over the ledger and the membership. Entries themselves are committed by the log root.
+    pub fn state_root(&self) -> Digest {
+        let mut hasher = Sha256::new();
+        hasher.update(b"tally/v1/state");
+        hasher.update(self.ledger.state_digest());
+        hasher.update((self.members.len() as u64).to_be_bytes());
+        for (key, record) in &self.members {
+            let bytes = postcard::to_stdvec(record).expect("serialising to a Vec cannot fail");
+            hasher.update(key.as_bytes());
+            hasher.update((bytes.len() as u64).to_be_bytes());
+            hasher.update(&bytes);
+        }
+        hasher.finalize().into()
+    }
+
+    pub fn chain_hash(&self) -> Digest {
+        chain_hash(&self.chain_id)
+    }
+
+    /// The role of an active member at a time, or why it may not act.
+    pub fn authorise(&self, signer: &PublicKey, time_ms: u64) -> Result<Role, TxError> {
+        let record = self
+            .members
+            .get(signer)
+            .ok_or(TxError::UnknownSigner { signer: *signer })?;
+        if record.revoked {
+            return Err(TxError::SignerRevoked { signer: *signer });
+        }
+        if !record.member.is_valid_at(time_ms) {
+            return Err(TxError::CertificateExpired { signer: *signer });
+        }
+        Ok(record.member.certificate.role)
+    }
+}
+
+pub fn chain_hash(chain_id: &str) -> Digest {
+    Sha256::digest(format!("tally/v1/chain/{chain_id}").as_bytes()).into()
+}
+
+/// An entry as committed: the draft plus who, where and when.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct CommittedEntry {
+    pub entry: EntryDraft,
+    pub signer: PublicKey,
+    pub height: u64,
+    pub time_ms: u64,
+    /// Index of the carrying transaction in its block.
+    pub tx_index: u32,
+    /// Index inside a batch (0 for a single transaction).
+    pub item_index: u32,
+    /// Position in the entry log.
+    pub log_index: u64,
+    pub reversed_by: Option<EntryId>,
+}
+
+impl CommittedEntry {
+    pub fn known(&self) -> KnownEntry {
+        KnownEntry {
+            postings: self.entry.postings.clone(),
+            reversed_by: self.reversed_by.clone(),
+        }
+    }
+
+    /// The entry's leaf in the entry log: it binds the entry to its signer.
+    pub fn log_leaf(entry: &EntryDraft, signer: &PublicKey) -> Digest {
+        let mut hasher = Sha256::new();
+        hasher.update(entry_leaf(entry));
+        hasher.update(signer.as_bytes());
+        hasher.finalize().into()
+    }
+}
+
+/// Why one transaction cannot be applied.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum TxError {
+    #[error("signer {signer} is not a member of this chain")]
+    UnknownSigner { signer: PublicKey },
+    #[error("signer {signer} was revoked")]
+    SignerRevoked { signer: PublicKey },
+    #[error("the certificate of signer {signer} is not valid at the block time")]
+    CertificateExpired { signer: PublicKey },
+    #[error("bad signature")]
+    BadSignature,
+    #[error("role '{role}' may not {action}")]
+    NotAllowed {
+        role: &'static str,
+        action: &'static str,
+    },
+    #[error("batch is empty")]
+    EmptyBatch,
+    #[error("batch has {count} entries, more than the limit of {max}", max = BATCH_ENTRIES_MAX)]
+    BatchTooLarge { count: usize },
+    #[error("entry {index} of the batch: {source}")]
+    InBatch {
+        index: usize,
+        #[source]
+        source: Box<TxError>,
+    },
+    #[error("{0}")]
+    Entry(#[from] EntryError),
+    #[error("{0}")]
+    Post(#[from] PostError),
+    #[error("{0}")]
+    Account(#[from] AccountError),
+    #[error("{0}")]
+    Period(#[from] PeriodError),
+    #[error("entry id '{0}' appears twice")]
+    DuplicateInTransaction(EntryId),
+    #[error("member certificate: {0}")]
+    Certificate(String),
+    #[error("member {0} is already registered")]
+    MemberExists(PublicKey),
+    #[error("member {0} is not registered")]
+    MemberUnknown(PublicKey),
+}
+
+/// Why a block is invalid.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum BlockError {
+    #[error("block is for another chain")]
+    WrongChain,
+    #[error("block height {got} does not follow {parent}")]
+    WrongHeight { got: u64, parent: u64 },
+    #[error("block parent does not match the parent state")]
+    WrongParent,
+    #[error("block time {got} ms is before its parent's {parent} ms")]
+    TimeWentBack { got: u64, parent: u64 },
+    #[error("block has {count} transactions, more than {max}", max = TXS_PER_BLOCK_MAX)]
+    TooManyTransactions { count: usize },
+    #[error("transaction {index} has a bad signature")]
+    BadSignature { index: usize },
+    #[error("transaction {index}: {source}")]
+    Transaction { index: usize, source: TxError },
+    #[error("header {field} does not match the executed block")]
+    RootMismatch { field: &'static str },
+}
+
+/// Sees committed entries through `base` and the entries of blocks not yet committed on top.
+pub struct Overlay<'a, L: EntryLookup + ?Sized> {
+    pub base: &'a L,
+    pub pending: &'a HashMap<EntryId, KnownEntry>,
+}
+
+impl<L: EntryLookup + ?Sized> EntryLookup for Overlay<'_, L> {
+    fn lookup(&self, id: &EntryId) -> Option<KnownEntry> {
+        match self.pending.get(id) {
+            Some(known) => Some(known.clone()),
+            None => self.base.lookup(id),
+        }
+    }
+}
+
+/// The result of executing a block: the new state and what to index.
+#[derive(Clone, Debug)]
+pub struct Executed {
+    pub state: ChainState,
+    pub entries: Vec<CommittedEntry>,
+    /// (original, reversal) pairs.
+    pub reversals: Vec<(EntryId, EntryId)>,
+    /// Entries this block and its uncommitted ancestors added, for the next block's overlay.
+    pub pending: HashMap<EntryId, KnownEntry>,
+}
+
+/// Executes transactions one by one on a working state.
+pub struct Executor<'a, L: EntryLookup + ?Sized> {
+    state: ChainState,
+    base: &'a L,
+    pending: HashMap<EntryId, KnownEntry>,
+    entries: Vec<CommittedEntry>,
+    reversals: Vec<(EntryId, EntryId)>,
+    height: u64,
+    time_ms: u64,
+    applied: u32,
+}
+
+impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
+    /// Starts a block at `parent + 1`. `pending` holds entries of uncommitted ancestors.
+    pub fn new(
+        parent: &ChainState,
+        base: &'a L,
+        pending: HashMap<EntryId, KnownEntry>,
+        time_ms: u64,
+    ) -> Self {
+        Executor {
+            state: parent.clone(),
+            base,
+            pending,
+            entries: Vec::new(),
+            reversals: Vec::new(),
+            height: parent.height + 1,
+            time_ms,
+            applied: 0,
+        }
+    }
+
+    /// Applies one transaction whose signature was already checked; on error nothing changes.
+    pub fn apply(&mut self, tx: &Transaction) -> Result<(), TxError> {
+        let role = self.state.authorise(tx.signer(), self.time_ms)?;
+        let tx_index = self.applied;
+        match tx {
+            Transaction::Single(single) => {
+                self.apply_body(&single.body, &single.signer, role, tx_index)?
+            }
+            Transaction::Batch(batch) => {
+                if batch.entries.is_empty() {
+                    return Err(TxError::EmptyBatch);
+                }
+                if batch.entries.len() > BATCH_ENTRIES_MAX {
+                    return Err(TxError::BatchTooLarge {
+                        count: batch.entries.len(),
+                    });
+                }
+                // A batch applies whole or not at all: work on copies, keep them on success.
+                let saved_ledger = self.state.ledger.clone();
+                let saved_entries = self.entries.len();
+                let saved_reversals = self.reversals.len();
+                let mut added: Vec<EntryId> = Vec::new();
+                for (index, draft) in batch.entries.iter().enumerate() {
+                    let result = self.post(draft, &batch.signer, role, tx_index, index as u32);
+                    match result {
+                        Ok(()) => added.push(draft.id.clone()),
+                        Err(source) => {
+                            self.state.ledger = saved_ledger;
+                            self.entries.truncate(saved_entries);
+                            for (original, _) in self.reversals.drain(saved_reversals..) {
+                                if let Some(known) = self.pending.get_mut(&original) {
+                                    known.reversed_by = None;
+                                }
+                            }
+                            for id in added {
+                                self.pending.remove(&id);
+                            }
+                            return Err(TxError::InBatch {
+                                index,
+                                source: Box::new(source),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        self.applied += 1;
+        Ok(())
+    }
+
+    fn apply_body(
+        &mut self,
+        body: &TxBody,
+        signer: &PublicKey,
+        role: Role,
+        tx_index: u32,
+    ) -> Result<(), TxError> {
+        match body {
+            TxBody::Post(draft) => self.post(draft, signer, role, tx_index, 0),
+            TxBody::OpenAccount(account) => {
+                Ok(self.state.ledger.open_account(account.clone(), role)?)
+            }
+            TxBody::CloseAccount(code) => Ok(self.state.ledger.close_account(code, role)?),
+            TxBody::ClosePeriod(date) => Ok(self.state.ledger.close_period(*date, role)?),
+            TxBody::RegisterMember(member) => {
+                if role != Role::Admin {
+                    return Err(TxError::NotAllowed {
+                        role: role.as_str(),
+                        action: "register members",
+                    });
+                }
+                member
+                    .verify(&self.state.root_key, &self.state.chain_id)
+                    .map_err(|error| TxError::Certificate(error.to_string()))?;
+                let key = member.certificate.member;
+                if self.state.members.contains_key(&key) {
+                    return Err(TxError::MemberExists(key));
+                }
+                self.state.members.insert(
+                    key,
+                    MemberRecord {
+                        member: member.clone(),
+                        revoked: false,
+                    },
+                );
+                Ok(())
+            }
+            TxBody::RevokeMember(key) => {
+                if role != Role::Admin {
+                    return Err(TxError::NotAllowed {
+                        role: role.as_str(),
+                        action: "revoke members",
+                    });
+                }
+                let record = self
+                    .state
+                    .members
+                    .get_mut(key)
+                    .ok_or(TxError::MemberUnknown(*key))?;
+                record.revoked = true;
+                Ok(())
+            }
+        }
+    }
+
+    fn post(
+        &mut self,
+        draft: &EntryDraft,
+        signer: &PublicKey,
+        role: Role,
+        tx_index: u32,
+        item_index: u32,
+    ) -> Result<(), TxError> {
+        let entry: BalancedEntry = draft.clone().check()?;
+        {
+            let lookup = Overlay {
+                base: self.base,
+                pending: &self.pending,
+            };
+            self.state.ledger.check_entry(&entry, role, &lookup)?;
+        }
+        self.state.ledger.apply_entry(&entry);
+        let id = draft.id.clone();
+        if let Some(original) = &draft.reverses {
+            let mut known = match self.pending.get(original) {
+                Some(known) => known.clone(),
+                None => self
+                    .base
+                    .lookup(original)
+                    .expect("check_entry confirmed the reversed entry exists"),
+            };
+            known.reversed_by = Some(id.clone());
+            self.pending.insert(original.clone(), known);
+            self.reversals.push((original.clone(), id.clone()));
+        }
+        self.pending.insert(
+            id,
+            KnownEntry {
+                postings: draft.postings.clone(),
+                reversed_by: None,
+            },
+        );
+        self.entries.push(CommittedEntry {
+            entry: draft.clone(),
+            signer: *signer,
+            height: self.height,
+            time_ms: self.time_ms,
+            tx_index,
+            item_index,
+            log_index: 0,
+            reversed_by: None,
+        });
+        Ok(())
+    }
+
+    /// Seals the block: appends the entries to the log and computes the roots.
+    pub fn finish(
+        mut self,
+        parent_digest: BlockDigest,
+        transactions: Vec<Transaction>,
+    ) -> (Block, Executed) {
+        let start = self.state.log.len();
+        let leaves: Vec<Digest> = self
+            .entries
+            .iter()
+            .map(|committed| CommittedEntry::log_leaf(&committed.entry, &committed.signer))
+            .collect();
+        self.state.log.append(&leaves);
+        for (offset, committed) in self.entries.iter_mut().enumerate() {
+            committed.log_index = start + offset as u64;
+        }
+        let header = Header {
+            chain: self.state.chain_hash(),
+            height: self.height,
+            parent: parent_digest.0,
+            time_ms: self.time_ms,
+            tx_root: Block::tx_root(&transactions),
+            log_root: self.state.log.root(),
+            log_size: self.state.log.len(),
+            state_root: self.state.state_root(),
+        };
+        self.state.height = self.height;
+        self.state.time_ms = self.time_ms;
+        self.state.tip = header_digest(&header).0;
+        let block = Block {
+            header,
+            transactions,
+        };
+        let executed = Executed {
+            state: self.state,
+            entries: self.entries,
+            reversals: self.reversals,
+            pending: self.pending,
+        };
+        (block, executed)
+    }
+}
+
+/// Builds a block from candidate transactions, leaving out those that fail.
+///
+/// Returns the block, its execution, and the rejected candidates with their reasons.
+pub fn build_block<L: EntryLookup + ?Sized>(
+    parent: &ChainState,
+    base: &L,
+    pending: HashMap<EntryId, KnownEntry>,
+    time_ms: u64,
+    candidates: Vec<Transaction>,
+) -> (Block, Executed, Vec<(Transaction, TxError)>) {
+    let time_ms = time_ms.max(parent.time_ms);
+    let mut executor = Executor::new(parent, base, pending, time_ms);
+    let mut included = Vec::with_capacity(candidates.len());
+    let mut rejected = Vec::new();
+    for tx in candidates.into_iter().take(TXS_PER_BLOCK_MAX) {
+        match executor.apply(&tx) {
+            Ok(()) => included.push(tx),
+            Err(error) => rejected.push((tx, error)),
+        }
+    }
+    let (block, executed) = executor.finish(BlockDigest::from(parent.tip), included);
+    (block, executed, rejected)
+}
+
+/// Executes a block received from a peer and checks every rule and root.
+pub fn execute_block<L: EntryLookup + ?Sized>(
+    parent: &ChainState,
+    base: &L,
+    pending: HashMap<EntryId, KnownEntry>,
+    block: &Block,
+) -> Result<Executed, BlockError> {
+    let header = &block.header;
+    if header.chain != parent.chain_hash() {
+        return Err(BlockError::WrongChain);
+    }
+    if header.height != parent.height + 1 {
+        return Err(BlockError::WrongHeight {
+            got: header.height,
+            parent: parent.height,
+        });
+    }
+    if header.parent != parent.tip {
+        return Err(BlockError::WrongParent);
+    }
+    if header.time_ms < parent.time_ms {
+        return Err(BlockError::TimeWentBack {
+            got: header.time_ms,
+            parent: parent.time_ms,
+        });
+    }
+    if block.transactions.len() > TXS_PER_BLOCK_MAX {
+        return Err(BlockError::TooManyTransactions {
+            count: block.transactions.len(),
+        });
+    }
+    verify_signatures(&parent.chain_id, &block.transactions)
+        .map_err(|index| BlockError::BadSignature { index })?;
+    let mut executor = Executor::new(parent, base, pending, header.time_ms);
+    for (index, tx) in block.transactions.iter().enumerate() {
+        executor
+            .apply(tx)
+            .map_err(|source| BlockError::Transaction { index, source })?;
+    }
+    let (rebuilt, executed) =
+        executor.finish(BlockDigest::from(parent.tip), block.transactions.clone());
+    let checks = [
+        ("tx_root", rebuilt.header.tx_root == header.tx_root),
+        ("log_root", rebuilt.header.log_root == header.log_root),
+        ("log_size", rebuilt.header.log_size == header.log_size),
+        ("state_root", rebuilt.header.state_root == header.state_root),
+    ];
+    for (field, ok) in checks {
+        if !ok {
+            return Err(BlockError::RootMismatch { field });
+        }
+    }
+    Ok(executed)
+}

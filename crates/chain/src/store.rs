@@ -1,0 +1,211 @@
+//! The redb store of one chain on one node: finalized blocks, the entry index and a snapshot of
+//! the state after the last finalized block, all written in one transaction per block.
+//!
+//! Invariant: the snapshot, the blocks and the entry index always describe the same height. A
+//! crash at any moment leaves the previous block's complete state, because redb commits
+//! atomically and durably (fsync) before the node acknowledges the block to consensus.
+
+use std::path::Path;
+
+use redb::{Database, ReadableTable, TableDefinition};
+use tally_ledger::{EntryId, EntryLookup, KnownEntry};
+
+use crate::{
+    block::Block,
+    genesis::Genesis,
+    state::{ChainState, CommittedEntry, Executed},
+};
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
+
+const STATE_KEY: &str = "state";
+const GENESIS_KEY: &str = "genesis";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage: {0}")]
+    Storage(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the data directory belongs to chain '{found}', not '{expected}'")]
+    WrongChain { expected: String, found: String },
+    #[error("genesis: {0}")]
+    Genesis(#[from] crate::genesis::GenesisError),
+    #[error("block {got} does not follow the stored height {stored}")]
+    OutOfOrder { got: u64, stored: u64 },
+}
+
+fn storage<E: std::fmt::Display>(error: E) -> StoreError {
+    StoreError::Storage(error.to_string())
+}
+
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// Opens the store, creating it from the genesis on first use.
+    pub fn open(path: &Path, genesis: &Genesis) -> Result<Store, StoreError> {
+        let db = Database::create(path).map_err(storage)?;
+        Store::init(db, genesis)
+    }
+
+    /// A store that lives in memory only, for simulations.
+    pub fn open_in_memory(genesis: &Genesis) -> Result<Store, StoreError> {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(storage)?;
+        Store::init(db, genesis)
+    }
+
+    fn init(db: Database, genesis: &Genesis) -> Result<Store, StoreError> {
+        let store = Store { db };
+        let existing = {
+            let read = store.db.begin_read().map_err(storage)?;
+            match read.open_table(META) {
+                Ok(table) => table
+                    .get(GENESIS_KEY)
+                    .map_err(storage)?
+                    .map(|value| value.value().to_vec()),
+                Err(redb::TableError::TableDoesNotExist(_)) => None,
+                Err(error) => return Err(storage(error)),
+            }
+        };
+        match existing {
+            Some(bytes) => {
+                let stored: Genesis = postcard::from_bytes(&bytes)
+                    .map_err(|error| StoreError::Corrupt(format!("genesis: {error}")))?;
+                if stored != *genesis {
+                    return Err(StoreError::WrongChain {
+                        expected: genesis.chain_id.clone(),
+                        found: stored.chain_id,
+                    });
+                }
+            }
+            None => {
+                let state = genesis.initial_state()?;
+                let block = genesis.block()?;
+                let write = store.db.begin_write().map_err(storage)?;
+                {
+                    let mut meta = write.open_table(META).map_err(storage)?;
+                    let genesis_bytes = postcard::to_stdvec(genesis).expect("serialise");
+                    meta.insert(GENESIS_KEY, genesis_bytes.as_slice())
+                        .map_err(storage)?;
+                    let state_bytes = postcard::to_stdvec(&state).expect("serialise");
+                    meta.insert(STATE_KEY, state_bytes.as_slice())
+                        .map_err(storage)?;
+                    let mut blocks = write.open_table(BLOCKS).map_err(storage)?;
+                    blocks
+                        .insert(0, block.to_bytes().as_slice())
+                        .map_err(storage)?;
+                    write.open_table(ENTRIES).map_err(storage)?;
+                }
+                write.commit().map_err(storage)?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// The state after the last committed block.
+    pub fn state(&self) -> Result<ChainState, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let meta = read.open_table(META).map_err(storage)?;
+        let bytes = meta
+            .get(STATE_KEY)
+            .map_err(storage)?
+            .ok_or_else(|| StoreError::Corrupt("no state snapshot".into()))?;
+        postcard::from_bytes(bytes.value())
+            .map_err(|error| StoreError::Corrupt(format!("state snapshot: {error}")))
+    }
+
+    /// Commits a finalized block and everything it changed, atomically and durably.
+    pub fn commit(&self, block: &Block, executed: &Executed) -> Result<(), StoreError> {
+        let write = self.db.begin_write().map_err(storage)?;
+        {
+            let mut blocks = write.open_table(BLOCKS).map_err(storage)?;
+            if let Some((last, _)) = blocks.last().map_err(storage)? {
+                if last.value() + 1 != block.height() {
+                    return Err(StoreError::OutOfOrder {
+                        got: block.height(),
+                        stored: last.value(),
+                    });
+                }
+            }
+            blocks
+                .insert(block.height(), block.to_bytes().as_slice())
+                .map_err(storage)?;
+            let mut entries = write.open_table(ENTRIES).map_err(storage)?;
+            for committed in &executed.entries {
+                let bytes = postcard::to_stdvec(committed).expect("serialise");
+                entries
+                    .insert(committed.entry.id.as_str(), bytes.as_slice())
+                    .map_err(storage)?;
+            }
+            for (original, reversal) in &executed.reversals {
+                let mut committed: CommittedEntry = {
+                    let bytes = entries
+                        .get(original.as_str())
+                        .map_err(storage)?
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(format!("reversed entry {original} missing"))
+                        })?;
+                    postcard::from_bytes(bytes.value()).map_err(|error| {
+                        StoreError::Corrupt(format!("entry {original}: {error}"))
+                    })?
+                };
+                committed.reversed_by = Some(reversal.clone());
+                let bytes = postcard::to_stdvec(&committed).expect("serialise");
+                entries
+                    .insert(original.as_str(), bytes.as_slice())
+                    .map_err(storage)?;
+            }
+            let mut meta = write.open_table(META).map_err(storage)?;
+            let state_bytes = postcard::to_stdvec(&executed.state).expect("serialise");
+            meta.insert(STATE_KEY, state_bytes.as_slice())
+                .map_err(storage)?;
+        }
+        write.commit().map_err(storage)
+    }
+
+    pub fn entry(&self, id: &EntryId) -> Result<Option<CommittedEntry>, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let entries = read.open_table(ENTRIES).map_err(storage)?;
+        let Some(bytes) = entries.get(id.as_str()).map_err(storage)? else {
+            return Ok(None);
+        };
+        postcard::from_bytes(bytes.value())
+            .map(Some)
+            .map_err(|error| StoreError::Corrupt(format!("entry {id}: {error}")))
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let blocks = read.open_table(BLOCKS).map_err(storage)?;
+        let Some(bytes) = blocks.get(height).map_err(storage)? else {
+            return Ok(None);
+        };
+        Block::decode_checked(bytes.value())
+            .map(Some)
+            .map_err(|error| StoreError::Corrupt(format!("block {height}: {error}")))
+    }
+
+    /// The height of the last committed block.
+    pub fn height(&self) -> Result<u64, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let blocks = read.open_table(BLOCKS).map_err(storage)?;
+        let last = blocks.last().map_err(storage)?;
+        Ok(last.map(|(height, _)| height.value()).unwrap_or(0))
+    }
+}
+
+impl EntryLookup for Store {
+    fn lookup(&self, id: &EntryId) -> Option<KnownEntry> {
+        // A read failure here means the disk is failing under a running node; continuing could
+        // accept a duplicate entry id, so stop loudly instead.
+        self.entry(id)
+            .expect("the entry index must be readable")
+            .map(|committed| committed.known())
+    }
+}

@@ -1,0 +1,182 @@
+//! Transactions: what members sign and blocks carry.
+//!
+//! A transaction is a [`TxBody`] (what should happen) signed by one member. High-volume sources
+//! sign a [`SignedBatch`] instead: one signature over the Merkle root of many entries, so each
+//! entry stays attributable to its signer and provable against the batch root while the signature
+//! cost is paid once.
+
+use serde::{Deserialize, Serialize};
+use tally_identity::{
+    leaf_hash, merkle_root, CertifiedMember, Digest, Domain, PublicKey, SecretKey, Signature,
+    SignatureCheck,
+};
+use tally_ledger::{Account, AccountCode, Date, EntryDraft};
+
+/// Entries in one signed batch. A bound keeps one batch's Merkle computation and the block that
+/// carries it to a predictable size.
+pub const BATCH_ENTRIES_MAX: usize = 8_192;
+
+/// What a signed transaction asks the chain to do.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum TxBody {
+    /// Post one journal entry.
+    Post(EntryDraft),
+    /// Open a new account in the chart.
+    OpenAccount(Account),
+    /// Close an account (its balance must be zero).
+    CloseAccount(AccountCode),
+    /// Close the books through a date: later postings dated on or before it are refused.
+    ClosePeriod(Date),
+    /// Admit a member whose certificate the enterprise root key signed.
+    RegisterMember(CertifiedMember),
+    /// Revoke a member: its later transactions are refused.
+    RevokeMember(PublicKey),
+}
+
+impl TxBody {
+    /// The canonical bytes that are signed and hashed.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).expect("serialising to a Vec cannot fail")
+    }
+
+    /// A short name for logs and errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TxBody::Post(_) => "post",
+            TxBody::OpenAccount(_) => "open-account",
+            TxBody::CloseAccount(_) => "close-account",
+            TxBody::ClosePeriod(_) => "close-period",
+            TxBody::RegisterMember(_) => "register-member",
+            TxBody::RevokeMember(_) => "revoke-member",
+        }
+    }
+}
+
+/// One body signed by one member.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SignedTx {
+    pub body: TxBody,
+    pub signer: PublicKey,
+    pub signature: Signature,
+}
+
+impl SignedTx {
+    pub fn sign(key: &SecretKey, chain_id: &str, body: TxBody) -> SignedTx {
+        let signature = key.sign(Domain::Transaction, chain_id, &body.encode());
+        SignedTx {
+            body,
+            signer: key.public_key(),
+            signature,
+        }
+    }
+}
+
+/// Many entries under one signature over their Merkle root.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SignedBatch {
+    pub entries: Vec<EntryDraft>,
+    pub signer: PublicKey,
+    pub signature: Signature,
+}
+
+impl SignedBatch {
+    pub fn sign(key: &SecretKey, chain_id: &str, entries: Vec<EntryDraft>) -> SignedBatch {
+        let root = batch_root(&entries);
+        let signature = key.sign(Domain::Batch, chain_id, &root);
+        SignedBatch {
+            entries,
+            signer: key.public_key(),
+            signature,
+        }
+    }
+
+    pub fn root(&self) -> Digest {
+        batch_root(&self.entries)
+    }
+}
+
+/// The Merkle root a batch signature covers: one leaf per entry's canonical encoding.
+pub fn batch_root(entries: &[EntryDraft]) -> Digest {
+    let leaves: Vec<Digest> = entries.iter().map(|entry| entry_leaf(entry)).collect();
+    merkle_root(&leaves)
+}
+
+/// The leaf hash of one entry, used in batch roots.
+pub fn entry_leaf(entry: &EntryDraft) -> Digest {
+    leaf_hash(&postcard::to_stdvec(entry).expect("serialising to a Vec cannot fail"))
+}
+
+/// What a block carries.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum Transaction {
+    Single(SignedTx),
+    Batch(SignedBatch),
+}
+
+impl Transaction {
+    /// The canonical bytes of the whole transaction, signature included.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).expect("serialising to a Vec cannot fail")
+    }
+
+    /// The transaction's hash: its identity in the mempool and in block transaction roots.
+    pub fn hash(&self) -> Digest {
+        leaf_hash(&self.encode())
+    }
+
+    pub fn signer(&self) -> &PublicKey {
+        match self {
+            Transaction::Single(tx) => &tx.signer,
+            Transaction::Batch(batch) => &batch.signer,
+        }
+    }
+
+    /// Journal entries this transaction posts (0 for administrative transactions).
+    pub fn entry_count(&self) -> usize {
+        match self {
+            Transaction::Single(SignedTx {
+                body: TxBody::Post(_),
+                ..
+            }) => 1,
+            Transaction::Single(_) => 0,
+            Transaction::Batch(batch) => batch.entries.len(),
+        }
+    }
+
+    /// The message the signature covers and its domain.
+    pub fn signed_message(&self) -> (Domain, Vec<u8>) {
+        match self {
+            Transaction::Single(tx) => (Domain::Transaction, tx.body.encode()),
+            Transaction::Batch(batch) => (Domain::Batch, batch.root().to_vec()),
+        }
+    }
+
+    pub fn signature(&self) -> &Signature {
+        match self {
+            Transaction::Single(tx) => &tx.signature,
+            Transaction::Batch(batch) => &batch.signature,
+        }
+    }
+}
+
+/// Checks the signatures of many transactions at once with batch verification.
+///
+/// Returns the index of the first transaction whose signature is bad.
+pub fn verify_signatures(chain_id: &str, transactions: &[Transaction]) -> Result<(), usize> {
+    let messages: Vec<(Domain, Vec<u8>)> = transactions
+        .iter()
+        .map(Transaction::signed_message)
+        .collect();
+    let checks: Vec<SignatureCheck<'_>> = transactions
+        .iter()
+        .zip(&messages)
+        .map(|(tx, (domain, message))| SignatureCheck {
+            key: tx.signer(),
+            domain: *domain,
+            chain_id,
+            message,
+            signature: tx.signature(),
+        })
+        .collect();
+    tally_identity::verify_many(&checks).map_err(|error| error.index)
+}

@@ -1,0 +1,171 @@
+//! Talking to a node over HTTP: `tally submit` and `tally report`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use tally_chain::{SignedTx, Transaction, TxBody};
+use tally_identity::SecretKey;
+use tally_node::wire::{
+    EntryJson, ErrorJson, StatusJson, SubmitJson, TrialBalanceJson, TxStatusJson,
+};
+
+use crate::output::{print_trial_balance, Format};
+use crate::user_error;
+
+#[derive(Args)]
+pub struct SubmitArgs {
+    /// The node's API, e.g. http://127.0.0.1:27100
+    #[arg(long)]
+    node: String,
+    /// The member key to sign with.
+    #[arg(long)]
+    key: PathBuf,
+    /// Seconds to wait for the entry to become final (0: do not wait).
+    #[arg(long, default_value_t = 30)]
+    wait: u64,
+    /// The entry, as JSON (see README).
+    entry: PathBuf,
+}
+
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// Net balance of every account per currency.
+    TrialBalance {
+        #[arg(long)]
+        node: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+fn client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?)
+}
+
+async fn error_of(response: reqwest::Response) -> anyhow::Error {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    match serde_json::from_str::<ErrorJson>(&text) {
+        Ok(body) if status.is_client_error() => {
+            user_error(format!("{} ({})", body.error.message, body.error.code))
+        }
+        Ok(body) => anyhow::anyhow!("node error {status}: {}", body.error.message),
+        Err(_) => anyhow::anyhow!("node answered {status}: {text}"),
+    }
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    url: &str,
+) -> anyhow::Result<T> {
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}; is the node running?"))?;
+    if !response.status().is_success() {
+        return Err(error_of(response).await);
+    }
+    Ok(response.json().await?)
+}
+
+pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.entry)
+        .map_err(|error| user_error(format!("cannot read {}: {error}", args.entry.display())))?;
+    let entry: EntryJson = serde_json::from_str(&text).map_err(|error| {
+        user_error(format!(
+            "{} is not a valid entry: {error}",
+            args.entry.display()
+        ))
+    })?;
+    let draft = entry
+        .to_draft()
+        .map_err(|error| user_error(format!("{}: {error}", args.entry.display())))?;
+    let key = SecretKey::read_file(&args.key).map_err(|error| user_error(error.to_string()))?;
+    let base = args.node.trim_end_matches('/').to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let client = client()?;
+        let status: StatusJson = get_json(&client, &format!("{base}/v1/status")).await?;
+        let tx = Transaction::Single(SignedTx::sign(
+            &key,
+            &status.chain_id,
+            TxBody::Post(draft.clone()),
+        ));
+        let response = client
+            .post(format!("{base}/v1/transactions"))
+            .json(&tx)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {base}; is the node running?"))?;
+        if !response.status().is_success() {
+            return Err(error_of(response).await);
+        }
+        let receipt: SubmitJson = response.json().await?;
+        if receipt.status == "committed" {
+            println!(
+                "entry {} was already committed at height {}; nothing changed",
+                draft.id,
+                receipt.height.unwrap_or(0)
+            );
+            return Ok(());
+        }
+        if args.wait == 0 {
+            println!("entry {} accepted (transaction {})", draft.id, receipt.hash);
+            return Ok(());
+        }
+        let deadline = Instant::now() + Duration::from_secs(args.wait);
+        loop {
+            let status: TxStatusJson =
+                get_json(&client, &format!("{base}/v1/transactions/{}", receipt.hash)).await?;
+            match status.status.as_str() {
+                "committed" => {
+                    println!(
+                        "entry {} committed at height {}",
+                        draft.id,
+                        status.height.unwrap_or(0)
+                    );
+                    return Ok(());
+                }
+                "rejected" => {
+                    return Err(user_error(format!(
+                        "entry {} rejected: {}",
+                        draft.id,
+                        status.reason.unwrap_or_default()
+                    )))
+                }
+                _ if Instant::now() > deadline => {
+                    anyhow::bail!(
+                        "entry {} not final after {} s (transaction {}); check later with the API",
+                        draft.id,
+                        args.wait,
+                        receipt.hash
+                    )
+                }
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    })
+}
+
+pub fn report(command: ReportCommand) -> anyhow::Result<()> {
+    match command {
+        ReportCommand::TrialBalance { node, format } => {
+            let base = node.trim_end_matches('/').to_string();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let lines: Vec<TrialBalanceJson> = runtime.block_on(async move {
+                let client = client()?;
+                get_json(&client, &format!("{base}/v1/reports/trial-balance")).await
+            })?;
+            print_trial_balance(&lines, format)
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Running nodes: `tally devnet init`, `tally node`, and in-process networks for demo and bench.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use commonware_runtime::{tokio as cw_tokio, Runner, Supervisor};
+use tally_consensus::{ChainHandle, Timing};
+use tally_node::{devnet::DevnetPlan, keys, start_node, NodeConfig, NodeSpec};
+
+use crate::user_error;
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub fn devnet_init(
+    out: &Path,
+    validators: usize,
+    base_port: u16,
+    chain_id: &str,
+    enterprise: &str,
+) -> anyhow::Result<()> {
+    if validators == 0 || validators > tally_chain::VALIDATORS_MAX {
+        return Err(user_error(format!(
+            "--validators must be between 1 and {}",
+            tally_chain::VALIDATORS_MAX
+        )));
+    }
+    if out.join("genesis.json").exists() {
+        return Err(user_error(format!(
+            "{} already holds a devnet (genesis.json exists); choose another --out or remove it",
+            out.display()
+        )));
+    }
+    let plan = DevnetPlan::new(
+        &mut rand::rngs::OsRng,
+        enterprise,
+        chain_id,
+        validators,
+        base_port,
+        now_ms(),
+    );
+    let configs = plan
+        .write(out)
+        .with_context(|| format!("writing the devnet to {}", out.display()))?;
+    println!(
+        "wrote a {validators}-validator devnet for chain '{chain_id}' to {}",
+        out.display()
+    );
+    println!("  genesis:    {}", out.join("genesis.json").display());
+    println!(
+        "  client key: {} (role finance: may post to every account)",
+        out.join("client.key").display()
+    );
+    for (validator, config) in plan.validators.iter().zip(&configs) {
+        println!(
+            "  {:<10} tally node --config {}   (API http://{})",
+            validator.name,
+            config.display(),
+            validator.api
+        );
+    }
+    Ok(())
+}
+
+pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
+    let config = NodeConfig::read(config_path).map_err(|error| user_error(error.to_string()))?;
+    let genesis = tally_chain::Genesis::read(&config.genesis)
+        .map_err(|error| user_error(error.to_string()))?;
+    let signer =
+        keys::read_private(&config.consensus_key).map_err(|error| user_error(error.to_string()))?;
+    let mut validators = Vec::new();
+    validators.push((keys::public_of(&signer), config.p2p_listen));
+    for peer in &config.peers {
+        let key = keys::public_from_hex(&peer.consensus_key)
+            .map_err(|error| user_error(error.to_string()))?;
+        validators.push((key, peer.address));
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let runtime = cw_tokio::Config::new().with_storage_directory(config.data_dir.join("consensus"));
+    let spec = NodeSpec {
+        name: config.name.clone(),
+        genesis,
+        ledger_path: config.data_dir.join("ledger.redb"),
+        signer,
+        p2p_listen: config.p2p_listen,
+        validators,
+        timing: Timing::default(),
+    };
+    let api = config.api_listen;
+    let name = config.name.clone();
+    cw_tokio::Runner::new(runtime).start(|context| async move {
+        let listener = tokio::net::TcpListener::bind(api)
+            .await
+            .with_context(|| format!("cannot listen for the API on {api}"))?;
+        let chain = start_node(context, spec).await?;
+        eprintln!(
+            "node {name}: chain '{}' at height {}, API on http://{api}",
+            chain.chain_id(),
+            chain.state().height
+        );
+        tokio::select! {
+            _ = tally_node::serve_api(listener, chain) => {},
+            _ = tokio::signal::ctrl_c() => eprintln!("node {name}: shutting down"),
+        }
+        anyhow::Ok(())
+    })
+}
+
+/// A chain of validators running inside this process, on loopback p2p.
+pub struct LocalNetwork {
+    pub plan: DevnetPlan,
+    pub chains: Vec<ChainHandle>,
+}
+
+/// Picks `count` free loopback ports.
+fn free_ports(count: usize) -> anyhow::Result<Vec<u16>> {
+    let listeners: Vec<std::net::TcpListener> = (0..count)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<_, _>>()
+        .context("finding free loopback ports")?;
+    Ok(listeners
+        .iter()
+        .map(|listener| listener.local_addr().map(|address| address.port()))
+        .collect::<Result<_, _>>()?)
+}
+
+/// Starts `validators` nodes of one new chain inside `context`, storing under `data`.
+pub async fn start_local(
+    context: cw_tokio::Context,
+    data: &Path,
+    validators: usize,
+    chain_id: &str,
+) -> anyhow::Result<LocalNetwork> {
+    let mut plan = DevnetPlan::new(
+        &mut rand::rngs::OsRng,
+        "Merchant",
+        chain_id,
+        validators,
+        0,
+        now_ms(),
+    );
+    let ports = free_ports(validators)?;
+    for (validator, port) in plan.validators.iter_mut().zip(ports) {
+        validator.p2p.set_port(port);
+    }
+    let addresses = plan.addresses();
+    let mut chains = Vec::new();
+    for validator in &plan.validators {
+        let spec = NodeSpec {
+            name: validator.name.clone(),
+            genesis: plan.genesis.clone(),
+            ledger_path: data.join(&validator.name).join("ledger.redb"),
+            signer: validator.key.clone(),
+            p2p_listen: validator.p2p,
+            validators: addresses.clone(),
+            timing: Timing::default(),
+        };
+        chains.push(start_node(context.child("local"), spec).await?);
+    }
+    Ok(LocalNetwork { plan, chains })
+}

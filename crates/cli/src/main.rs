@@ -1,0 +1,166 @@
+//! `tally`: the command-line interface. A thin binary over the library crates.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod bench;
+mod client;
+mod demo;
+mod local;
+mod output;
+
+/// An error in what the user asked for (bad input, refused by the node): exit code 2.
+#[derive(Debug)]
+pub struct UserError(pub String);
+
+impl std::fmt::Display for UserError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UserError {}
+
+pub fn user_error(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UserError(message.into()))
+}
+
+#[derive(Parser)]
+#[command(
+    name = "tally",
+    version,
+    about = "Tally: a permissioned blockchain ledger for e-commerce accounting"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a 4-validator private chain in this process with a realistic e-commerce workload.
+    Demo(demo::DemoArgs),
+    /// Set up a local multi-process network.
+    Devnet {
+        #[command(subcommand)]
+        command: DevnetCommand,
+    },
+    /// Run one node from its configuration file.
+    Node {
+        /// The node's configuration (written by `tally devnet init`).
+        #[arg(long)]
+        config: std::path::PathBuf,
+    },
+    /// Sign an entry with a member key and submit it to a node.
+    Submit(client::SubmitArgs),
+    /// Reports from a node.
+    Report {
+        #[command(subcommand)]
+        command: client::ReportCommand,
+    },
+    /// Member keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Measure throughput and latency of a local chain.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum DevnetCommand {
+    /// Write genesis, keys and one config per node for a network on 127.0.0.1.
+    Init {
+        /// Directory to write into.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Number of validators (4 tolerates one faulty validator).
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// First p2p port; API ports start at this plus 100.
+        #[arg(long, default_value_t = 27_000)]
+        base_port: u16,
+        /// Chain id.
+        #[arg(long, default_value = "merchant-private")]
+        chain_id: String,
+        /// Enterprise name.
+        #[arg(long, default_value = "Merchant")]
+        enterprise: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Generate a member key file (hex) and print its public key.
+    Generate {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Print the public key of a member key file.
+    Show { key: std::path::PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let mut message = format!("error: {error}");
+            for cause in error.chain().skip(1) {
+                message.push_str(&format!(": {cause}"));
+            }
+            eprintln!("{message}");
+            if error.downcast_ref::<UserError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    init_logs();
+    match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Devnet {
+            command:
+                DevnetCommand::Init {
+                    out,
+                    validators,
+                    base_port,
+                    chain_id,
+                    enterprise,
+                },
+        } => local::devnet_init(&out, validators, base_port, &chain_id, &enterprise),
+        Command::Node { config } => local::run_node(&config),
+        Command::Submit(args) => client::submit(args),
+        Command::Report { command } => client::report(command),
+        Command::Keys { command } => match command {
+            KeysCommand::Generate { out } => {
+                let key = tally_identity::SecretKey::generate(&mut rand::rngs::OsRng);
+                key.write_file(&out)
+                    .map_err(|error| user_error(error.to_string()))?;
+                println!("{}", key.public_key());
+                Ok(())
+            }
+            KeysCommand::Show { key } => {
+                let key = tally_identity::SecretKey::read_file(&key)
+                    .map_err(|error| user_error(error.to_string()))?;
+                println!("{}", key.public_key());
+                Ok(())
+            }
+        },
+        Command::Bench(args) => bench::run(args),
+    }
+}

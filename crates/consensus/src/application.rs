@@ -1,0 +1,274 @@
+//! The consensus application: builds blocks from the mempool, verifies peers' blocks by executing
+//! them, and commits finalized blocks that marshal delivers in order.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use commonware_actor::Feedback;
+use commonware_consensus::{
+    marshal::{ancestry::Ancestry, Update},
+    simplex::types::Context,
+    Application, Heightable,
+};
+use commonware_cryptography::{ed25519, Digested, Digestible};
+use commonware_runtime::{Clock, Metrics, Spawner};
+use commonware_utils::{acknowledgement::Exact, Acknowledgement};
+use futures::{channel::mpsc, StreamExt};
+use tally_chain::{build_block, execute_block, Block, BlockDigest, ChainState, Executed};
+use tally_identity::Digest;
+use tally_ledger::{EntryId, KnownEntry};
+use tracing::{error, info, warn};
+
+use crate::handle::{ChainHandle, Speculative};
+
+/// Entries one proposed block carries at most. Large blocks amortise consensus and the fsync of
+/// each commit; the bound keeps one block's execution well under the leader timeout.
+pub const BLOCK_ENTRIES_MAX: usize = 16_384;
+/// How long an idle proposer waits for transactions before proposing an empty block, so an idle
+/// chain makes a few empty blocks a second rather than hundreds.
+pub const IDLE_WAIT: Duration = Duration::from_millis(400);
+/// How far ahead of the local clock a proposer's timestamp may be before we wait for our clock.
+pub const CLOCK_SKEW_MAX: Duration = Duration::from_secs(5);
+
+pub type Scheme = commonware_consensus::simplex::scheme::ed25519::Scheme;
+
+#[derive(Clone)]
+pub struct TallyApp {
+    chain: ChainHandle,
+}
+
+impl TallyApp {
+    pub fn new(chain: ChainHandle) -> Self {
+        TallyApp { chain }
+    }
+}
+
+/// A parent's execution, however it was obtained.
+struct ParentView {
+    state: ChainState,
+    pending: HashMap<EntryId, KnownEntry>,
+    chain_txs: HashSet<Digest>,
+}
+
+fn now_ms(clock: &impl Clock) -> u64 {
+    clock
+        .current()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl TallyApp {
+    /// The state after `parent`, from the committed state, the speculative cache, or by executing
+    /// the uncommitted blocks the ancestry stream yields (after a restart, say).
+    async fn parent_view(
+        &self,
+        parent: &Digested<Block>,
+        ancestry: &mut (impl Ancestry<Block> + Unpin),
+    ) -> Option<ParentView> {
+        let digest = parent.digest().0;
+        let committed = self.chain.state();
+        if digest == committed.tip {
+            return Some(ParentView {
+                state: (*committed).clone(),
+                pending: HashMap::new(),
+                chain_txs: HashSet::new(),
+            });
+        }
+        if let Some(speculative) = self.chain.speculative(&digest) {
+            return Some(ParentView {
+                state: speculative.executed.state.clone(),
+                pending: speculative.executed.pending.clone(),
+                chain_txs: speculative.chain_txs.clone(),
+            });
+        }
+        // Walk back to something we know, then execute forward.
+        let mut unknown: Vec<Digested<Block>> = Vec::new();
+        let mut base: Option<ParentView> = None;
+        while let Some(block) = ancestry.next().await {
+            let block_digest = block.digest().0;
+            let committed = self.chain.state();
+            if block_digest == committed.tip {
+                base = Some(ParentView {
+                    state: (*committed).clone(),
+                    pending: HashMap::new(),
+                    chain_txs: HashSet::new(),
+                });
+                break;
+            }
+            if let Some(speculative) = self.chain.speculative(&block_digest) {
+                base = Some(ParentView {
+                    state: speculative.executed.state.clone(),
+                    pending: speculative.executed.pending.clone(),
+                    chain_txs: speculative.chain_txs.clone(),
+                });
+                break;
+            }
+            if block.height().get() <= committed.height {
+                warn!(
+                    height = block.height().get(),
+                    "ancestry forks below the committed height"
+                );
+                return None;
+            }
+            unknown.push(block);
+        }
+        let mut view = base?;
+        for block in unknown.into_iter().rev() {
+            let executed = match execute_block(
+                &view.state,
+                self.chain.store(),
+                view.pending.clone(),
+                block.inner(),
+            ) {
+                Ok(executed) => executed,
+                Err(error) => {
+                    warn!(height = block.height().get(), %error, "ancestor does not execute");
+                    return None;
+                }
+            };
+            view = self.remember(block.inner_shared(), executed, view.chain_txs);
+        }
+        Some(view)
+    }
+
+    fn remember(
+        &self,
+        block: Arc<Block>,
+        executed: Executed,
+        mut chain_txs: HashSet<Digest>,
+    ) -> ParentView {
+        chain_txs.extend(block.transactions.iter().map(|tx| tx.hash()));
+        let speculative = self.chain.remember(Speculative {
+            block,
+            executed,
+            chain_txs,
+        });
+        ParentView {
+            state: speculative.executed.state.clone(),
+            pending: speculative.executed.pending.clone(),
+            chain_txs: speculative.chain_txs.clone(),
+        }
+    }
+}
+
+impl<E> Application<E> for TallyApp
+where
+    E: Clock + Spawner + Metrics,
+{
+    type SigningScheme = Scheme;
+    type Context = Context<BlockDigest, ed25519::PublicKey>;
+    type Block = Block;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        (runtime, _context): (E, Self::Context),
+        mut ancestry: impl Ancestry<Self::Block>,
+        _input: (),
+    ) -> Option<Digested<Self::Block>> {
+        let parent = ancestry.next().await?;
+        let view = self.parent_view(&parent, &mut ancestry).await?;
+        // Give an idle chain a moment to collect work, so empty blocks stay rare.
+        let deadline = runtime.current() + IDLE_WAIT;
+        while self.chain.mempool_is_empty() && runtime.current() < deadline {
+            runtime.sleep(Duration::from_millis(20)).await;
+        }
+        let candidates = self.chain.candidates(BLOCK_ENTRIES_MAX, &view.chain_txs);
+        let time_ms = now_ms(&runtime).max(view.state.time_ms);
+        let (block, executed, rejected) = build_block(
+            &view.state,
+            self.chain.store(),
+            view.pending,
+            time_ms,
+            candidates,
+        );
+        if !rejected.is_empty() {
+            info!(
+                count = rejected.len(),
+                "left invalid transactions out of the proposal"
+            );
+            self.chain.reject(rejected);
+        }
+        let digest = executed.state.tip;
+        let block = Arc::new(block);
+        self.remember(block.clone(), executed, view.chain_txs);
+        Some(Digested::precomputed(block, BlockDigest::from(digest)))
+    }
+
+    async fn verify(
+        &mut self,
+        (runtime, _context): (E, Self::Context),
+        mut ancestry: impl Ancestry<Self::Block>,
+    ) -> bool {
+        let Some(block) = ancestry.next().await else {
+            return false;
+        };
+        let Some(parent) = ancestry.next().await else {
+            return false;
+        };
+        // A timestamp from the future may only mean our clock is behind: wait, don't reject.
+        let stamped = UNIX_EPOCH + Duration::from_millis(block.inner().header.time_ms);
+        if stamped > runtime.current() + CLOCK_SKEW_MAX {
+            runtime.sleep_until(stamped - CLOCK_SKEW_MAX).await;
+        }
+        let Some(view) = self.parent_view(&parent, &mut ancestry).await else {
+            return false;
+        };
+        match execute_block(&view.state, self.chain.store(), view.pending, block.inner()) {
+            Ok(executed) => {
+                self.remember(block.inner_shared(), executed, view.chain_txs);
+                true
+            }
+            Err(error) => {
+                warn!(height = block.height().get(), %error, "rejected an invalid block");
+                false
+            }
+        }
+    }
+}
+
+/// Receives marshal's finalized blocks and hands them to the committer task in order.
+#[derive(Clone)]
+pub struct Finalizer {
+    chain: ChainHandle,
+    sender: mpsc::UnboundedSender<(Digested<Block>, Exact)>,
+}
+
+impl Finalizer {
+    /// Starts the committer task on `context` and returns the reporter marshal delivers to.
+    pub fn start<E: Spawner>(context: E, chain: ChainHandle) -> Finalizer {
+        let (sender, mut receiver) = mpsc::unbounded::<(Digested<Block>, Exact)>();
+        let committer = chain.clone();
+        context.spawn(move |_| async move {
+            while let Some((block, ack)) = receiver.next().await {
+                match committer.commit_finalized(block.inner()) {
+                    Ok(()) => ack.acknowledge(),
+                    Err(error) => {
+                        // Acknowledging would let marshal move past a block we did not commit.
+                        error!(%error, "cannot commit a finalized block; stopping this chain's committer");
+                        return;
+                    }
+                }
+            }
+        });
+        Finalizer { chain, sender }
+    }
+}
+
+impl commonware_consensus::Reporter for Finalizer {
+    type Activity = Update<Block>;
+
+    fn report(&mut self, activity: Self::Activity) -> Feedback {
+        match activity {
+            Update::Tip(_, height, _) => self.chain.note_finalized_tip(height.get()),
+            Update::Block(block, ack) => {
+                if self.sender.unbounded_send((block, ack)).is_err() {
+                    warn!("committer stopped; finalized block not committed");
+                }
+            }
+        }
+        Feedback::Ok
+    }
+}

@@ -1,0 +1,377 @@
+//! The chain handle: what the consensus application and the node's API share for one chain.
+//!
+//! It owns the store, the committed state, the speculative states of blocks not yet final, the
+//! mempool and the outcomes of recent transactions.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tally_chain::{
+    execute_block, Block, BlockError, ChainState, CommittedEntry, Executed, Executor, Genesis,
+    Store, StoreError, Transaction, TxError,
+};
+use tally_identity::{Digest, Domain};
+use tally_ledger::{EntryId, PostError};
+use tokio::sync::watch;
+
+use crate::mempool::{AdmitError, Mempool};
+
+/// Outcomes of recent transactions kept for clients that ask later. Older ones are forgotten;
+/// committed entries stay findable by id in the store.
+pub const OUTCOMES_MAX: usize = 200_000;
+
+/// The result of one transaction, as a client may ask for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Pending,
+    Committed { height: u64 },
+    Rejected { reason: String },
+}
+
+/// What `submit` answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Receipt {
+    /// Waiting for a block.
+    Accepted { hash: Digest },
+    /// The same transaction was committed before: nothing changed.
+    AlreadyCommitted { hash: Digest, height: u64 },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("bad signature: the transaction is not signed by {signer} for chain '{chain}'")]
+    BadSignature { signer: String, chain: String },
+    #[error("{0}")]
+    Rejected(#[from] TxError),
+    #[error("{0}")]
+    Mempool(#[from] AdmitError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// Execution of a block not yet final, kept so its children can be built and checked.
+pub struct Speculative {
+    pub block: Arc<Block>,
+    pub executed: Executed,
+    /// Hashes of this block's transactions and of its uncommitted ancestors'.
+    pub chain_txs: HashSet<Digest>,
+}
+
+#[derive(Default)]
+struct Outcomes {
+    map: HashMap<Digest, Outcome>,
+    order: VecDeque<Digest>,
+}
+
+impl Outcomes {
+    fn record(&mut self, hash: Digest, outcome: Outcome) {
+        if self.map.insert(hash, outcome).is_none() {
+            self.order.push_back(hash);
+            if self.order.len() > OUTCOMES_MAX {
+                if let Some(old) = self.order.pop_front() {
+                    self.map.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// Counters for status and metrics.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+    pub blocks: u64,
+    pub entries: u64,
+    pub transactions: u64,
+    /// Highest height known finalized by consensus (may run ahead of what is committed here).
+    pub finalized_tip: u64,
+}
+
+struct Inner {
+    genesis: Genesis,
+    store: Store,
+    committed: RwLock<Arc<ChainState>>,
+    speculative: Mutex<HashMap<[u8; 32], Arc<Speculative>>>,
+    mempool: Mutex<Mempool>,
+    outcomes: Mutex<Outcomes>,
+    stats: Mutex<Stats>,
+    height: watch::Sender<u64>,
+}
+
+#[derive(Clone)]
+pub struct ChainHandle {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error("finalized block {height} does not execute on the committed state: {source}")]
+    Diverged { height: u64, source: BlockError },
+    #[error("finalized block {got} skips ahead of the committed height {committed}")]
+    Gap { got: u64, committed: u64 },
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+impl ChainHandle {
+    pub fn new(genesis: Genesis, store: Store) -> Result<ChainHandle, StoreError> {
+        let state = store.state()?;
+        let stats = Stats {
+            blocks: state.height,
+            entries: state.log.len(),
+            transactions: 0,
+            finalized_tip: state.height,
+        };
+        let (height, _) = watch::channel(state.height);
+        Ok(ChainHandle {
+            inner: Arc::new(Inner {
+                genesis,
+                store,
+                committed: RwLock::new(Arc::new(state)),
+                speculative: Mutex::new(HashMap::new()),
+                mempool: Mutex::new(Mempool::default()),
+                outcomes: Mutex::new(Outcomes::default()),
+                stats: Mutex::new(stats),
+                height,
+            }),
+        })
+    }
+
+    pub fn genesis(&self) -> &Genesis {
+        &self.inner.genesis
+    }
+
+    pub fn chain_id(&self) -> &str {
+        &self.inner.genesis.chain_id
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The state after the last committed block.
+    pub fn state(&self) -> Arc<ChainState> {
+        self.inner.committed.read().expect("lock").clone()
+    }
+
+    pub fn stats(&self) -> Stats {
+        *self.inner.stats.lock().expect("lock")
+    }
+
+    pub fn mempool_entries(&self) -> usize {
+        self.inner.mempool.lock().expect("lock").entries()
+    }
+
+    /// A receiver that changes whenever a block is committed.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.height.subscribe()
+    }
+
+    pub fn outcome(&self, hash: &Digest) -> Option<Outcome> {
+        if self.inner.mempool.lock().expect("lock").contains(hash) {
+            return Some(Outcome::Pending);
+        }
+        self.inner
+            .outcomes
+            .lock()
+            .expect("lock")
+            .map
+            .get(hash)
+            .cloned()
+    }
+
+    pub fn entry(&self, id: &EntryId) -> Result<Option<CommittedEntry>, StoreError> {
+        self.inner.store.entry(id)
+    }
+
+    /// Checks a client's transaction against the committed state and queues it for a block.
+    ///
+    /// Bad signatures and transactions that cannot apply are refused here with the reason, so
+    /// the client hears at once. A transaction committed before is answered with its original
+    /// result and changes nothing.
+    pub fn submit(&self, tx: Transaction) -> Result<Receipt, SubmitError> {
+        let hash = tx.hash();
+        let chain_id = self.chain_id().to_string();
+        let (domain, message) = tx.signed_message();
+        debug_assert!(matches!(domain, Domain::Transaction | Domain::Batch));
+        tx.signer()
+            .verify(domain, &chain_id, &message, tx.signature())
+            .map_err(|_| SubmitError::BadSignature {
+                signer: tx.signer().to_string(),
+                chain: chain_id.clone(),
+            })?;
+        let state = self.state();
+        let check = {
+            let mut executor =
+                Executor::new(&state, &self.inner.store, HashMap::new(), state.time_ms);
+            executor.apply(&tx)
+        };
+        if let Err(error) = check {
+            if let Some(height) = self.committed_before(&tx, &error)? {
+                return Ok(Receipt::AlreadyCommitted { hash, height });
+            }
+            return Err(SubmitError::Rejected(error));
+        }
+        self.inner
+            .mempool
+            .lock()
+            .expect("lock")
+            .admit(hash, Arc::new(tx))?;
+        Ok(Receipt::Accepted { hash })
+    }
+
+    /// If `tx` failed only because exactly it was committed before, the height it was committed at.
+    fn committed_before(
+        &self,
+        tx: &Transaction,
+        error: &TxError,
+    ) -> Result<Option<u64>, StoreError> {
+        let duplicate = match error {
+            TxError::Post(PostError::DuplicateId { .. }) => true,
+            TxError::InBatch { source, .. } => {
+                matches!(**source, TxError::Post(PostError::DuplicateId { .. }))
+            }
+            _ => false,
+        };
+        if !duplicate {
+            return Ok(None);
+        }
+        let drafts: Vec<_> = match tx {
+            Transaction::Single(single) => match &single.body {
+                tally_chain::TxBody::Post(draft) => vec![draft],
+                _ => return Ok(None),
+            },
+            Transaction::Batch(batch) => batch.entries.iter().collect(),
+        };
+        let mut height = 0;
+        for draft in drafts {
+            match self.inner.store.entry(&draft.id)? {
+                Some(committed)
+                    if committed.entry == *draft && committed.signer == *tx.signer() =>
+                {
+                    height = height.max(committed.height);
+                }
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(height))
+    }
+
+    /// Transactions for the next block on top of a chain whose uncommitted part holds `exclude`.
+    pub(crate) fn candidates(
+        &self,
+        entries_max: usize,
+        exclude: &HashSet<Digest>,
+    ) -> Vec<Transaction> {
+        self.inner
+            .mempool
+            .lock()
+            .expect("lock")
+            .candidates(entries_max, exclude)
+            .into_iter()
+            .map(|(_, tx)| (*tx).clone())
+            .collect()
+    }
+
+    pub(crate) fn mempool_is_empty(&self) -> bool {
+        self.inner.mempool.lock().expect("lock").is_empty()
+    }
+
+    /// Drops transactions a proposal found invalid and remembers why.
+    pub(crate) fn reject(&self, rejected: Vec<(Transaction, TxError)>) {
+        if rejected.is_empty() {
+            return;
+        }
+        let mut hashes = HashSet::new();
+        let mut outcomes = self.inner.outcomes.lock().expect("lock");
+        for (tx, error) in rejected {
+            let hash = tx.hash();
+            hashes.insert(hash);
+            outcomes.record(
+                hash,
+                Outcome::Rejected {
+                    reason: error.to_string(),
+                },
+            );
+        }
+        drop(outcomes);
+        self.inner.mempool.lock().expect("lock").remove(&hashes);
+    }
+
+    pub(crate) fn speculative(&self, digest: &[u8; 32]) -> Option<Arc<Speculative>> {
+        self.inner
+            .speculative
+            .lock()
+            .expect("lock")
+            .get(digest)
+            .cloned()
+    }
+
+    pub(crate) fn remember(&self, speculative: Speculative) -> Arc<Speculative> {
+        let digest = speculative.executed.state.tip;
+        let speculative = Arc::new(speculative);
+        self.inner
+            .speculative
+            .lock()
+            .expect("lock")
+            .insert(digest, speculative.clone());
+        speculative
+    }
+
+    pub(crate) fn note_finalized_tip(&self, height: u64) {
+        let mut stats = self.inner.stats.lock().expect("lock");
+        stats.finalized_tip = stats.finalized_tip.max(height);
+    }
+
+    /// Commits a finalized block: executes it (or reuses its speculative execution), writes it
+    /// durably, then updates the in-memory state. Redelivered blocks are ignored.
+    pub fn commit_finalized(&self, block: &Block) -> Result<(), CommitError> {
+        let committed = self.state();
+        let height = block.height();
+        if height <= committed.height {
+            return Ok(());
+        }
+        if height != committed.height + 1 {
+            return Err(CommitError::Gap {
+                got: height,
+                committed: committed.height,
+            });
+        }
+        let digest = tally_chain::header_digest(&block.header).0;
+        let executed = match self.speculative(&digest) {
+            Some(speculative) if block.header.parent == committed.tip => {
+                speculative.executed.clone()
+            }
+            _ => execute_block(&committed, &self.inner.store, HashMap::new(), block)
+                .map_err(|source| CommitError::Diverged { height, source })?,
+        };
+        self.inner.store.commit(block, &executed)?;
+        let hashes: HashSet<Digest> = block.transactions.iter().map(Transaction::hash).collect();
+        *self.inner.committed.write().expect("lock") = Arc::new(executed.state);
+        self.inner.mempool.lock().expect("lock").remove(&hashes);
+        {
+            let mut outcomes = self.inner.outcomes.lock().expect("lock");
+            for hash in &hashes {
+                outcomes.record(*hash, Outcome::Committed { height });
+            }
+        }
+        self.inner
+            .speculative
+            .lock()
+            .expect("lock")
+            .retain(|_, speculative| speculative.block.height() > height);
+        {
+            let mut stats = self.inner.stats.lock().expect("lock");
+            stats.blocks = height;
+            stats.entries += block.entry_count() as u64;
+            stats.transactions += block.transactions.len() as u64;
+            stats.finalized_tip = stats.finalized_tip.max(height);
+        }
+        self.inner.height.send_replace(height);
+        Ok(())
+    }
+
+    /// Whether an entry id is waiting in the mempool.
+    pub fn is_pending(&self, id: &EntryId) -> bool {
+        self.inner.mempool.lock().expect("lock").has_id(id)
+    }
+}

@@ -1,0 +1,21 @@
+//! Tally's consensus adapter: runs a chain as an application of commonware's simplex BFT
+//! consensus, with marshal delivering finalized blocks in order and backfilling from peers.
+//!
+//! Invariants:
+//! - a block is voted for only after it executed on its parent's state with every root matching;
+//! - a finalized block is acknowledged to marshal only after it is durably committed to the store,
+//!   so a restarted node is redelivered everything it had not committed;
+//! - this crate does not know HTTP, JSON or how peers are addressed: the node passes in
+//!   registered network channels and a runtime context.
+
+mod application;
+mod engine;
+mod handle;
+mod mempool;
+
+pub use application::{Finalizer, Scheme, TallyApp, BLOCK_ENTRIES_MAX, CLOCK_SKEW_MAX, IDLE_WAIT};
+pub use engine::{channel, start_validator, Networks, Timing, ValidatorConfig};
+pub use handle::{
+    ChainHandle, CommitError, Outcome, Receipt, Speculative, Stats, SubmitError, OUTCOMES_MAX,
+};
+pub use mempool::{AdmitError, Mempool, MEMPOOL_ENTRIES_MAX};

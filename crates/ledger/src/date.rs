@@ -1,0 +1,271 @@
+//! Accounting dates.
+//!
+//! An entry's date is the day it belongs to in the books, chosen by the client,
+//! not a clock reading: the ledger has no clock, so that every node replaying
+//! the same entries reaches the same state.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::echo;
+
+/// Earliest year a date may have. Nothing in e-commerce predates 1900, and a
+/// floor catches typos such as "0226" for "2026".
+pub const YEAR_MIN: u32 = 1900;
+
+/// Latest year a date may have: the last one with four digits, so that the
+/// text form is always exactly "YYYY-MM-DD" and sorts like the date.
+pub const YEAR_MAX: u32 = 9999;
+
+/// A calendar date, packed as the number `yyyymmdd` so that comparing the
+/// numbers compares the dates.
+///
+/// It (de)serializes as the text "2026-11-24"; deserialization validates.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Date(u32);
+
+/// Why a date was refused.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum DateError {
+    /// Not of the form YYYY-MM-DD.
+    #[error("invalid date '{text}' (expected YYYY-MM-DD, e.g. 2026-11-24)")]
+    Malformed {
+        /// The rejected text.
+        text: String,
+    },
+    /// The year is outside [`YEAR_MIN`]..=[`YEAR_MAX`].
+    #[error("year {year} is out of range ({YEAR_MIN} to {YEAR_MAX})")]
+    YearOutOfRange {
+        /// The rejected year.
+        year: u32,
+    },
+    /// The month is not 1..=12.
+    #[error("month {month} does not exist (1 to 12)")]
+    MonthOutOfRange {
+        /// The rejected month.
+        month: u32,
+    },
+    /// The day does not exist in that month.
+    #[error("day {day} does not exist in {year:04}-{month:02} (it has {days} days)")]
+    DayOutOfRange {
+        /// The year.
+        year: u32,
+        /// The month.
+        month: u32,
+        /// The rejected day.
+        day: u32,
+        /// How many days the month has.
+        days: u32,
+    },
+}
+
+/// Whether `year` has a 29th of February (Gregorian rules).
+// `u32::is_multiple_of` needs Rust 1.87; the workspace supports 1.85.
+#[allow(clippy::manual_is_multiple_of)]
+fn is_leap_year(year: u32) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+/// Days in `month` of `year`; `month` must already be 1..=12.
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+impl Date {
+    /// Makes a date, checking that it exists.
+    pub fn from_ymd(year: u32, month: u32, day: u32) -> Result<Date, DateError> {
+        if !(YEAR_MIN..=YEAR_MAX).contains(&year) {
+            return Err(DateError::YearOutOfRange { year });
+        }
+        if !(1..=12).contains(&month) {
+            return Err(DateError::MonthOutOfRange { month });
+        }
+        let days = days_in_month(year, month);
+        if !(1..=days).contains(&day) {
+            return Err(DateError::DayOutOfRange {
+                year,
+                month,
+                day,
+                days,
+            });
+        }
+        // year <= 9999, month <= 12 and day <= 31 keep this below 10^8.
+        Ok(Date(year * 10_000 + month * 100 + day))
+    }
+
+    /// Parses "YYYY-MM-DD" (exactly four, two and two digits).
+    pub fn parse(text: &str) -> Result<Date, DateError> {
+        let malformed = || DateError::Malformed { text: echo(text) };
+        let bytes = text.as_bytes();
+        if bytes.len() != 10 || bytes.get(4) != Some(&b'-') || bytes.get(7) != Some(&b'-') {
+            return Err(malformed());
+        }
+        let number = |range: std::ops::Range<usize>| -> Option<u32> {
+            let part = bytes.get(range)?;
+            part.iter().try_fold(0u32, |value, &b| {
+                if !b.is_ascii_digit() {
+                    return None;
+                }
+                value
+                    .checked_mul(10)?
+                    .checked_add(u32::from(b.wrapping_sub(b'0')))
+            })
+        };
+        match (number(0..4), number(5..7), number(8..10)) {
+            (Some(year), Some(month), Some(day)) => Date::from_ymd(year, month, day),
+            _ => Err(malformed()),
+        }
+    }
+
+    /// Rebuilds a date from its packed `yyyymmdd` form, checking it.
+    pub fn from_packed(packed: u32) -> Result<Date, DateError> {
+        Date::from_ymd(packed / 10_000, packed / 100 % 100, packed % 100)
+    }
+
+    /// The packed `yyyymmdd` number.
+    pub fn packed(self) -> u32 {
+        self.0
+    }
+
+    /// The year, 1900..=9999.
+    pub fn year(self) -> u32 {
+        self.0 / 10_000
+    }
+
+    /// The month, 1..=12.
+    pub fn month(self) -> u32 {
+        self.0 / 100 % 100
+    }
+
+    /// The day of the month, 1..=31.
+    pub fn day(self) -> u32 {
+        self.0 % 100
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            self.year(),
+            self.month(),
+            self.day()
+        )
+    }
+}
+
+impl FromStr for Date {
+    type Err = DateError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Date::parse(text)
+    }
+}
+
+impl TryFrom<String> for Date {
+    type Error = DateError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Date::parse(&text)
+    }
+}
+
+impl From<Date> for String {
+    fn from(date: Date) -> String {
+        date.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn makes_and_prints_dates() {
+        let date = Date::from_ymd(2026, 11, 24).unwrap();
+        assert_eq!(date.to_string(), "2026-11-24");
+        assert_eq!((date.year(), date.month(), date.day()), (2026, 11, 24));
+        assert_eq!(date.packed(), 20261124);
+        assert_eq!(Date::from_packed(20261124), Ok(date));
+        assert_eq!(Date::parse("2026-11-24"), Ok(date));
+        assert_eq!(
+            "1900-01-01".parse::<Date>().unwrap().to_string(),
+            "1900-01-01"
+        );
+        assert_eq!(
+            Date::from_ymd(9999, 12, 31).unwrap().to_string(),
+            "9999-12-31"
+        );
+    }
+
+    #[test]
+    fn ordering_is_date_ordering() {
+        let a = Date::parse("2025-12-31").unwrap();
+        let b = Date::parse("2026-01-01").unwrap();
+        let c = Date::parse("2026-01-02").unwrap();
+        assert!(a < b && b < c);
+    }
+
+    #[test]
+    fn leap_years() {
+        assert!(Date::from_ymd(2024, 2, 29).is_ok());
+        assert!(Date::from_ymd(2000, 2, 29).is_ok());
+        assert_eq!(
+            Date::from_ymd(1900, 2, 29).unwrap_err().to_string(),
+            "day 29 does not exist in 1900-02 (it has 28 days)"
+        );
+        assert!(Date::from_ymd(2026, 2, 29).is_err());
+        assert!(Date::from_ymd(2026, 4, 31).is_err());
+        assert!(Date::from_ymd(2026, 1, 31).is_ok());
+    }
+
+    #[test]
+    fn refuses_bad_dates_with_exact_messages() {
+        assert_eq!(
+            Date::from_ymd(1899, 12, 31).unwrap_err().to_string(),
+            "year 1899 is out of range (1900 to 9999)"
+        );
+        assert_eq!(
+            Date::from_ymd(2026, 13, 1).unwrap_err().to_string(),
+            "month 13 does not exist (1 to 12)"
+        );
+        assert_eq!(
+            Date::from_ymd(2026, 1, 0).unwrap_err().to_string(),
+            "day 0 does not exist in 2026-01 (it has 31 days)"
+        );
+        assert_eq!(
+            Date::parse("24.11.2026").unwrap_err().to_string(),
+            "invalid date '24.11.2026' (expected YYYY-MM-DD, e.g. 2026-11-24)"
+        );
+        for bad in [
+            "",
+            "2026-1-24",
+            "2026-11-2x",
+            "+026-11-24",
+            "2026-11-240",
+            "2026/11/24",
+            "२०२६-११-२४",
+        ] {
+            assert!(Date::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Date::from_packed(0).is_err());
+        assert!(Date::from_packed(u32::MAX).is_err());
+    }
+
+    #[test]
+    fn string_round_trip() {
+        let date = Date::from_ymd(2026, 3, 5).unwrap();
+        let text: String = date.into();
+        assert_eq!(text, "2026-03-05");
+        assert_eq!(Date::try_from(text), Ok(date));
+    }
+}

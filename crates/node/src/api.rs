@@ -1,0 +1,266 @@
+//! The node's HTTP API (`/v1`): submit signed transactions, read entries, status and reports.
+//!
+//! Every error is a JSON body `{"error": {"code", "message"}}` with a 4xx status; nothing a client
+//! sends can panic the node or change state when it is refused.
+
+use axum::{
+    extract::{rejection::JsonRejection, DefaultBodyLimit, Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use tally_chain::{Transaction, TxError};
+use tally_consensus::{AdmitError, ChainHandle, Outcome, Receipt, SubmitError};
+use tally_ledger::{EntryId, PostError};
+
+use crate::wire::{
+    CommittedEntryJson, ErrorDetail, ErrorJson, StatusJson, SubmitJson, TrialBalanceJson,
+    TxStatusJson,
+};
+
+/// Largest request body. A full signed batch of 8,192 entries is a few MiB of JSON; anything far
+/// beyond that is refused before it is parsed.
+pub const REQUEST_BYTES_MAX: usize = 32 * 1024 * 1024;
+
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorJson {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "request_too_large"
+        } else {
+            "malformed_request"
+        };
+        ApiError::new(status, code, rejection.body_text())
+    }
+}
+
+/// The stable code and HTTP status of a transaction rule violation.
+fn tx_error_code(error: &TxError) -> (StatusCode, &'static str) {
+    match error {
+        TxError::UnknownSigner { .. }
+        | TxError::SignerRevoked { .. }
+        | TxError::CertificateExpired { .. } => (StatusCode::FORBIDDEN, "not_a_member"),
+        TxError::NotAllowed { .. } => (StatusCode::FORBIDDEN, "not_allowed"),
+        TxError::InBatch { source, .. } => tx_error_code(source),
+        TxError::Entry(tally_ledger::EntryError::Unbalanced { .. }) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "unbalanced")
+        }
+        TxError::Entry(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_entry"),
+        TxError::Post(post) => match post {
+            PostError::UnknownAccount { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unknown_account")
+            }
+            PostError::DuplicateId { .. } => (StatusCode::CONFLICT, "duplicate_id"),
+            PostError::RoleNotAllowed { .. } => (StatusCode::FORBIDDEN, "not_allowed"),
+            PostError::PeriodClosed { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "period_closed"),
+            _ => (StatusCode::UNPROCESSABLE_ENTITY, "rule_violated"),
+        },
+        TxError::BadSignature => (StatusCode::BAD_REQUEST, "bad_signature"),
+        _ => (StatusCode::UNPROCESSABLE_ENTITY, "rule_violated"),
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(error: SubmitError) -> Self {
+        match &error {
+            SubmitError::BadSignature { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_signature", error.to_string())
+            }
+            SubmitError::Rejected(tx) => {
+                let (status, code) = tx_error_code(tx);
+                ApiError::new(status, code, error.to_string())
+            }
+            SubmitError::Mempool(AdmitError::Full) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "mempool_full",
+                error.to_string(),
+            ),
+            SubmitError::Mempool(_) => {
+                ApiError::new(StatusCode::CONFLICT, "already_pending", error.to_string())
+            }
+            SubmitError::Store(_) => internal(&error),
+        }
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        error.to_string(),
+    )
+}
+
+pub fn router(chain: ChainHandle) -> Router {
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/transactions", post(submit))
+        .route("/v1/transactions/{hash}", get(transaction))
+        .route("/v1/entries/{id}", get(entry))
+        .route("/v1/reports/trial-balance", get(trial_balance))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))
+        .with_state(chain)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; see /v1/status, /v1/transactions, /v1/entries/{id}, /v1/reports/trial-balance",
+    )
+}
+
+async fn status(State(chain): State<ChainHandle>) -> Json<StatusJson> {
+    let state = chain.state();
+    let stats = chain.stats();
+    Json(StatusJson {
+        chain_id: chain.chain_id().to_string(),
+        enterprise: chain.genesis().enterprise.clone(),
+        height: state.height,
+        finalized_tip: stats.finalized_tip,
+        tip: hex::encode(state.tip),
+        state_root: hex::encode(state.state_root()),
+        log_root: hex::encode(state.log.root()),
+        entries: state.log.len(),
+        validators: chain.genesis().validators.len(),
+        mempool_entries: chain.mempool_entries(),
+        balanced: state.ledger.is_balanced(),
+        time_ms: state.time_ms,
+    })
+}
+
+async fn submit(
+    State(chain): State<ChainHandle>,
+    body: Result<Json<Transaction>, JsonRejection>,
+) -> Result<(StatusCode, Json<SubmitJson>), ApiError> {
+    let Json(tx) = body?;
+    // Signature checks and rule checks are CPU work; keep them off the async workers.
+    let receipt = tokio::task::spawn_blocking(move || chain.submit(tx))
+        .await
+        .map_err(internal)??;
+    Ok(match receipt {
+        Receipt::Accepted { hash } => (
+            StatusCode::ACCEPTED,
+            Json(SubmitJson {
+                status: "accepted".into(),
+                hash: hex::encode(hash),
+                height: None,
+            }),
+        ),
+        Receipt::AlreadyCommitted { hash, height } => (
+            StatusCode::OK,
+            Json(SubmitJson {
+                status: "committed".into(),
+                hash: hex::encode(hash),
+                height: Some(height),
+            }),
+        ),
+    })
+}
+
+async fn transaction(
+    State(chain): State<ChainHandle>,
+    Path(hash): Path<String>,
+) -> Result<Json<TxStatusJson>, ApiError> {
+    let bytes = hex::decode(&hash)
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_request",
+                "a transaction hash is 64 hex digits",
+            )
+        })?;
+    let status = match chain.outcome(&bytes) {
+        Some(Outcome::Pending) => TxStatusJson {
+            status: "pending".into(),
+            height: None,
+            reason: None,
+        },
+        Some(Outcome::Committed { height }) => TxStatusJson {
+            status: "committed".into(),
+            height: Some(height),
+            reason: None,
+        },
+        Some(Outcome::Rejected { reason }) => TxStatusJson {
+            status: "rejected".into(),
+            height: None,
+            reason: Some(reason),
+        },
+        None => TxStatusJson {
+            status: "unknown".into(),
+            height: None,
+            reason: None,
+        },
+    };
+    Ok(Json(status))
+}
+
+async fn entry(
+    State(chain): State<ChainHandle>,
+    Path(id): Path<String>,
+) -> Result<Json<CommittedEntryJson>, ApiError> {
+    let id = EntryId::new(&id).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            error.to_string(),
+        )
+    })?;
+    match chain.entry(&id).map_err(internal)? {
+        Some(committed) => Ok(Json(CommittedEntryJson::from_committed(&committed))),
+        None if chain.is_pending(&id) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "pending",
+            format!("entry '{id}' is waiting for a block"),
+        )),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no entry '{id}'"),
+        )),
+    }
+}
+
+async fn trial_balance(State(chain): State<ChainHandle>) -> Json<Vec<TrialBalanceJson>> {
+    let state = chain.state();
+    Json(
+        state
+            .ledger
+            .trial_balance()
+            .iter()
+            .map(TrialBalanceJson::from_line)
+            .collect(),
+    )
+}

@@ -1,0 +1,73 @@
+//! Node configuration files (TOML), written by `tally devnet init` and read by `tally node`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// One node's configuration. Relative paths are relative to the configuration file.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// A name for logs, e.g. the department running it.
+    pub name: String,
+    /// The chain's genesis document.
+    pub genesis: PathBuf,
+    /// Where this node keeps its ledger (redb) and consensus storage.
+    pub data_dir: PathBuf,
+    /// This validator's consensus key (hex), which also authenticates it on p2p.
+    pub consensus_key: PathBuf,
+    /// Address for authenticated, encrypted p2p links to the other validators.
+    pub p2p_listen: SocketAddr,
+    /// Address of the HTTP API.
+    pub api_listen: SocketAddr,
+    /// The other validators of the chain.
+    #[serde(default)]
+    pub peers: Vec<PeerConfig>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    pub name: String,
+    /// Hex of the peer's consensus public key, as in the genesis.
+    pub consensus_key: String,
+    pub address: SocketAddr,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("config {path} is not valid: {reason}")]
+    Invalid { path: String, reason: String },
+}
+
+impl NodeConfig {
+    pub fn read(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            path: path.display().to_string(),
+            reason: error.to_string(),
+        })?;
+        let mut config: NodeConfig =
+            toml::from_str(&text).map_err(|error| ConfigError::Invalid {
+                path: path.display().to_string(),
+                reason: error.to_string(),
+            })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for field in [
+            &mut config.genesis,
+            &mut config.data_dir,
+            &mut config.consensus_key,
+        ] {
+            if field.is_relative() {
+                *field = base.join(&*field);
+            }
+        }
+        Ok(config)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a node config serialises")
+    }
+}

@@ -1,0 +1,16 @@
+//! A Tally node: configuration, authenticated p2p between validators, the HTTP API, devnet
+//! set-up, and local multi-validator networks for the demo and benchmarks.
+//!
+//! Invariant: this is the only crate that knows the wire format (JSON over HTTP, config files);
+//! it converts explicitly to and from the accounting model's types.
+
+pub mod api;
+pub mod config;
+pub mod devnet;
+pub mod keys;
+pub mod node;
+pub mod wire;
+pub mod workload;
+
+pub use config::{ConfigError, NodeConfig, PeerConfig};
+pub use node::{serve_api, start_node, NodeError, NodeSpec, P2P_MESSAGE_BYTES_MAX};

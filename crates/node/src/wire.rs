@@ -1,0 +1,236 @@
+//! The JSON wire format of the HTTP API and of the files people write (entries to submit).
+//!
+//! This is the one place that converts between the accounting model's exact types (minor units,
+//! validated codes) and what people read and write (decimal strings, ISO codes). Amounts are
+//! always decimal strings so no JSON parser rounds them through a float.
+
+use serde::{Deserialize, Serialize};
+use tally_chain::CommittedEntry;
+use tally_ledger::{
+    format_amount, parse_amount, AccountCode, Currency, Date, EntryDraft, EntryId, Posting,
+    Reference, Side, TrialBalanceLine,
+};
+
+/// An entry as a person writes it (`tally submit ENTRY.json`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EntryJson {
+    pub id: String,
+    pub date: String,
+    #[serde(default)]
+    pub description: String,
+    pub postings: Vec<PostingJson>,
+    #[serde(default)]
+    pub references: Vec<ReferenceJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverses: Option<String>,
+}
+
+/// One posting: exactly one of `debit` or `credit`, as a decimal string.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PostingJson {
+    pub account: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit: Option<String>,
+    pub currency: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceJson {
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WireError {
+    #[error("posting {index}: {reason}")]
+    Posting { index: usize, reason: String },
+    #[error("{field}: {reason}")]
+    Field { field: &'static str, reason: String },
+}
+
+impl EntryJson {
+    /// Parses into the model's draft; every error names the field.
+    pub fn to_draft(&self) -> Result<EntryDraft, WireError> {
+        let field = |field: &'static str| {
+            move |error: &dyn std::fmt::Display| WireError::Field {
+                field,
+                reason: error.to_string(),
+            }
+        };
+        let id = EntryId::new(&self.id).map_err(|e| field("id")(&e))?;
+        let date = Date::parse(&self.date).map_err(|e| field("date")(&e))?;
+        let mut postings = Vec::with_capacity(self.postings.len());
+        for (index, posting) in self.postings.iter().enumerate() {
+            let error = |reason: String| WireError::Posting { index, reason };
+            let account = AccountCode::new(&posting.account).map_err(|e| error(e.to_string()))?;
+            let currency =
+                Currency::from_code(&posting.currency).map_err(|e| error(e.to_string()))?;
+            let (side, text) = match (&posting.debit, &posting.credit) {
+                (Some(text), None) => (Side::Debit, text),
+                (None, Some(text)) => (Side::Credit, text),
+                _ => return Err(error("give exactly one of \"debit\" or \"credit\"".into())),
+            };
+            let amount = parse_amount(text, currency).map_err(|e| error(e.to_string()))?;
+            postings.push(Posting {
+                account,
+                side,
+                amount,
+                currency,
+            });
+        }
+        let reverses = match &self.reverses {
+            Some(text) => Some(EntryId::new(text).map_err(|e| field("reverses")(&e))?),
+            None => None,
+        };
+        Ok(EntryDraft {
+            id,
+            date,
+            description: self.description.clone(),
+            postings,
+            references: self
+                .references
+                .iter()
+                .map(|reference| Reference {
+                    kind: reference.kind.clone(),
+                    value: reference.value.clone(),
+                })
+                .collect(),
+            reverses,
+        })
+    }
+
+    pub fn from_draft(draft: &EntryDraft) -> EntryJson {
+        EntryJson {
+            id: draft.id.as_str().to_string(),
+            date: draft.date.to_string(),
+            description: draft.description.clone(),
+            postings: draft
+                .postings
+                .iter()
+                .map(|posting| {
+                    let amount = format_amount(posting.amount as u128, posting.currency);
+                    let (debit, credit) = match posting.side {
+                        Side::Debit => (Some(amount), None),
+                        Side::Credit => (None, Some(amount)),
+                    };
+                    PostingJson {
+                        account: posting.account.as_str().to_string(),
+                        debit,
+                        credit,
+                        currency: posting.currency.code().to_string(),
+                    }
+                })
+                .collect(),
+            references: draft
+                .references
+                .iter()
+                .map(|reference| ReferenceJson {
+                    kind: reference.kind.clone(),
+                    value: reference.value.clone(),
+                })
+                .collect(),
+            reverses: draft.reverses.as_ref().map(|id| id.as_str().to_string()),
+        }
+    }
+}
+
+/// A committed entry with its provenance.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CommittedEntryJson {
+    pub entry: EntryJson,
+    pub signer: String,
+    pub height: u64,
+    pub time_ms: u64,
+    pub log_index: u64,
+    pub reversed_by: Option<String>,
+}
+
+impl CommittedEntryJson {
+    pub fn from_committed(committed: &CommittedEntry) -> Self {
+        CommittedEntryJson {
+            entry: EntryJson::from_draft(&committed.entry),
+            signer: committed.signer.to_string(),
+            height: committed.height,
+            time_ms: committed.time_ms,
+            log_index: committed.log_index,
+            reversed_by: committed
+                .reversed_by
+                .as_ref()
+                .map(|id| id.as_str().to_string()),
+        }
+    }
+}
+
+/// One line of a trial balance, amounts as decimal strings.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TrialBalanceJson {
+    pub account: String,
+    pub currency: String,
+    pub debit: String,
+    pub credit: String,
+}
+
+impl TrialBalanceJson {
+    pub fn from_line(line: &TrialBalanceLine) -> Self {
+        TrialBalanceJson {
+            account: line.account.as_str().to_string(),
+            currency: line.currency.code().to_string(),
+            debit: format_amount(line.debit, line.currency),
+            credit: format_amount(line.credit, line.currency),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StatusJson {
+    pub chain_id: String,
+    pub enterprise: String,
+    pub height: u64,
+    pub finalized_tip: u64,
+    pub tip: String,
+    pub state_root: String,
+    pub log_root: String,
+    pub entries: u64,
+    pub validators: usize,
+    pub mempool_entries: usize,
+    pub balanced: bool,
+    pub time_ms: u64,
+}
+
+/// What submitting a transaction answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SubmitJson {
+    /// `accepted` (waiting for a block) or `committed` (it was committed before; nothing changed).
+    pub status: String,
+    pub hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+}
+
+/// The state of a transaction.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TxStatusJson {
+    /// `pending`, `committed`, `rejected` or `unknown`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Every error body: a stable machine code and a message for people.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ErrorJson {
+    pub error: ErrorDetail,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}

@@ -27,7 +27,7 @@ pub use state::{
     build_block, chain_hash, execute_block, BlockError, ChainState, CommittedEntry, Executed,
     Executor, MemberRecord, Overlay, TxError,
 };
-pub use store::{Store, StoreError};
+pub use store::{Store, StoreAt, StoreError};
 pub use tx::{
     batch_root, entry_leaf, verify_signatures, SignedBatch, SignedTx, Transaction, TxBody,
     BATCH_ENTRIES_MAX,

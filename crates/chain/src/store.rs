@@ -200,6 +200,48 @@ impl Store {
     }
 }
 
+/// The entry index as it was at a height: entries and reversals committed later are invisible.
+///
+/// Blocks not yet final are executed on an older state while the store moves on; seeing a later
+/// entry there would wrongly call it a duplicate.
+pub struct StoreAt<'a> {
+    store: &'a Store,
+    height: u64,
+}
+
+impl Store {
+    pub fn at(&self, height: u64) -> StoreAt<'_> {
+        StoreAt {
+            store: self,
+            height,
+        }
+    }
+}
+
+impl EntryLookup for StoreAt<'_> {
+    fn lookup(&self, id: &EntryId) -> Option<KnownEntry> {
+        let committed = self
+            .store
+            .entry(id)
+            .expect("the entry index must be readable")?;
+        if committed.height > self.height {
+            return None;
+        }
+        let mut known = committed.known();
+        if let Some(reversal) = &known.reversed_by {
+            let visible = self
+                .store
+                .entry(reversal)
+                .expect("the entry index must be readable")
+                .is_some_and(|reversal| reversal.height <= self.height);
+            if !visible {
+                known.reversed_by = None;
+            }
+        }
+        Some(known)
+    }
+}
+
 impl EntryLookup for Store {
     fn lookup(&self, id: &EntryId) -> Option<KnownEntry> {
         // A read failure here means the disk is failing under a running node; continuing could

@@ -125,6 +125,7 @@ async fn measure(
         .expect("the plan has a finance member");
     let today = Date::parse("2026-11-24").expect("valid date");
     let mut workload = Workload::new(7, "bench-", today);
+    crate::local::post_opening(network, &mut workload).await?;
     // The finance role may post every event of the workload, so one signer suffices.
     let mut batches = Vec::new();
     let mut remaining = entries;

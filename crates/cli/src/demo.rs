@@ -102,6 +102,7 @@ async fn drive(network: &LocalNetwork, seconds: Option<u64>, rate: u64) -> anyho
     let chain_id = network.plan.genesis.chain_id.clone();
     let today = Date::parse("2026-11-24").expect("valid date");
     let mut workload = Workload::new(now_seed(), "", today);
+    crate::local::post_opening(network, &mut workload).await?;
     let progress = ProgressBar::new_spinner();
     progress.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")

@@ -164,3 +164,33 @@ pub async fn start_local(
     }
     Ok(LocalNetwork { plan, chains })
 }
+
+/// Posts the workload's opening balances and waits until they are final.
+pub async fn post_opening(
+    network: &LocalNetwork,
+    workload: &mut tally_node::workload::Workload,
+) -> anyhow::Result<()> {
+    let (member, entry) = workload.opening();
+    let key = network
+        .plan
+        .member(member)
+        .expect("the plan has every workload member");
+    let id = entry.id.clone();
+    let tx = tally_chain::Transaction::Single(tally_chain::SignedTx::sign(
+        key,
+        &network.plan.genesis.chain_id,
+        tally_chain::TxBody::Post(entry),
+    ));
+    let chain = &network.chains[0];
+    chain
+        .submit(tx)
+        .map_err(|error| anyhow::anyhow!("opening balances refused: {error}"))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while chain.entry(&id)?.is_none() {
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("the chain did not commit the opening balances within 60 s");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(())
+}

@@ -83,12 +83,13 @@ impl TallyApp {
                 chain_txs: speculative.chain_txs.clone(),
             });
         }
-        // Walk back to something we know, then execute forward.
-        let mut unknown: Vec<Digested<Block>> = Vec::new();
+        // Walk back from the parent to something we know, then execute forward.
+        let mut unknown: Vec<Digested<Block>> = vec![parent.clone()];
         let mut base: Option<ParentView> = None;
+        // Compare against one snapshot of the committed state: it may move on meanwhile, and the
+        // blocks it passes are then executed again from the snapshot.
         while let Some(block) = ancestry.next().await {
             let block_digest = block.digest().0;
-            let committed = self.chain.state();
             if block_digest == committed.tip {
                 base = Some(ParentView {
                     state: (*committed).clone(),
@@ -114,7 +115,13 @@ impl TallyApp {
             }
             unknown.push(block);
         }
-        let mut view = base?;
+        let Some(mut view) = base else {
+            warn!(
+                parent = parent.height().get(),
+                "ancestry ended before a known block"
+            );
+            return None;
+        };
         for block in unknown.into_iter().rev() {
             let executed = match execute_block(
                 &view.state,
@@ -203,9 +210,14 @@ where
         mut ancestry: impl Ancestry<Self::Block>,
     ) -> bool {
         let Some(block) = ancestry.next().await else {
+            warn!("verify: no block in the ancestry");
             return false;
         };
         let Some(parent) = ancestry.next().await else {
+            warn!(
+                height = block.height().get(),
+                "verify: the block's parent is not available"
+            );
             return false;
         };
         // A timestamp from the future may only mean our clock is behind: wait, don't reject.
@@ -214,9 +226,14 @@ where
             runtime.sleep_until(stamped - CLOCK_SKEW_MAX).await;
         }
         let Some(view) = self.parent_view(&parent, &mut ancestry).await else {
+            warn!(
+                height = block.height().get(),
+                "verify: cannot reconstruct the parent's state"
+            );
             return false;
         };
-        match execute_block(&view.state, self.chain.store(), view.pending, block.inner()) {
+        let base = self.chain.store().at(view.state.height);
+        match execute_block(&view.state, &base, view.pending, block.inner()) {
             Ok(executed) => {
                 self.remember(block.inner_shared(), executed, view.chain_txs);
                 true

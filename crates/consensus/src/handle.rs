@@ -341,8 +341,13 @@ impl ChainHandle {
             Some(speculative) if block.header.parent == committed.tip => {
                 speculative.executed.clone()
             }
-            _ => execute_block(&committed, &self.inner.store, HashMap::new(), block)
-                .map_err(|source| CommitError::Diverged { height, source })?,
+            _ => execute_block(
+                &committed,
+                &self.inner.store.at(committed.height),
+                HashMap::new(),
+                block,
+            )
+            .map_err(|source| CommitError::Diverged { height, source })?,
         };
         self.inner.store.commit(block, &executed)?;
         let hashes: HashSet<Digest> = block.transactions.iter().map(Transaction::hash).collect();

@@ -24,6 +24,12 @@ const VAT_BASIS_POINTS: u64 = 1_900;
 const FEE_BASIS_POINTS: u64 = 140;
 /// Marketplace commission in basis points (8%).
 const COMMISSION_BASIS_POINTS: u64 = 800;
+/// Opening bank balances (minor units). Refunds are only issued against our own running estimate
+/// of the bank, which counts payouts that may not be committed yet; the opening float absorbs
+/// that lag so a refund never meets an empty account.
+const OPENING_BANK_EUR: u64 = 50_000_000;
+const OPENING_BANK_USD: u64 = 10_000_000;
+const OPENING_INVENTORY_EUR: u64 = 500_000_000;
 /// Orders remembered for later payouts and refunds.
 const OPEN_ORDERS_MAX: usize = 100_000;
 
@@ -109,25 +115,38 @@ impl Workload {
         usize::from(currency != self.eur)
     }
 
-    /// The next event: the member that posts it and the entry.
-    pub fn next_event(&mut self) -> (&'static str, EntryDraft) {
-        if !self.opened {
+    /// The opening balances, posted by finance. Submit it and wait for it to be final before the
+    /// events of [`Self::next_event`], whose refunds draw on the opening bank balance.
+    pub fn opening(&mut self) -> (&'static str, EntryDraft) {
+        {
             self.opened = true;
             let (eur, usd) = (self.eur, self.usd);
-            self.bank = [5_000_000, 1_000_000];
+            self.bank = [OPENING_BANK_EUR, OPENING_BANK_USD];
             let entry = self.entry(
                 "opening",
                 "Opening balances".into(),
                 vec![
-                    posting(codes::BANK, Side::Debit, 5_000_000, eur),
-                    posting(codes::INVENTORY, Side::Debit, 50_000_000, eur),
-                    posting(codes::OPENING_EQUITY, Side::Credit, 55_000_000, eur),
-                    posting(codes::BANK, Side::Debit, 1_000_000, usd),
-                    posting(codes::OPENING_EQUITY, Side::Credit, 1_000_000, usd),
+                    posting(codes::BANK, Side::Debit, OPENING_BANK_EUR, eur),
+                    posting(codes::INVENTORY, Side::Debit, OPENING_INVENTORY_EUR, eur),
+                    posting(
+                        codes::OPENING_EQUITY,
+                        Side::Credit,
+                        OPENING_BANK_EUR + OPENING_INVENTORY_EUR,
+                        eur,
+                    ),
+                    posting(codes::BANK, Side::Debit, OPENING_BANK_USD, usd),
+                    posting(codes::OPENING_EQUITY, Side::Credit, OPENING_BANK_USD, usd),
                 ],
                 Vec::new(),
             );
-            return (FINANCE, entry);
+            (FINANCE, entry)
+        }
+    }
+
+    /// The next event: the member that posts it and the entry.
+    pub fn next_event(&mut self) -> (&'static str, EntryDraft) {
+        if !self.opened {
+            return self.opening();
         }
         let roll: u32 = self.rng.gen_range(0..100);
         match roll {

@@ -203,36 +203,51 @@ impl Store {
 /// The entry index as it was at a height: entries and reversals committed later are invisible.
 ///
 /// Blocks not yet final are executed on an older state while the store moves on; seeing a later
-/// entry there would wrongly call it a duplicate.
-pub struct StoreAt<'a> {
-    store: &'a Store,
+/// entry there would wrongly call it a duplicate. It reads through one read transaction, opened
+/// once, because a block looks up every entry id it carries.
+pub struct StoreAt {
+    entries: redb::ReadOnlyTable<&'static str, &'static [u8]>,
     height: u64,
 }
 
-impl Store {
-    pub fn at(&self, height: u64) -> StoreAt<'_> {
-        StoreAt {
-            store: self,
-            height,
-        }
+fn decode_entry(id: &str, bytes: &[u8]) -> CommittedEntry {
+    // Entries are written only by `commit`; one that does not decode means the disk returned
+    // different bytes than were written, and executing on would risk disagreeing with peers.
+    postcard::from_bytes(bytes)
+        .unwrap_or_else(|error| panic!("stored entry {id} is corrupt: {error}"))
+}
+
+impl StoreAt {
+    fn get(&self, id: &str) -> Option<CommittedEntry> {
+        let value = self
+            .entries
+            .get(id)
+            .expect("the entry index must be readable")?;
+        Some(decode_entry(id, value.value()))
     }
 }
 
-impl EntryLookup for StoreAt<'_> {
+impl Store {
+    /// The entry index as of `height`.
+    pub fn at(&self, height: u64) -> StoreAt {
+        let read = self.db.begin_read().expect("the store must be readable");
+        let entries = read
+            .open_table(ENTRIES)
+            .expect("the entry index must be readable");
+        StoreAt { entries, height }
+    }
+}
+
+impl EntryLookup for StoreAt {
     fn lookup(&self, id: &EntryId) -> Option<KnownEntry> {
-        let committed = self
-            .store
-            .entry(id)
-            .expect("the entry index must be readable")?;
+        let committed = self.get(id.as_str())?;
         if committed.height > self.height {
             return None;
         }
         let mut known = committed.known();
         if let Some(reversal) = &known.reversed_by {
             let visible = self
-                .store
-                .entry(reversal)
-                .expect("the entry index must be readable")
+                .get(reversal.as_str())
                 .is_some_and(|reversal| reversal.height <= self.height);
             if !visible {
                 known.reversed_by = None;

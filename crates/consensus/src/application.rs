@@ -18,7 +18,7 @@ use futures::{channel::mpsc, StreamExt};
 use tally_chain::{build_block, execute_block, Block, BlockDigest, ChainState, Executed};
 use tally_identity::Digest;
 use tally_ledger::{EntryId, KnownEntry};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::handle::{ChainHandle, Speculative};
 
@@ -98,6 +98,15 @@ impl TallyApp {
                 });
                 break;
             }
+            // Walking down, the committed tip is passed at its height; anything at or below it
+            // that is not the tip is on a fork that can no longer be finalized.
+            if block.height().get() <= committed.height {
+                debug!(
+                    height = block.height().get(),
+                    "ancestry forks below the committed height"
+                );
+                return None;
+            }
             if let Some(speculative) = self.chain.speculative(&block_digest) {
                 base = Some(ParentView {
                     state: speculative.executed.state.clone(),
@@ -105,13 +114,6 @@ impl TallyApp {
                     chain_txs: speculative.chain_txs.clone(),
                 });
                 break;
-            }
-            if block.height().get() <= committed.height {
-                warn!(
-                    height = block.height().get(),
-                    "ancestry forks below the committed height"
-                );
-                return None;
             }
             unknown.push(block);
         }

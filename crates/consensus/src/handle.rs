@@ -10,7 +10,7 @@ use tally_chain::{
     execute_block, Block, BlockError, ChainState, CommittedEntry, Executed, Executor, Genesis,
     Store, StoreError, Transaction, TxError,
 };
-use tally_identity::{Digest, Domain};
+use tally_identity::Digest;
 use tally_ledger::{EntryId, PostError};
 use tokio::sync::watch;
 
@@ -192,7 +192,6 @@ impl ChainHandle {
         let hash = tx.hash();
         let chain_id = self.chain_id().to_string();
         let (domain, message) = tx.signed_message();
-        debug_assert!(matches!(domain, Domain::Transaction | Domain::Batch));
         tx.signer()
             .verify(domain, &chain_id, &message, tx.signature())
             .map_err(|_| SubmitError::BadSignature {

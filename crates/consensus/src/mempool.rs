@@ -123,3 +123,88 @@ impl Mempool {
         self.entries
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tally_chain::{SignedBatch, SignedTx};
+    use tally_identity::SecretKey;
+    use tally_ledger::{AccountCode, Currency, Date, EntryDraft, Posting, Side};
+
+    fn draft(id: &str) -> EntryDraft {
+        let eur = Currency::from_code("EUR").unwrap();
+        let posting = |account: &str, side| Posting {
+            account: AccountCode::new(account).unwrap(),
+            side,
+            amount: 100,
+            currency: eur,
+        };
+        EntryDraft {
+            id: EntryId::new(id).unwrap(),
+            date: Date::parse("2026-11-24").unwrap(),
+            description: String::new(),
+            postings: vec![posting("1100", Side::Debit), posting("4000", Side::Credit)],
+            references: Vec::new(),
+            reverses: None,
+        }
+    }
+
+    fn single(id: &str) -> Arc<Transaction> {
+        let key = SecretKey::from_seed([1; 32]);
+        Arc::new(Transaction::Single(SignedTx::sign(
+            &key,
+            "c",
+            TxBody::Post(draft(id)),
+        )))
+    }
+
+    #[test]
+    fn admits_once_and_refuses_a_pending_id_in_another_transaction() {
+        let mut pool = Mempool::default();
+        let tx = single("a");
+        pool.admit(tx.hash(), tx.clone()).unwrap();
+        assert_eq!(
+            pool.admit(tx.hash(), tx.clone()),
+            Err(AdmitError::AlreadyPending)
+        );
+        let key = SecretKey::from_seed([2; 32]);
+        let batch = Arc::new(Transaction::Batch(SignedBatch::sign(
+            &key,
+            "c",
+            vec![draft("b"), draft("a")],
+        )));
+        assert_eq!(
+            pool.admit(batch.hash(), batch.clone()),
+            Err(AdmitError::IdPending(EntryId::new("a").unwrap()))
+        );
+        assert_eq!(pool.len(), 1);
+        assert_eq!(pool.entries(), 1);
+        assert!(pool.has_id(&EntryId::new("a").unwrap()));
+        assert!(!pool.has_id(&EntryId::new("b").unwrap()));
+    }
+
+    #[test]
+    fn candidates_respect_the_entry_budget_order_and_exclusions() {
+        let mut pool = Mempool::default();
+        let txs: Vec<_> = (0..5).map(|i| single(&format!("e{i}"))).collect();
+        for tx in &txs {
+            pool.admit(tx.hash(), tx.clone()).unwrap();
+        }
+        let exclude: HashSet<Digest> = [txs[1].hash()].into_iter().collect();
+        let picked = pool.candidates(3, &exclude);
+        let hashes: Vec<Digest> = picked.iter().map(|(hash, _)| *hash).collect();
+        assert_eq!(hashes, vec![txs[0].hash(), txs[2].hash(), txs[3].hash()]);
+    }
+
+    #[test]
+    fn remove_forgets_ids_and_counts() {
+        let mut pool = Mempool::default();
+        let tx = single("a");
+        pool.admit(tx.hash(), tx.clone()).unwrap();
+        pool.remove(&[tx.hash()].into_iter().collect());
+        assert!(pool.is_empty());
+        assert_eq!(pool.entries(), 0);
+        assert!(!pool.has_id(&EntryId::new("a").unwrap()));
+        pool.admit(tx.hash(), tx).unwrap();
+    }
+}

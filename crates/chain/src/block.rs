@@ -70,8 +70,12 @@ impl Block {
         if bytes.len() > BLOCK_BYTES_MAX {
             return Err(BlockDecodeError::TooLarge { bytes: bytes.len() });
         }
-        let block: Block = postcard::from_bytes(bytes)
+        let (block, rest): (Block, &[u8]) = postcard::take_from_bytes(bytes)
             .map_err(|error| BlockDecodeError::Malformed(error.to_string()))?;
+        // One block has one encoding: trailing bytes would give two byte strings one digest.
+        if !rest.is_empty() {
+            return Err(BlockDecodeError::TrailingBytes { count: rest.len() });
+        }
         if block.transactions.len() > TXS_PER_BLOCK_MAX {
             return Err(BlockDecodeError::TooManyTransactions {
                 count: block.transactions.len(),
@@ -102,6 +106,8 @@ pub enum BlockDecodeError {
     TooLarge { bytes: usize },
     #[error("block has {count} transactions, more than the limit of {max}", max = TXS_PER_BLOCK_MAX)]
     TooManyTransactions { count: usize },
+    #[error("{count} bytes follow the block")]
+    TrailingBytes { count: usize },
     #[error("malformed block: {0}")]
     Malformed(String),
     #[error("block {height}: transactions do not match the header's transaction root")]

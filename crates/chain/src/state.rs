@@ -437,6 +437,9 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
 
 /// Builds a block from candidate transactions, leaving out those that fail.
 ///
+/// Signatures are not checked here: candidates come from the mempool, which admits only
+/// transactions whose signature verified. A block with a bad signature fails `execute_block`.
+///
 /// Returns the block, its execution, and the rejected candidates with their reasons.
 pub fn build_block<L: EntryLookup + ?Sized>(
     parent: &ChainState,

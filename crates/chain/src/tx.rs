@@ -97,7 +97,7 @@ impl SignedBatch {
 
 /// The Merkle root a batch signature covers: one leaf per entry's canonical encoding.
 pub fn batch_root(entries: &[EntryDraft]) -> Digest {
-    let leaves: Vec<Digest> = entries.iter().map(|entry| entry_leaf(entry)).collect();
+    let leaves: Vec<Digest> = entries.iter().map(entry_leaf).collect();
     merkle_root(&leaves)
 }
 

@@ -1,0 +1,1337 @@
+//! Block rules: every way a block or one of its transactions can be refused, with the exact
+//! error (variant and message), and the positive cases next to them so that no refusal is an
+//! accident of a fixture that refuses everything.
+
+mod common;
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use commonware_codec::{Decode, Encode, EncodeSize, Error as CodecError};
+use tally_chain::{
+    build_block, execute_block, header_digest, replay, Block, BlockDecodeError, BlockError,
+    ChainState, Executed, Store, Transaction, TxBody, TxError, BLOCK_BYTES_MAX, TXS_PER_BLOCK_MAX,
+};
+use tally_ledger::{
+    codes::*, Currency, EntryError, EntryLookup, PeriodError, PostError, Role, Side,
+};
+
+use common::*;
+
+fn open(fx: &Fixture) -> (Store, ChainState) {
+    let store = Store::open_in_memory(&fx.genesis).unwrap();
+    let state = store.state().unwrap();
+    (store, state)
+}
+
+/// Builds a block of `candidates` on the store's state, which must all be included, and
+/// commits it.
+fn commit_all(store: &Store, time_ms: u64, candidates: Vec<Transaction>) -> (Block, Executed) {
+    let parent = store.state().unwrap();
+    let (block, executed) = build_all(&parent, store, time_ms, candidates);
+    store.commit(&block, &executed).unwrap();
+    (block, executed)
+}
+
+/// The error `execute_block` gives for a block on committed state (the store's lookup).
+fn refusal(parent: &ChainState, lookup: &impl EntryLookup, block: &Block) -> BlockError {
+    match execute_block(parent, lookup, HashMap::new(), block) {
+        Ok(_) => panic!("block {} was accepted", block.height()),
+        Err(error) => error,
+    }
+}
+
+fn net_eur(state: &ChainState, account: &str) -> Option<(Side, u128)> {
+    state.ledger.balance(&code(account), Currency::EUR).net()
+}
+
+// ------------------------------------------------------------------------------------------
+// A valid block.
+
+#[test]
+fn valid_block_executes_and_its_roots_match_a_fresh_replay() {
+    let fx = fixture();
+    let (store, genesis_state) = open(&fx);
+    let candidates = vec![
+        post(&fx.finance, simple("dep-1", BANK, OPENING_EQUITY, 10_000)),
+        post(
+            &fx.sales,
+            simple("sale-1", ACCOUNTS_RECEIVABLE, SALES_REVENUE, 2_500),
+        ),
+        batch(
+            &fx.bookkeeper,
+            vec![
+                simple("b-1", PAYMENT_FEES, BANK, 100),
+                simple("b-2", CASH, BANK, 400),
+            ],
+        ),
+        post(&fx.service, simple("ref-1", SALES_RETURNS, BANK, 1_000)),
+    ];
+    let (block, built) = build_all(&genesis_state, &empty_lookup(), T0 + 1_000, candidates);
+
+    // The header follows the genesis block.
+    let genesis_block = fx.genesis.block().unwrap();
+    assert_eq!(block.header.parent, header_digest(&genesis_block.header).0);
+    assert_eq!(block.header.height, 1);
+    assert_eq!(block.header.time_ms, T0 + 1_000);
+    assert_eq!(block.header.log_size, 5);
+    assert_eq!(block.entry_count(), 5);
+
+    // A validator executing it reaches the same state.
+    let executed = execute_block(&genesis_state, &empty_lookup(), HashMap::new(), &block).unwrap();
+    assert_eq!(executed.state.state_root(), block.header.state_root);
+    assert_eq!(executed.state.log.root(), block.header.log_root);
+    assert_eq!(executed.state.tip, header_digest(&block.header).0);
+    assert_eq!(executed.state.tip, built.state.tip);
+    assert_eq!(executed.entries, built.entries);
+
+    // So does a replay from the genesis.
+    let replayed = replay(&fx.genesis, [&block]).unwrap();
+    assert_eq!(replayed.state_root(), block.header.state_root);
+    assert_eq!(replayed.log.root(), block.header.log_root);
+    assert_eq!(replayed.log.len(), 5);
+    assert_eq!(replayed.height, 1);
+    assert_eq!(replayed.time_ms, T0 + 1_000);
+    assert_eq!(replayed.tip, digest(&block).0);
+    assert!(replayed.ledger.is_balanced());
+    assert_eq!(replayed.ledger.entry_count(), 5);
+    // 100.00 in, 1.00 + 4.00 + 10.00 out.
+    assert_eq!(net_eur(&replayed, BANK), Some((Side::Debit, 8_500)));
+
+    // The store keeps the block, the entries and a snapshot with the same roots.
+    store.commit(&block, &executed).unwrap();
+    assert_eq!(store.height().unwrap(), 1);
+    assert_eq!(store.block(1).unwrap(), Some(block.clone()));
+    let snapshot = store.state().unwrap();
+    assert_eq!(snapshot.state_root(), block.header.state_root);
+    assert_eq!(snapshot.log.root(), block.header.log_root);
+    assert_eq!(snapshot.tip, digest(&block).0);
+    let b2 = store.entry(&id("b-2")).unwrap().unwrap();
+    assert_eq!(
+        (
+            b2.height,
+            b2.tx_index,
+            b2.item_index,
+            b2.log_index,
+            b2.time_ms
+        ),
+        (1, 2, 1, 3, T0 + 1_000)
+    );
+    assert_eq!(b2.signer, fx.bookkeeper.public_key());
+    assert_eq!(store.entry(&id("nope")).unwrap(), None);
+
+    // The consensus codec round-trips the block.
+    let encoded = block.encode();
+    assert_eq!(encoded.len(), block.encode_size());
+    assert_eq!(Block::decode_cfg(encoded, &()).unwrap(), block);
+    assert_eq!(Block::decode_checked(&block.to_bytes()).unwrap(), block);
+
+    // A second block continues from the snapshot, and replay covers both.
+    let (second, _) = commit_all(
+        &store,
+        T0 + 2_000,
+        vec![post(&fx.finance, simple("dep-2", BANK, OPENING_EQUITY, 1))],
+    );
+    let replayed = replay(&fx.genesis, [&block, &second]).unwrap();
+    assert_eq!(replayed.state_root(), second.header.state_root);
+    assert_eq!(replayed.log.root(), second.header.log_root);
+    assert_eq!(replayed.tip, store.state().unwrap().tip);
+    assert_ne!(second.header.log_root, block.header.log_root);
+}
+
+#[test]
+fn an_empty_block_is_valid_and_keeps_the_roots_but_not_the_tip() {
+    let fx = fixture();
+    let (_store, state) = open(&fx);
+    let (block, executed) = build_all(&state, &empty_lookup(), T0, Vec::new());
+    assert_eq!(block.header.state_root, state.state_root());
+    assert_eq!(block.header.log_root, state.log.root());
+    assert_ne!(executed.state.tip, state.tip);
+    execute_block(&state, &empty_lookup(), HashMap::new(), &block).unwrap();
+}
+
+// ------------------------------------------------------------------------------------------
+// Header rules.
+
+#[test]
+fn a_block_of_another_chain_is_refused() {
+    let ours = fixture();
+    let theirs = fixture_on("tally-other");
+    let (_store, state) = open(&ours);
+    let their_state = theirs.genesis.initial_state().unwrap();
+    let tx = tally_chain::Transaction::Single(tally_chain::SignedTx::sign(
+        &theirs.finance,
+        "tally-other",
+        TxBody::Post(simple("dep-1", BANK, OPENING_EQUITY, 100)),
+    ));
+    let (block, _) = build_all(&their_state, &empty_lookup(), T0 + 1, vec![tx.clone()]);
+
+    let error = refusal(&state, &empty_lookup(), &block);
+    assert_eq!(error, BlockError::WrongChain);
+    assert_eq!(error.to_string(), "block is for another chain");
+
+    // Their transaction in a block for our chain: the signature covers the chain id.
+    let error = refusal(&state, &empty_lookup(), &forge(&state, T0 + 1, vec![tx]));
+    assert_eq!(error, BlockError::BadSignature { index: 0 });
+}
+
+#[test]
+fn a_block_at_the_wrong_height_is_refused() {
+    let fx = fixture();
+    let (store, state) = open(&fx);
+    let (block, _) = build_all(&state, &empty_lookup(), T0 + 1, Vec::new());
+
+    let mut skipping = block.clone();
+    skipping.header.height = 2;
+    let error = refusal(&state, &empty_lookup(), &skipping);
+    assert_eq!(error, BlockError::WrongHeight { got: 2, parent: 0 });
+    assert_eq!(error.to_string(), "block height 2 does not follow 0");
+
+    // The same block again on the state it led to.
+    let executed = execute_block(&state, &store, HashMap::new(), &block).unwrap();
+    store.commit(&block, &executed).unwrap();
+    let error = refusal(&store.state().unwrap(), &store, &block);
+    assert_eq!(error, BlockError::WrongHeight { got: 1, parent: 1 });
+}
+
+#[test]
+fn a_block_with_the_wrong_parent_is_refused() {
+    let fx = fixture();
+    let (_store, state) = open(&fx);
+    let (block, _) = build_all(&state, &empty_lookup(), T0 + 1, Vec::new());
+    let mut orphan = block.clone();
+    orphan.header.parent[31] ^= 0x01;
+    let error = refusal(&state, &empty_lookup(), &orphan);
+    assert_eq!(error, BlockError::WrongParent);
+    assert_eq!(
+        error.to_string(),
+        "block parent does not match the parent state"
+    );
+}
+
+#[test]
+fn time_may_stand_still_but_not_go_back() {
+    let fx = fixture();
+    let (store, _) = open(&fx);
+    commit_all(&store, T0 + 5_000, Vec::new());
+    let parent = store.state().unwrap();
+    assert_eq!(parent.time_ms, T0 + 5_000);
+
+    let error = refusal(&parent, &store, &forge(&parent, T0 + 4_999, Vec::new()));
+    assert_eq!(
+        error,
+        BlockError::TimeWentBack {
+            got: T0 + 4_999,
+            parent: T0 + 5_000
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "block time {} ms is before its parent's {} ms",
+            T0 + 4_999,
+            T0 + 5_000
+        )
+    );
+
+    // The same time is fine, and a proposer's late clock is lifted to the parent's time.
+    let (same, _) = build_all(&parent, &store, T0 + 5_000, Vec::new());
+    execute_block(&parent, &store, HashMap::new(), &same).unwrap();
+    let (late, _) = build_all(&parent, &store, T0, Vec::new());
+    assert_eq!(late.header.time_ms, T0 + 5_000);
+    execute_block(&parent, &store, HashMap::new(), &late).unwrap();
+}
+
+// ------------------------------------------------------------------------------------------
+// Signatures and roots.
+
+#[test]
+fn a_flipped_signature_byte_names_the_transaction() {
+    let fx = fixture();
+    let (_store, state) = open(&fx);
+    let good_a = post(&fx.finance, simple("a", BANK, OPENING_EQUITY, 100));
+    let good_c = post(&fx.finance, simple("c", BANK, OPENING_EQUITY, 100));
+    let bad_single = with_bad_signature(post(&fx.finance, simple("b", BANK, OPENING_EQUITY, 1)));
+    let bad_batch = with_bad_signature(batch(
+        &fx.finance,
+        vec![simple("b", BANK, OPENING_EQUITY, 1)],
+    ));
+
+    for bad in [bad_single, bad_batch] {
+        let block = forge(
+            &state,
+            T0 + 1,
+            vec![good_a.clone(), bad.clone(), good_c.clone()],
+        );
+        let error = refusal(&state, &empty_lookup(), &block);
+        assert_eq!(error, BlockError::BadSignature { index: 1 });
+        assert_eq!(error.to_string(), "transaction 1 has a bad signature");
+
+        // `build_block` trusts that the mempool checked signatures; whatever it makes of such
+        // a candidate, a block carrying it must never execute.
+        let (built, _, _) = build_block(
+            &state,
+            &empty_lookup(),
+            HashMap::new(),
+            T0 + 1,
+            vec![good_a.clone(), bad.clone()],
+        );
+        if let Some(index) = built.transactions.iter().position(|tx| *tx == bad) {
+            assert_eq!(
+                refusal(&state, &empty_lookup(), &built),
+                BlockError::BadSignature { index }
+            );
+        }
+    }
+
+    // The same block with good signatures executes as far as its (zeroed) roots.
+    let block = forge(&state, T0 + 1, vec![good_a, good_c]);
+    assert_eq!(
+        refusal(&state, &empty_lookup(), &block),
+        BlockError::RootMismatch { field: "log_root" }
+    );
+}
+
+#[test]
+fn tampered_header_roots_are_refused() {
+    let fx = fixture();
+    let (_store, state) = open(&fx);
+    let (block, _) = build_all(
+        &state,
+        &empty_lookup(),
+        T0 + 1,
+        vec![
+            post(&fx.finance, simple("dep-1", BANK, OPENING_EQUITY, 100)),
+            post(
+                &fx.sales,
+                simple("sale-1", ACCOUNTS_RECEIVABLE, SALES_REVENUE, 100),
+            ),
+        ],
+    );
+    execute_block(&state, &empty_lookup(), HashMap::new(), &block).unwrap();
+
+    let mut bad_state = block.clone();
+    bad_state.header.state_root[0] ^= 0x01;
+    let error = refusal(&state, &empty_lookup(), &bad_state);
+    assert_eq!(
+        error,
+        BlockError::RootMismatch {
+            field: "state_root"
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "header state_root does not match the executed block"
+    );
+    // It still decodes: only execution can tell.
+    assert_eq!(
+        Block::decode_checked(&bad_state.to_bytes()).unwrap(),
+        bad_state
+    );
+
+    let mut bad_log = block.clone();
+    bad_log.header.log_root[31] ^= 0x80;
+    let error = refusal(&state, &empty_lookup(), &bad_log);
+    assert_eq!(error, BlockError::RootMismatch { field: "log_root" });
+    assert_eq!(
+        error.to_string(),
+        "header log_root does not match the executed block"
+    );
+
+    let mut bad_size = block.clone();
+    bad_size.header.log_size += 1;
+    assert_eq!(
+        refusal(&state, &empty_lookup(), &bad_size),
+        BlockError::RootMismatch { field: "log_size" }
+    );
+
+    // A wrong transaction root is caught when the block is decoded...
+    let mut bad_tx_root = block.clone();
+    bad_tx_root.header.tx_root[5] ^= 0x01;
+    let error = Block::decode_checked(&bad_tx_root.to_bytes()).unwrap_err();
+    assert_eq!(error, BlockDecodeError::TxRootMismatch { height: 1 });
+    assert_eq!(
+        error.to_string(),
+        "block 1: transactions do not match the header's transaction root"
+    );
+    assert!(matches!(
+        Block::decode_cfg(bad_tx_root.encode(), &()),
+        Err(CodecError::Invalid("Block", _))
+    ));
+    // ... and by execution, for a block that never went through bytes.
+    assert_eq!(
+        refusal(&state, &empty_lookup(), &bad_tx_root),
+        BlockError::RootMismatch { field: "tx_root" }
+    );
+
+    // Reordered or swapped transactions no longer match the root either.
+    let mut reordered = block.clone();
+    reordered.transactions.reverse();
+    assert_eq!(
+        Block::decode_checked(&reordered.to_bytes()).unwrap_err(),
+        BlockDecodeError::TxRootMismatch { height: 1 }
+    );
+    let mut swapped = block.clone();
+    swapped.transactions[1] = post(
+        &fx.sales,
+        simple("sale-2", ACCOUNTS_RECEIVABLE, SALES_REVENUE, 100),
+    );
+    assert_eq!(
+        Block::decode_checked(&swapped.to_bytes()).unwrap_err(),
+        BlockDecodeError::TxRootMismatch { height: 1 }
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Who may sign.
+
+#[test]
+fn a_signer_who_is_not_a_member_is_refused() {
+    let fx = fixture();
+    let (_store, state) = open(&fx);
+    let tx = post(&fx.outsider, simple("x-1", BANK, OPENING_EQUITY, 100));
+    let signer = fx.outsider.public_key();
+
+    let error = rejection(&state, &empty_lookup(), T0 + 1, tx.clone());
+    assert_eq!(error, TxError::UnknownSigner { signer });
+
+    let error = refusal(&state, &empty_lookup(), &forge(&state, T0 + 1, vec![tx]));
+    assert_eq!(
+        error,
+        BlockError::Transaction {
+            index: 0,
+            source: TxError::UnknownSigner { signer }
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("transaction 0: signer {signer} is not a member of this chain")
+    );
+}
+
+#[test]
+fn a_revoked_member_may_no_longer_sign() {
+    let fx = fixture();
+    let (store, state) = open(&fx);
+    let sales = fx.sales.public_key();
+    let revoke = single(&fx.admin, TxBody::RevokeMember(sales));
+    let sale = |n: &str| {
+        post(
+            &fx.sales,
+            simple(n, ACCOUNTS_RECEIVABLE, SALES_REVENUE, 100),
+        )
+    };
+
+    // Only an admin revokes, and only members.
+    assert_eq!(
+        rejection(
+            &state,
+            &store,
+            T0 + 1,
+            single(&fx.finance, TxBody::RevokeMember(sales))
+        ),
+        TxError::NotAllowed {
+            role: "finance",
+            action: "revoke members"
+        }
+    );
+    let outsider = fx.outsider.public_key();
+    let error = rejection(
+        &state,
+        &store,
+        T0 + 1,
+        single(&fx.admin, TxBody::RevokeMember(outsider)),
+    );
+    assert_eq!(error, TxError::MemberUnknown(outsider));
+    assert_eq!(
+        error.to_string(),
+        format!("member {outsider} is not registered")
+    );
+
+    // In one block: before the revocation the member signs, after it not.
+    let block = forge(
+        &state,
+        T0 + 1,
+        vec![sale("s-0"), revoke.clone(), sale("s-1")],
+    );
+    let error = refusal(&state, &store, &block);
+    assert_eq!(
+        error,
+        BlockError::Transaction {
+            index: 2,
+            source: TxError::SignerRevoked { signer: sales }
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("transaction 2: signer {sales} was revoked")
+    );
+
+    commit_all(&store, T0 + 1, vec![sale("s-0"), revoke]);
+    let parent = store.state().unwrap();
+    assert!(parent.members[&sales].revoked);
+    assert!(!parent.members[&fx.finance.public_key()].revoked);
+    assert_eq!(store.entry(&id("s-0")).unwrap().unwrap().height, 1);
+
+    // In a later block, singles and batches alike.
+    assert_eq!(
+        rejection(&parent, &store, T0 + 2, sale("s-2")),
+        TxError::SignerRevoked { signer: sales }
+    );
+    let sales_batch = batch(
+        &fx.sales,
+        vec![simple("s-3", ACCOUNTS_RECEIVABLE, SALES_REVENUE, 1)],
+    );
+    assert_eq!(
+        rejection(&parent, &store, T0 + 2, sales_batch),
+        TxError::SignerRevoked { signer: sales }
+    );
+    // The others still sign.
+    build_all(
+        &parent,
+        &store,
+        T0 + 2,
+        vec![post(
+            &fx.finance,
+            simple("f-1", ACCOUNTS_RECEIVABLE, SALES_REVENUE, 1),
+        )],
+    );
+}
+
+#[test]
+fn a_certificate_counts_only_inside_its_validity_window() {
+    let fx = fixture();
+    let (_store, state) = open(&fx);
+    let temp = fx.temp.public_key();
+    let future = fx.future.public_key();
+    let entry = |n: &str| simple(n, CASH, OPENING_EQUITY, 100);
+
+    // The last millisecond is still covered.
+    let (block, _) = build_all(
+        &state,
+        &empty_lookup(),
+        TEMP_UNTIL,
+        vec![post(&fx.temp, entry("t-1"))],
+    );
+    execute_block(&state, &empty_lookup(), HashMap::new(), &block).unwrap();
+
+    // One millisecond later it is not, for singles and batches.
+    let error = rejection(
+        &state,
+        &empty_lookup(),
+        TEMP_UNTIL + 1,
+        post(&fx.temp, entry("t-1")),
+    );
+    assert_eq!(error, TxError::CertificateExpired { signer: temp });
+    assert_eq!(
+        error.to_string(),
+        format!("the certificate of signer {temp} is not valid at the block time")
+    );
+    assert_eq!(
+        rejection(
+            &state,
+            &empty_lookup(),
+            TEMP_UNTIL + 1,
+            batch(&fx.temp, vec![entry("t-1")])
+        ),
+        TxError::CertificateExpired { signer: temp }
+    );
+    let block = forge(&state, TEMP_UNTIL + 1, vec![post(&fx.temp, entry("t-1"))]);
+    assert_eq!(
+        refusal(&state, &empty_lookup(), &block),
+        BlockError::Transaction {
+            index: 0,
+            source: TxError::CertificateExpired { signer: temp }
+        }
+    );
+
+    // A certificate that has not started yet is refused the same way, until it starts.
+    assert_eq!(
+        rejection(
+            &state,
+            &empty_lookup(),
+            T0 + 1,
+            post(&fx.future, entry("f-1"))
+        ),
+        TxError::CertificateExpired { signer: future }
+    );
+    build_all(
+        &state,
+        &empty_lookup(),
+        FUTURE_FROM,
+        vec![post(&fx.future, entry("f-1"))],
+    );
+}
+
+#[test]
+fn an_admin_registers_a_member_who_may_sign_in_the_same_block() {
+    let fx = fixture();
+    let (_store, state) = open(&fx);
+    let newcomer = key(50);
+    let member = certify(
+        &fx.root,
+        CHAIN,
+        &newcomer,
+        "newcomer",
+        Role::Sales,
+        T0,
+        FOREVER,
+    );
+    let sale = post(
+        &newcomer,
+        simple("n-1", ACCOUNTS_RECEIVABLE, SALES_REVENUE, 100),
+    );
+    let register = single(&fx.admin, TxBody::RegisterMember(member.clone()));
+
+    let (block, executed) = build_all(
+        &state,
+        &empty_lookup(),
+        T0 + 1,
+        vec![register.clone(), sale],
+    );
+    assert_eq!(executed.state.members.len(), state.members.len() + 1);
+    let replayed = replay(&fx.genesis, [&block]).unwrap();
+    assert_eq!(replayed.state_root(), block.header.state_root);
+    // Membership is part of the state root.
+    assert_ne!(block.header.state_root, state.state_root());
+
+    // Twice is refused; so is a certificate from another root, and a non-admin registering.
+    let error = refusal(
+        &state,
+        &empty_lookup(),
+        &forge(&state, T0 + 1, vec![register.clone(), register]),
+    );
+    assert_eq!(
+        error,
+        BlockError::Transaction {
+            index: 1,
+            source: TxError::MemberExists(newcomer.public_key())
+        }
+    );
+    let forged = certify(
+        &key(51),
+        CHAIN,
+        &newcomer,
+        "newcomer",
+        Role::Finance,
+        T0,
+        FOREVER,
+    );
+    assert!(matches!(
+        rejection(
+            &state,
+            &empty_lookup(),
+            T0 + 1,
+            single(&fx.admin, TxBody::RegisterMember(forged))
+        ),
+        TxError::Certificate(_)
+    ));
+    assert_eq!(
+        rejection(
+            &state,
+            &empty_lookup(),
+            T0 + 1,
+            single(&fx.finance, TxBody::RegisterMember(member))
+        ),
+        TxError::NotAllowed {
+            role: "finance",
+            action: "register members"
+        }
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Batches.
+
+#[test]
+fn a_batch_with_one_bad_entry_is_refused_whole() {
+    let fx = fixture();
+    let (_store, state) = open(&fx);
+    let mut unbalanced = simple("b-2", CASH, OPENING_EQUITY, 100);
+    unbalanced.postings[1].amount = 101;
+    let bad = batch(
+        &fx.bookkeeper,
+        vec![
+            simple("b-1", CASH, OPENING_EQUITY, 100),
+            unbalanced,
+            simple("b-3", CASH, OPENING_EQUITY, 100),
+        ],
+    );
+    let before = post(&fx.finance, simple("s-1", CASH, OPENING_EQUITY, 7));
+    let after = post(&fx.finance, simple("s-2", CASH, OPENING_EQUITY, 9));
+    // The ids of the refused batch are free again, in the same block.
+    let reuse = batch(
+        &fx.bookkeeper,
+        vec![simple("b-1", CASH, OPENING_EQUITY, 1_000)],
+    );
+
+    let expected = TxError::InBatch {
+        index: 1,
+        source: Box::new(TxError::Entry(EntryError::Unbalanced {
+            currency: Currency::EUR,
+            debits: 100,
+            credits: 101,
+        })),
+    };
+    let block = forge(
+        &state,
+        T0 + 1,
+        vec![before.clone(), bad.clone(), after.clone()],
+    );
+    let error = refusal(&state, &empty_lookup(), &block);
+    assert_eq!(
+        error,
+        BlockError::Transaction {
+            index: 1,
+            source: expected.clone()
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "transaction 1: entry 1 of the batch: unbalanced: EUR debits 1.00, credits 1.01"
+    );
+
+    let (block, executed, rejected) = build_block(
+        &state,
+        &empty_lookup(),
+        HashMap::new(),
+        T0 + 1,
+        vec![before.clone(), bad.clone(), after.clone(), reuse.clone()],
+    );
+    assert_eq!(block.transactions, vec![before, after, reuse]);
+    assert_eq!(rejected, vec![(bad, expected)]);
+    let ids: Vec<&str> = executed
+        .entries
+        .iter()
+        .map(|e| e.entry.id.as_str())
+        .collect();
+    assert_eq!(ids, ["s-1", "s-2", "b-1"]);
+    assert_eq!(executed.entries[2].tx_index, 2);
+    assert_eq!(executed.state.ledger.entry_count(), 3);
+    assert_eq!(net_eur(&executed.state, CASH), Some((Side::Debit, 1_016)));
+    assert!(!executed.pending.contains_key(&id("b-3")));
+    let replayed = execute_block(&state, &empty_lookup(), HashMap::new(), &block).unwrap();
+    assert_eq!(replayed.state.state_root(), block.header.state_root);
+
+    // An empty batch is refused.
+    let error = rejection(
+        &state,
+        &empty_lookup(),
+        T0 + 1,
+        batch(&fx.finance, Vec::new()),
+    );
+    assert_eq!(error, TxError::EmptyBatch);
+    assert_eq!(error.to_string(), "batch is empty");
+}
+
+#[test]
+fn a_refused_batch_leaves_no_reversal_behind() {
+    let fx = fixture();
+    let (store, _) = open(&fx);
+    let original = simple("orig", ACCOUNTS_RECEIVABLE, SALES_REVENUE, 500);
+    commit_all(&store, T0 + 1, vec![post(&fx.sales, original.clone())]);
+    let parent = store.state().unwrap();
+
+    // A batch that reverses the entry and then fails: the reversal must be undone.
+    let failing = batch(
+        &fx.finance,
+        vec![
+            reversal("rev-a", &original),
+            simple("over", PAYMENT_FEES, BANK, 1),
+        ],
+    );
+    let (block, executed, rejected) = build_block(
+        &parent,
+        &store,
+        HashMap::new(),
+        T0 + 2,
+        vec![failing, post(&fx.finance, reversal("rev-b", &original))],
+    );
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(
+        rejected[0].1,
+        TxError::InBatch {
+            index: 1,
+            source: Box::new(TxError::Post(PostError::WouldGoNegative {
+                account: code(BANK),
+                currency: Currency::EUR
+            }))
+        }
+    );
+    assert_eq!(block.transactions.len(), 1);
+    assert_eq!(executed.reversals, vec![(id("orig"), id("rev-b"))]);
+    assert_eq!(executed.pending[&id("orig")].reversed_by, Some(id("rev-b")));
+    assert!(!executed.pending.contains_key(&id("rev-a")));
+    store.commit(&block, &executed).unwrap();
+    assert_eq!(
+        store.entry(&id("orig")).unwrap().unwrap().reversed_by,
+        Some(id("rev-b"))
+    );
+    assert_eq!(store.entry(&id("rev-a")).unwrap(), None);
+}
+
+// ------------------------------------------------------------------------------------------
+// Entry ids.
+
+#[test]
+fn an_entry_id_is_used_once_within_a_block() {
+    let fx = fixture();
+    let (_store, state) = open(&fx);
+    let first = post(&fx.finance, simple("dup", CASH, OPENING_EQUITY, 100));
+    let second = post(&fx.bookkeeper, simple("dup", CASH, OPENING_EQUITY, 200));
+
+    let error = refusal(
+        &state,
+        &empty_lookup(),
+        &forge(&state, T0 + 1, vec![first.clone(), second.clone()]),
+    );
+    assert_eq!(
+        error,
+        BlockError::Transaction {
+            index: 1,
+            source: TxError::Post(PostError::DuplicateId { id: id("dup") })
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "transaction 1: entry id 'dup' was already committed"
+    );
+
+    let (block, executed, rejected) = build_block(
+        &state,
+        &empty_lookup(),
+        HashMap::new(),
+        T0 + 1,
+        vec![first.clone(), second.clone()],
+    );
+    assert_eq!(block.transactions, vec![first]);
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(executed.state.ledger.entry_count(), 1);
+
+    // Inside one batch too.
+    let twice = batch(
+        &fx.finance,
+        vec![
+            simple("dup", CASH, OPENING_EQUITY, 100),
+            simple("dup", CASH, OPENING_EQUITY, 100),
+        ],
+    );
+    assert_eq!(
+        rejection(&state, &empty_lookup(), T0 + 1, twice),
+        TxError::InBatch {
+            index: 1,
+            source: Box::new(TxError::Post(PostError::DuplicateId { id: id("dup") }))
+        }
+    );
+}
+
+#[test]
+fn an_entry_id_is_used_once_across_blocks_as_of_each_height() {
+    let fx = fixture();
+    let (store, genesis_state) = open(&fx);
+    let entry = post(&fx.finance, simple("x", CASH, OPENING_EQUITY, 100));
+    let again = post(&fx.bookkeeper, simple("x", CASH, OPENING_EQUITY, 300));
+    let (block1, executed1) = build_all(&genesis_state, &store, T0 + 1, vec![entry.clone()]);
+
+    // Before block 1 is committed, the next block sees its entries through `pending`.
+    let (_, _, rejected) = build_block(
+        &executed1.state,
+        &empty_lookup(),
+        executed1.pending.clone(),
+        T0 + 2,
+        vec![again.clone()],
+    );
+    assert_eq!(
+        rejected[0].1,
+        TxError::Post(PostError::DuplicateId { id: id("x") })
+    );
+
+    store.commit(&block1, &executed1).unwrap();
+    let state1 = store.state().unwrap();
+
+    // Visible as of height 1, invisible as of height 0.
+    assert!(store.at(1).lookup(&id("x")).is_some());
+    assert!(store.at(2).lookup(&id("x")).is_some());
+    assert_eq!(store.at(0).lookup(&id("x")), None);
+    assert!(store.lookup(&id("x")).is_some());
+
+    // A later block may not reuse the id.
+    let error = rejection(&state1, &store.at(1), T0 + 2, again.clone());
+    assert_eq!(error, TxError::Post(PostError::DuplicateId { id: id("x") }));
+    let block2 = forge(&state1, T0 + 2, vec![again.clone()]);
+    assert_eq!(
+        refusal(&state1, &store.at(1), &block2),
+        BlockError::Transaction {
+            index: 0,
+            source: TxError::Post(PostError::DuplicateId { id: id("x") })
+        }
+    );
+
+    // A competing block at height 1, executed as of height 0, may: the committed block 1 is
+    // not its ancestor.
+    let (sibling, _) = build_all(&genesis_state, &store.at(0), T0 + 3, vec![again.clone()]);
+    execute_block(&genesis_state, &store.at(0), HashMap::new(), &sibling).unwrap();
+    assert_eq!(
+        refusal(&genesis_state, &store.at(1), &sibling),
+        BlockError::Transaction {
+            index: 0,
+            source: TxError::Post(PostError::DuplicateId { id: id("x") })
+        }
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Reversals.
+
+#[test]
+fn an_entry_is_reversed_once_by_its_mirror() {
+    let fx = fixture();
+    let (store, _) = open(&fx);
+    let original = draft(
+        "sale-1",
+        date(2026, 1, 10),
+        vec![
+            posting(ACCOUNTS_RECEIVABLE, Side::Debit, 1_190, Currency::EUR),
+            posting(SALES_REVENUE, Side::Credit, 1_000, Currency::EUR),
+            posting(OUTPUT_VAT, Side::Credit, 190, Currency::EUR),
+        ],
+    );
+    commit_all(&store, T0 + 1, vec![post(&fx.sales, original.clone())]);
+    let state1 = store.state().unwrap();
+    assert_eq!(
+        net_eur(&state1, ACCOUNTS_RECEIVABLE),
+        Some((Side::Debit, 1_190))
+    );
+
+    // Not a mirror, or of an unknown entry: refused.
+    let mut lopsided = reversal("rev-x", &original);
+    lopsided.postings[0].amount = 1_000;
+    lopsided.postings[1].amount = 810;
+    assert_eq!(
+        rejection(&state1, &store, T0 + 2, post(&fx.sales, lopsided)),
+        TxError::Post(PostError::NotAMirror { id: id("sale-1") })
+    );
+    let mut unknown = reversal("rev-x", &original);
+    unknown.reverses = Some(id("sale-404"));
+    assert_eq!(
+        rejection(&state1, &store, T0 + 2, post(&fx.sales, unknown)),
+        TxError::Post(PostError::ReversedEntryUnknown { id: id("sale-404") })
+    );
+
+    // The mirror is accepted (postings in any order) and brings the balances back to zero.
+    let mut mirror = reversal("rev-1", &original);
+    mirror.postings.reverse();
+    let (block2, executed2) = commit_all(&store, T0 + 2, vec![post(&fx.sales, mirror)]);
+    assert_eq!(executed2.reversals, vec![(id("sale-1"), id("rev-1"))]);
+    let state2 = store.state().unwrap();
+    for account in [ACCOUNTS_RECEIVABLE, SALES_REVENUE, OUTPUT_VAT] {
+        assert_eq!(net_eur(&state2, account), None, "{account}");
+    }
+    assert_eq!(
+        store.entry(&id("sale-1")).unwrap().unwrap().reversed_by,
+        Some(id("rev-1"))
+    );
+    // The reversal is visible only as of its own height.
+    assert_eq!(store.at(1).lookup(&id("sale-1")).unwrap().reversed_by, None);
+    assert_eq!(
+        store.at(2).lookup(&id("sale-1")).unwrap().reversed_by,
+        Some(id("rev-1"))
+    );
+
+    // A second reversal is refused, in a later block or the same one.
+    let second = post(&fx.finance, reversal("rev-2", &original));
+    let error = rejection(&state2, &store, T0 + 3, second.clone());
+    let expected = TxError::Post(PostError::AlreadyReversed {
+        id: id("sale-1"),
+        by: id("rev-1"),
+    });
+    assert_eq!(error, expected);
+    assert_eq!(
+        error.to_string(),
+        "entry 'sale-1' was already reversed by 'rev-1'"
+    );
+    let both = forge(
+        &state1,
+        T0 + 2,
+        vec![
+            post(&fx.sales, reversal("rev-1", &original)),
+            second.clone(),
+        ],
+    );
+    assert_eq!(
+        refusal(&state1, &store.at(1), &both),
+        BlockError::Transaction {
+            index: 1,
+            source: expected
+        }
+    );
+    // As of height 1 (block 2 not yet an ancestor) a reversal is still possible.
+    build_all(&state1, &store.at(1), T0 + 2, vec![second]);
+
+    // Replay agrees with the store.
+    let block1 = store.block(1).unwrap().unwrap();
+    let replayed = replay(&fx.genesis, [&block1, &block2]).unwrap();
+    assert_eq!(replayed.state_root(), state2.state_root());
+}
+
+// ------------------------------------------------------------------------------------------
+// Ledger rules through the chain.
+
+#[test]
+fn a_role_posts_only_where_the_chart_allows() {
+    let fx = fixture();
+    let (_store, state) = open(&fx);
+    let error = rejection(
+        &state,
+        &empty_lookup(),
+        T0 + 1,
+        post(&fx.sales, simple("s-1", BANK, SALES_REVENUE, 100)),
+    );
+    assert_eq!(
+        error,
+        TxError::Post(PostError::RoleNotAllowed {
+            role: Role::Sales,
+            account: code(BANK)
+        })
+    );
+    assert_eq!(
+        error.to_string(),
+        "role 'sales' may not post to account '1000'"
+    );
+    let block = forge(
+        &state,
+        T0 + 1,
+        vec![post(&fx.sales, simple("s-1", BANK, SALES_REVENUE, 100))],
+    );
+    assert_eq!(
+        refusal(&state, &empty_lookup(), &block).to_string(),
+        "transaction 0: role 'sales' may not post to account '1000'"
+    );
+
+    // Auditors and admins post nowhere, not even where sales may.
+    for (signer, role) in [(&fx.auditor, Role::Auditor), (&fx.admin, Role::Admin)] {
+        assert_eq!(
+            rejection(
+                &state,
+                &empty_lookup(),
+                T0 + 1,
+                post(
+                    signer,
+                    simple("a-1", ACCOUNTS_RECEIVABLE, SALES_REVENUE, 100)
+                ),
+            ),
+            TxError::Post(PostError::RoleNotAllowed {
+                role,
+                account: code(ACCOUNTS_RECEIVABLE)
+            })
+        );
+    }
+    // Sales may post there.
+    build_all(
+        &state,
+        &empty_lookup(),
+        T0 + 1,
+        vec![post(
+            &fx.sales,
+            simple("s-1", ACCOUNTS_RECEIVABLE, SALES_REVENUE, 100),
+        )],
+    );
+}
+
+#[test]
+fn the_bank_account_may_not_go_negative() {
+    let fx = fixture();
+    let (store, state) = open(&fx);
+    let withdraw = |n: &str, amount| post(&fx.finance, simple(n, PAYMENT_FEES, BANK, amount));
+    let overdraft = TxError::Post(PostError::WouldGoNegative {
+        account: code(BANK),
+        currency: Currency::EUR,
+    });
+    assert_eq!(
+        rejection(&state, &store, T0 + 1, withdraw("w-1", 1)),
+        overdraft
+    );
+    assert_eq!(
+        overdraft.to_string(),
+        "account '1000' may not go below zero in EUR"
+    );
+
+    let (_, executed) = commit_all(
+        &store,
+        T0 + 1,
+        vec![
+            post(&fx.finance, simple("d-1", BANK, OPENING_EQUITY, 500)),
+            withdraw("w-1", 500),
+        ],
+    );
+    assert_eq!(net_eur(&executed.state, BANK), None);
+    assert_eq!(
+        rejection(&store.state().unwrap(), &store, T0 + 2, withdraw("w-2", 1)),
+        overdraft
+    );
+}
+
+#[test]
+fn a_closed_period_refuses_entries_dated_in_it() {
+    let fx = fixture();
+    let (store, state) = open(&fx);
+    let close = |signer, through| single(signer, TxBody::ClosePeriod(through));
+    assert_eq!(
+        rejection(&state, &store, T0 + 1, close(&fx.sales, date(2026, 1, 31))),
+        TxError::Period(PeriodError::RoleNotAllowed { role: Role::Sales })
+    );
+    commit_all(&store, T0 + 1, vec![close(&fx.finance, date(2026, 1, 31))]);
+    let parent = store.state().unwrap();
+    assert_eq!(parent.ledger.closed_through(), Some(date(2026, 1, 31)));
+
+    let dated = |n: &str, on| {
+        let mut entry = simple(n, CASH, OPENING_EQUITY, 100);
+        entry.date = on;
+        post(&fx.finance, entry)
+    };
+    for on in [date(2026, 1, 15), date(2026, 1, 31)] {
+        let error = rejection(&parent, &store, T0 + 2, dated("p-1", on));
+        assert_eq!(
+            error,
+            TxError::Post(PostError::PeriodClosed {
+                date: on,
+                closed_through: date(2026, 1, 31)
+            })
+        );
+        assert_eq!(
+            error.to_string(),
+            format!("{on} is in a closed period (closed through 2026-01-31)")
+        );
+    }
+    build_all(
+        &parent,
+        &store,
+        T0 + 2,
+        vec![dated("p-1", date(2026, 2, 1))],
+    );
+
+    // The close never moves back.
+    assert_eq!(
+        rejection(&parent, &store, T0 + 2, close(&fx.admin, date(2026, 1, 1))),
+        TxError::Period(PeriodError::Backwards {
+            requested: date(2026, 1, 1),
+            closed_through: date(2026, 1, 31)
+        })
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Decoding untrusted bytes.
+
+/// A small deterministic generator (xorshift64*), so the garbage is the same on every run.
+struct Noise(u64);
+
+impl Noise {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
+
+fn sample_block(fx: &Fixture) -> Block {
+    let state = fx.genesis.initial_state().unwrap();
+    build_all(
+        &state,
+        &empty_lookup(),
+        T0 + 1,
+        vec![
+            post(&fx.finance, simple("dep-1", BANK, OPENING_EQUITY, 10_000)),
+            batch(
+                &fx.sales,
+                vec![
+                    simple("s-1", ACCOUNTS_RECEIVABLE, SALES_REVENUE, 100),
+                    simple("s-2", ACCOUNTS_RECEIVABLE, SALES_REVENUE, 200),
+                ],
+            ),
+        ],
+    )
+    .0
+}
+
+#[test]
+fn garbage_bytes_never_decode_and_never_panic() {
+    assert!(matches!(
+        Block::decode_checked(&[]),
+        Err(BlockDecodeError::Malformed(_))
+    ));
+    let mut noise = Noise(0x9E37_79B9_7F4A_7C15);
+    for len in 0..600 {
+        let bytes = noise.bytes(len);
+        assert!(Block::decode_checked(&bytes).is_err(), "{bytes:?}");
+        let mut framed = (bytes.len() as u32).to_be_bytes().to_vec();
+        framed.extend_from_slice(&bytes);
+        assert!(Block::decode_cfg(Bytes::from(framed), &()).is_err());
+        assert!(Block::decode_cfg(Bytes::from(bytes), &()).is_err());
+    }
+
+    // Every proper prefix of a real block is refused.
+    let fx = fixture();
+    let bytes = sample_block(&fx).to_bytes();
+    for cut in 0..bytes.len() {
+        assert!(
+            Block::decode_checked(&bytes[..cut]).is_err(),
+            "prefix of {cut} bytes"
+        );
+    }
+}
+
+#[test]
+fn oversized_blocks_and_lengths_are_refused_without_allocating_them() {
+    let too_large = vec![0u8; BLOCK_BYTES_MAX + 1];
+    let error = Block::decode_checked(&too_large).unwrap_err();
+    assert_eq!(
+        error,
+        BlockDecodeError::TooLarge {
+            bytes: BLOCK_BYTES_MAX + 1
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "block of {} bytes exceeds the limit of {BLOCK_BYTES_MAX} bytes",
+            BLOCK_BYTES_MAX + 1
+        )
+    );
+
+    // A frame that announces more than the limit, or more than it carries.
+    let huge = ((BLOCK_BYTES_MAX + 1) as u32).to_be_bytes().to_vec();
+    assert!(matches!(
+        Block::decode_cfg(Bytes::from(huge), &()),
+        Err(CodecError::Invalid("Block", "too large"))
+    ));
+    let mut short = 1_000u32.to_be_bytes().to_vec();
+    short.extend_from_slice(&[0; 10]);
+    assert!(matches!(
+        Block::decode_cfg(Bytes::from(short), &()),
+        Err(CodecError::EndOfBuffer)
+    ));
+    assert!(matches!(
+        Block::decode_cfg(Bytes::from(vec![0u8, 0]), &()),
+        Err(CodecError::EndOfBuffer)
+    ));
+    // A frame followed by stray bytes.
+    let fx = fixture();
+    let mut framed = sample_block(&fx).encode().to_vec();
+    framed.push(0);
+    assert!(matches!(
+        Block::decode_cfg(Bytes::from(framed), &()),
+        Err(CodecError::ExtraData(1))
+    ));
+
+    // A header followed by a transaction count far beyond what the bytes hold.
+    let header = sample_block(&fx).header;
+    for count in [
+        u64::from(u32::MAX),
+        u64::MAX,
+        1 << 40,
+        TXS_PER_BLOCK_MAX as u64 + 1,
+    ] {
+        let mut bytes = postcard::to_stdvec(&header).unwrap();
+        let mut varint = [0u8; 10];
+        bytes.extend_from_slice(postcard::to_slice(&count, &mut varint).unwrap());
+        bytes.extend_from_slice(&[0; 64]);
+        assert!(
+            matches!(
+                Block::decode_checked(&bytes),
+                Err(BlockDecodeError::Malformed(_))
+            ),
+            "count {count}"
+        );
+    }
+}
+
+#[test]
+fn too_many_transactions_are_refused_at_decode_and_execution() {
+    let fx = fixture();
+    let state = fx.genesis.initial_state().unwrap();
+    let tx = single(&fx.finance, TxBody::ClosePeriod(date(2026, 1, 1)));
+    let block = forge(&state, T0 + 1, vec![tx; TXS_PER_BLOCK_MAX + 1]);
+    let count = TXS_PER_BLOCK_MAX + 1;
+    assert_eq!(
+        Block::decode_checked(&block.to_bytes()).unwrap_err(),
+        BlockDecodeError::TooManyTransactions { count }
+    );
+    let error = refusal(&state, &empty_lookup(), &block);
+    assert_eq!(error, BlockError::TooManyTransactions { count });
+    assert_eq!(
+        error.to_string(),
+        format!("block has {count} transactions, more than {TXS_PER_BLOCK_MAX}")
+    );
+}
+
+/// Regression: a block followed by extra bytes decoded to the same block (same digest), so a peer
+/// could pad blocks up to `BLOCK_BYTES_MAX`. One block has exactly one encoding.
+#[test]
+fn bytes_after_a_block_are_refused() {
+    let fx = fixture();
+    let block = sample_block(&fx);
+    let mut padded = block.to_bytes();
+    padded.extend_from_slice(b"trailing garbage");
+    assert!(Block::decode_checked(&padded).is_err());
+    let mut framed = (padded.len() as u32).to_be_bytes().to_vec();
+    framed.extend_from_slice(&padded);
+    assert!(Block::decode_cfg(Bytes::from(framed), &()).is_err());
+}
+
+// ------------------------------------------------------------------------------------------
+// Store and replay bookkeeping.
+
+#[test]
+fn the_store_commits_blocks_only_in_order_and_replay_names_the_bad_block() {
+    let fx = fixture();
+    let (store, state) = open(&fx);
+    let (block1, executed1) = build_all(
+        &state,
+        &store,
+        T0 + 1,
+        vec![post(&fx.finance, simple("d-1", BANK, OPENING_EQUITY, 100))],
+    );
+    let (block2, executed2) = build_all(
+        &executed1.state,
+        &empty_lookup(),
+        T0 + 2,
+        vec![post(&fx.finance, simple("d-2", BANK, OPENING_EQUITY, 100))],
+    );
+    let error = store.commit(&block2, &executed2).unwrap_err();
+    assert!(matches!(
+        error,
+        tally_chain::StoreError::OutOfOrder { got: 2, stored: 0 }
+    ));
+    // Nothing of the refused block was written.
+    assert_eq!(store.entry(&id("d-2")).unwrap(), None);
+    assert_eq!(store.height().unwrap(), 0);
+    assert_eq!(store.state().unwrap().state_root(), state.state_root());
+
+    store.commit(&block1, &executed1).unwrap();
+    assert!(matches!(
+        store.commit(&block1, &executed1).unwrap_err(),
+        tally_chain::StoreError::OutOfOrder { got: 1, stored: 1 }
+    ));
+    store.commit(&block2, &executed2).unwrap();
+    assert_eq!(store.state().unwrap().tip, digest(&block2).0);
+
+    // Replay refuses a gap and says where.
+    let error = replay(&fx.genesis, [&block2]).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "block 2: block height 2 does not follow 0"
+    );
+    assert!(matches!(
+        error,
+        tally_chain::ReplayError::Block {
+            height: 2,
+            source: BlockError::WrongHeight { got: 2, parent: 0 }
+        }
+    ));
+}

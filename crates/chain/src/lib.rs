@@ -29,6 +29,6 @@ pub use state::{
 };
 pub use store::{Store, StoreAt, StoreError};
 pub use tx::{
-    batch_root, entry_leaf, verify_signatures, SignedBatch, SignedTx, Transaction, TxBody,
-    BATCH_ENTRIES_MAX,
+    batch_root, entry_leaf, entry_leaves, verify_signatures, verify_signatures_with, SignedBatch,
+    SignedTx, Transaction, TxBody, BATCH_ENTRIES_MAX,
 };

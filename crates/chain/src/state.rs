@@ -17,7 +17,9 @@ use tally_ledger::{
 use crate::{
     block::{header_digest, Block, BlockDigest, Header, TXS_PER_BLOCK_MAX},
     log::EntryLog,
-    tx::{entry_leaf, verify_signatures, Transaction, TxBody, BATCH_ENTRIES_MAX},
+    tx::{
+        entry_leaf, entry_leaves, verify_signatures_with, Transaction, TxBody, BATCH_ENTRIES_MAX,
+    },
 };
 
 /// A member as the chain knows it.
@@ -107,8 +109,13 @@ impl CommittedEntry {
 
     /// The entry's leaf in the entry log: it binds the entry to its signer.
     pub fn log_leaf(entry: &EntryDraft, signer: &PublicKey) -> Digest {
+        Self::log_leaf_of(&entry_leaf(entry), signer)
+    }
+
+    /// [`Self::log_leaf`] from the entry's already computed [`entry_leaf`].
+    pub fn log_leaf_of(entry_leaf: &Digest, signer: &PublicKey) -> Digest {
         let mut hasher = Sha256::new();
-        hasher.update(entry_leaf(entry));
+        hasher.update(entry_leaf);
         hasher.update(signer.as_bytes());
         hasher.finalize().into()
     }
@@ -211,6 +218,8 @@ pub struct Executor<'a, L: EntryLookup + ?Sized> {
     base: &'a L,
     pending: HashMap<EntryId, KnownEntry>,
     entries: Vec<CommittedEntry>,
+    /// The entry log leaf of each of `entries`.
+    log_leaves: Vec<Digest>,
     reversals: Vec<(EntryId, EntryId)>,
     height: u64,
     time_ms: u64,
@@ -230,6 +239,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             base,
             pending,
             entries: Vec::new(),
+            log_leaves: Vec::new(),
             reversals: Vec::new(),
             height: parent.height + 1,
             time_ms,
@@ -239,11 +249,20 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
 
     /// Applies one transaction whose signature was already checked; on error nothing changes.
     pub fn apply(&mut self, tx: &Transaction) -> Result<(), TxError> {
+        self.apply_with_leaves(tx, &entry_leaves(tx))
+    }
+
+    /// [`Self::apply`] with the transaction's [`entry_leaves`] already computed.
+    fn apply_with_leaves(
+        &mut self,
+        tx: &Transaction,
+        leaves: &[Digest],
+    ) -> Result<(), TxError> {
         let role = self.state.authorise(tx.signer(), self.time_ms)?;
         let tx_index = self.applied;
         match tx {
             Transaction::Single(single) => {
-                self.apply_body(&single.body, &single.signer, role, tx_index)?
+                self.apply_body(&single.body, &single.signer, role, tx_index, leaves)?
             }
             Transaction::Batch(batch) => {
                 if batch.entries.is_empty() {
@@ -260,12 +279,20 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                 let saved_reversals = self.reversals.len();
                 let mut added: Vec<EntryId> = Vec::new();
                 for (index, draft) in batch.entries.iter().enumerate() {
-                    let result = self.post(draft, &batch.signer, role, tx_index, index as u32);
+                    let result = self.post(
+                        draft,
+                        &leaves[index],
+                        &batch.signer,
+                        role,
+                        tx_index,
+                        index as u32,
+                    );
                     match result {
                         Ok(()) => added.push(draft.id.clone()),
                         Err(source) => {
                             self.state.ledger = saved_ledger;
                             self.entries.truncate(saved_entries);
+                            self.log_leaves.truncate(saved_entries);
                             for (original, _) in self.reversals.drain(saved_reversals..) {
                                 if let Some(known) = self.pending.get_mut(&original) {
                                     known.reversed_by = None;
@@ -293,9 +320,10 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
         signer: &PublicKey,
         role: Role,
         tx_index: u32,
+        leaves: &[Digest],
     ) -> Result<(), TxError> {
         match body {
-            TxBody::Post(draft) => self.post(draft, signer, role, tx_index, 0),
+            TxBody::Post(draft) => self.post(draft, &leaves[0], signer, role, tx_index, 0),
             TxBody::OpenAccount(account) => {
                 Ok(self.state.ledger.open_account(account.clone(), role)?)
             }
@@ -345,6 +373,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
     fn post(
         &mut self,
         draft: &EntryDraft,
+        leaf: &Digest,
         signer: &PublicKey,
         role: Role,
         tx_index: u32,
@@ -389,6 +418,8 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             log_index: 0,
             reversed_by: None,
         });
+        self.log_leaves
+            .push(CommittedEntry::log_leaf_of(leaf, signer));
         Ok(())
     }
 
@@ -399,12 +430,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
         transactions: Vec<Transaction>,
     ) -> (Block, Executed) {
         let start = self.state.log.len();
-        let leaves: Vec<Digest> = self
-            .entries
-            .iter()
-            .map(|committed| CommittedEntry::log_leaf(&committed.entry, &committed.signer))
-            .collect();
-        self.state.log.append(&leaves);
+        self.state.log.append(&self.log_leaves);
         for (offset, committed) in self.entries.iter_mut().enumerate() {
             committed.log_index = start + offset as u64;
         }
@@ -493,12 +519,13 @@ pub fn execute_block<L: EntryLookup + ?Sized>(
             count: block.transactions.len(),
         });
     }
-    verify_signatures(&parent.chain_id, &block.transactions)
+    let leaves: Vec<Vec<Digest>> = block.transactions.iter().map(entry_leaves).collect();
+    verify_signatures_with(&parent.chain_id, &block.transactions, &leaves)
         .map_err(|index| BlockError::BadSignature { index })?;
     let mut executor = Executor::new(parent, base, pending, header.time_ms);
-    for (index, tx) in block.transactions.iter().enumerate() {
+    for (index, (tx, leaves)) in block.transactions.iter().zip(&leaves).enumerate() {
         executor
-            .apply(tx)
+            .apply_with_leaves(tx, leaves)
             .map_err(|source| BlockError::Transaction { index, source })?;
     }
     let (rebuilt, executed) =

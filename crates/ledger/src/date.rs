@@ -22,10 +22,33 @@ pub const YEAR_MAX: u32 = 9999;
 /// A calendar date, packed as the number `yyyymmdd` so that comparing the
 /// numbers compares the dates.
 ///
-/// It (de)serializes as the text "2026-11-24"; deserialization validates.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+/// It (de)serializes as the text "2026-11-24" in human-readable formats (JSON) and as the packed
+/// number in binary ones (postcard): every entry is hashed in its binary form, and formatting a
+/// date to text there cost more than hashing it. Deserialization validates either way.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct Date(u32);
+
+impl Serialize for Date {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&String::from(*self))
+        } else {
+            serializer.serialize_u32(self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            Date::try_from(text).map_err(serde::de::Error::custom)
+        } else {
+            let packed = u32::deserialize(deserializer)?;
+            Date::from_packed(packed).map_err(serde::de::Error::custom)
+        }
+    }
+}
 
 /// Why a date was refused.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]

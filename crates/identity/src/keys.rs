@@ -270,17 +270,44 @@ impl FromStr for PublicKey {
     }
 }
 
+// Human-readable formats (JSON) carry keys and signatures as hex; binary formats (postcard, what
+// is signed, hashed and stored) as raw bytes, half the size and no formatting on the hot path.
 impl Serialize for PublicKey {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_string())
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&self.to_string())
+        } else {
+            serializer.serialize_bytes(&self.0)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for PublicKey {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<PublicKey, D::Error> {
-        deserializer.deserialize_str(HexVisitor::<PublicKey>::new(
-            "a public key as 64 lower-case hex characters",
-        ))
+        if deserializer.is_human_readable() {
+            deserializer.deserialize_str(HexVisitor::<PublicKey>::new(
+                "a public key as 64 lower-case hex characters",
+            ))
+        } else {
+            let bytes: [u8; PUBLIC_KEY_BYTES] =
+                deserializer.deserialize_bytes(BytesVisitor::<PUBLIC_KEY_BYTES>)?;
+            PublicKey::from_bytes(&bytes).map_err(serde::de::Error::custom)
+        }
+    }
+}
+
+/// serde visitor for exactly `N` raw bytes.
+struct BytesVisitor<const N: usize>;
+
+impl<'de, const N: usize> serde::de::Visitor<'de> for BytesVisitor<N> {
+    type Value = [u8; N];
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{N} bytes")
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<[u8; N], E> {
+        <[u8; N]>::try_from(bytes).map_err(|_| E::invalid_length(bytes.len(), &self))
     }
 }
 
@@ -347,15 +374,24 @@ impl FromStr for Signature {
 
 impl Serialize for Signature {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_string())
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&self.to_string())
+        } else {
+            serializer.serialize_bytes(&self.0)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Signature {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Signature, D::Error> {
-        deserializer.deserialize_str(HexVisitor::<Signature>::new(
-            "a signature as 128 lower-case hex characters",
-        ))
+        if deserializer.is_human_readable() {
+            deserializer.deserialize_str(HexVisitor::<Signature>::new(
+                "a signature as 128 lower-case hex characters",
+            ))
+        } else {
+            let bytes = deserializer.deserialize_bytes(BytesVisitor::<SIGNATURE_BYTES>)?;
+            Ok(Signature::from_bytes(&bytes))
+        }
     }
 }
 

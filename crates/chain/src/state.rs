@@ -155,7 +155,7 @@ pub enum TxError {
     Account(#[from] AccountError),
     #[error("{0}")]
     Period(#[from] PeriodError),
-    #[error("entry id '{0}' appears twice")]
+    #[error("entry id '{0}' appears more than once in this transaction")]
     DuplicateInTransaction(EntryId),
     #[error("member certificate: {0}")]
     Certificate(String),
@@ -253,11 +253,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
     }
 
     /// [`Self::apply`] with the transaction's [`entry_leaves`] already computed.
-    fn apply_with_leaves(
-        &mut self,
-        tx: &Transaction,
-        leaves: &[Digest],
-    ) -> Result<(), TxError> {
+    fn apply_with_leaves(&mut self, tx: &Transaction, leaves: &[Digest]) -> Result<(), TxError> {
         let role = self.state.authorise(tx.signer(), self.time_ms)?;
         let tx_index = self.applied;
         match tx {
@@ -277,6 +273,16 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                 let saved_ledger = self.state.ledger.clone();
                 let saved_entries = self.entries.len();
                 let saved_reversals = self.reversals.len();
+                // An id twice in one batch is the batch's own mistake, not a committed duplicate.
+                let mut seen = std::collections::HashSet::with_capacity(batch.entries.len());
+                for (index, draft) in batch.entries.iter().enumerate() {
+                    if !seen.insert(&draft.id) {
+                        return Err(TxError::InBatch {
+                            index,
+                            source: Box::new(TxError::DuplicateInTransaction(draft.id.clone())),
+                        });
+                    }
+                }
                 let mut added: Vec<EntryId> = Vec::new();
                 for (index, draft) in batch.entries.iter().enumerate() {
                     let result = self.post(

@@ -46,6 +46,10 @@ const MAILBOX_SIZE: usize = 1024;
 /// Blocks the application may hold unacknowledged; commits are sequential, so a short queue.
 const PENDING_ACKS_MAX: usize = 16;
 const ARCHIVE_ITEMS_PER_SECTION: u64 = 1024;
+/// Size of each storage journal's write and replay buffer. Consensus keeps many journals open
+/// (archives, caches per view range); a large buffer per journal multiplied into gigabytes of
+/// resident memory per node, while 64 KiB keeps sequential writes efficient.
+const JOURNAL_BUFFER_BYTES: usize = 64 * 1024;
 
 /// Timeouts of the consensus engine.
 #[derive(Clone, Copy, Debug)]
@@ -97,7 +101,7 @@ fn archive_config<C>(
     page_cache: &CacheRef,
     codec_config: C,
 ) -> immutable::Config<C> {
-    let write_buffer = NonZeroUsize::new(1 << 20).expect("non-zero");
+    let write_buffer = NonZeroUsize::new(JOURNAL_BUFFER_BYTES).expect("non-zero");
     immutable::Config {
         metadata_partition: format!("{prefix}-{name}-metadata"),
         freezer_table_partition: format!("{prefix}-{name}-freezer-table"),
@@ -216,9 +220,9 @@ where
             prunable_items_per_section: NonZeroU64::new(ARCHIVE_ITEMS_PER_SECTION)
                 .expect("non-zero"),
             page_cache: page_cache.clone(),
-            replay_buffer: NonZeroUsize::new(1 << 20).expect("non-zero"),
-            key_write_buffer: NonZeroUsize::new(1 << 20).expect("non-zero"),
-            value_write_buffer: NonZeroUsize::new(1 << 20).expect("non-zero"),
+            replay_buffer: NonZeroUsize::new(JOURNAL_BUFFER_BYTES).expect("non-zero"),
+            key_write_buffer: NonZeroUsize::new(JOURNAL_BUFFER_BYTES).expect("non-zero"),
+            value_write_buffer: NonZeroUsize::new(JOURNAL_BUFFER_BYTES).expect("non-zero"),
             block_codec_config: (),
             max_repair: NonZeroUsize::new(16).expect("non-zero"),
             max_pending_acks: NonZeroUsize::new(PENDING_ACKS_MAX).expect("non-zero"),
@@ -250,8 +254,8 @@ where
             mailbox_size,
             epoch: Epoch::zero(),
             floor: simplex::config::Floor::Genesis(genesis_digest),
-            replay_buffer: NonZeroUsize::new(1 << 20).expect("non-zero"),
-            write_buffer: NonZeroUsize::new(1 << 20).expect("non-zero"),
+            replay_buffer: NonZeroUsize::new(JOURNAL_BUFFER_BYTES).expect("non-zero"),
+            write_buffer: NonZeroUsize::new(JOURNAL_BUFFER_BYTES).expect("non-zero"),
             page_cache,
             leader_timeout: timing.leader_timeout,
             certification_timeout: timing.certification_timeout,

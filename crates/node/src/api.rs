@@ -85,6 +85,13 @@ fn tx_error_code(error: &TxError) -> (StatusCode, &'static str) {
             _ => (StatusCode::UNPROCESSABLE_ENTITY, "rule_violated"),
         },
         TxError::BadSignature => (StatusCode::BAD_REQUEST, "bad_signature"),
+        TxError::Account(tally_ledger::AccountError::RoleNotAllowed { .. })
+        | TxError::Period(tally_ledger::PeriodError::RoleNotAllowed { .. }) => {
+            (StatusCode::FORBIDDEN, "not_allowed")
+        }
+        TxError::DuplicateInTransaction(_) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "duplicate_in_transaction")
+        }
         _ => (StatusCode::UNPROCESSABLE_ENTITY, "rule_violated"),
     }
 }
@@ -128,6 +135,7 @@ pub fn router(chain: ChainHandle) -> Router {
         .route("/v1/entries/{id}", get(entry))
         .route("/v1/reports/trial-balance", get(trial_balance))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))
         .with_state(chain)
 }
@@ -137,6 +145,14 @@ async fn not_found() -> ApiError {
         StatusCode::NOT_FOUND,
         "not_found",
         "no such endpoint; see /v1/status, /v1/transactions, /v1/entries/{id}, /v1/reports/trial-balance",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method; submit with POST /v1/transactions, read with GET",
     )
 }
 

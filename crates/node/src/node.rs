@@ -117,11 +117,11 @@ pub async fn start_node(
     let peers: Map<ed25519::PublicKey, Address> = Map::from_iter_dedup(peers);
     oracle.track(0, peers);
     let networks = Networks {
-        votes: network.register(channel::VOTES, quota(100_000)),
-        certificates: network.register(channel::CERTIFICATES, quota(100_000)),
-        resolver: network.register(channel::RESOLVER, quota(10_000)),
-        broadcast: network.register(channel::BROADCAST, quota(10_000)),
-        backfill: network.register(channel::BACKFILL, quota(10_000)),
+        votes: network.register(channel::VOTES, quota(1_000)),
+        certificates: network.register(channel::CERTIFICATES, quota(1_000)),
+        resolver: network.register(channel::RESOLVER, quota(1_000)),
+        broadcast: network.register(channel::BROADCAST, quota(1_000)),
+        backfill: network.register(channel::BACKFILL, quota(1_000)),
     };
     network.start();
 

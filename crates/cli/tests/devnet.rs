@@ -1,0 +1,314 @@
+//! End to end: a 4-validator devnet of real `tally node` processes survives one validator being
+//! SIGKILLed and restarted. The three others keep committing; the restarted one catches up to the
+//! same state root, entry log and trial balance, and takes part in consensus again.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use tally_node::wire::{CommittedEntryJson, EntryJson, StatusJson};
+
+/// Runs `tally submit` for each (node, entry) concurrently and asserts every one is committed.
+fn submit_all(devnet: &mut Devnet, jobs: &[(usize, EntryJson)]) {
+    let key = devnet.key("client");
+    let mut commands = Vec::new();
+    for (node, entry) in jobs {
+        let path = devnet.write_entry(entry);
+        commands.push((
+            *node,
+            entry.id.clone(),
+            devnet.submit_command(*node, &key, &path, 30),
+        ));
+    }
+    let outputs: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = commands
+            .into_iter()
+            .map(|(node, id, mut command)| {
+                scope.spawn(move || (node, id, run(&mut command, Duration::from_secs(45))))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap())
+            .collect()
+    });
+    for (node, id, output) in outputs {
+        let stdout = stdout_of(&output);
+        assert!(
+            output.status.success()
+                && stdout.starts_with(&format!("entry {id} committed at height ")),
+            "tally submit of {id} to {}: {}",
+            NAMES[node],
+            describe(&output)
+        );
+    }
+}
+
+/// Waits until all running nodes report the same height, then asserts they agree on the tip.
+fn assert_same_tip(devnet: &mut Devnet) -> Vec<StatusJson> {
+    let statuses = wait_for(
+        "all nodes at the same height",
+        Duration::from_secs(20),
+        || {
+            devnet.check_alive();
+            let statuses: Vec<StatusJson> = devnet.statuses()?.into_iter().flatten().collect();
+            if statuses
+                .windows(2)
+                .all(|pair| pair[0].height == pair[1].height)
+            {
+                Ok(statuses)
+            } else {
+                Err(summary(
+                    &statuses.iter().cloned().map(Some).collect::<Vec<_>>(),
+                ))
+            }
+        },
+    );
+    for (status, name) in statuses.iter().zip(NAMES) {
+        assert_eq!(
+            (
+                &status.tip,
+                &status.state_root,
+                &status.log_root,
+                status.entries
+            ),
+            (
+                &statuses[0].tip,
+                &statuses[0].state_root,
+                &statuses[0].log_root,
+                statuses[0].entries
+            ),
+            "{name} disagrees with {} at height {}",
+            NAMES[0],
+            status.height
+        );
+    }
+    statuses
+}
+
+/// The height a (re)started node reports in its first log line: "node NAME: chain 'ID' at
+/// height N, API on http://ADDR".
+fn restarted_height(devnet: &mut Devnet, index: usize) -> u64 {
+    wait_for(
+        &format!("{} to log its start", NAMES[index]),
+        Duration::from_secs(30),
+        || {
+            devnet.check_alive();
+            let log = devnet.last_log(index);
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let line = text
+                .lines()
+                .find(|line| line.starts_with(&format!("node {}: chain ", NAMES[index])))
+                .ok_or_else(|| format!("no start line yet in {}", log.display()))?;
+            let height = line
+                .split(" at height ")
+                .nth(1)
+                .and_then(|rest| rest.split(',').next())
+                .and_then(|height| height.parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("unexpected start line: {line}"));
+            Ok(height)
+        },
+    )
+}
+
+#[test]
+fn devnet_survives_kill_and_restart() {
+    let started = Instant::now();
+    let mut devnet = Devnet::start("restart");
+    eprintln!("all 4 nodes at height >= 1 after {:?}", started.elapsed());
+
+    let status = devnet.status(0).expect("status");
+    assert_eq!(status.chain_id, "merchant-private");
+    assert_eq!(status.validators, 4);
+    assert_eq!(status.entries, 0);
+    let chain_id = status.chain_id.clone();
+    let client = read_key(&devnet.key("client"));
+
+    let mut committed: Vec<EntryJson> = Vec::new();
+
+    // Phase 1: 16 entries via `tally submit`, spread over all four nodes, all at once.
+    let jobs: Vec<(usize, EntryJson)> = (0..16)
+        .map(|i| (i % 4, sale(&format!("cli-{i:03}"), 10_000 + 137 * i as u64)))
+        .collect();
+    submit_all(&mut devnet, &jobs);
+    committed.extend(jobs.into_iter().map(|(_, entry)| entry));
+
+    // ... and 5 as one signed batch over HTTP.
+    let batch: Vec<EntryJson> = (0..5)
+        .map(|i| sale(&format!("batch-{i:03}"), 5_000 + 11 * i as u64))
+        .collect();
+    let batch_tx = sign_batch(&client, &chain_id, &batch);
+    let height = devnet.post_and_commit(3, &batch_tx, Duration::from_secs(30));
+    eprintln!("batch committed at height {height}");
+    committed.extend(batch);
+
+    let statuses = devnet.wait_all_entries(committed.len() as u64, Duration::from_secs(30));
+    eprintln!(
+        "phase 1 done after {:?}: {}",
+        started.elapsed(),
+        summary(&statuses)
+    );
+    assert_same_tip(&mut devnet);
+
+    // Phase 2: SIGKILL logistics; the other three (exactly a quorum) keep committing.
+    const VICTIM: usize = 2;
+    let before_kill = devnet.status(VICTIM).expect("status of the victim");
+    devnet.kill_node(VICTIM);
+    assert!(
+        devnet.status(VICTIM).is_err(),
+        "the killed node still answers its API"
+    );
+    let killed_at = Instant::now();
+    let jobs: Vec<(usize, EntryJson)> = (0..6)
+        .map(|i| {
+            (
+                [0, 1, 3][i % 3],
+                sale(&format!("down-{i:03}"), 20_000 + 59 * i as u64),
+            )
+        })
+        .collect();
+    submit_all(&mut devnet, &jobs);
+    committed.extend(jobs.into_iter().map(|(_, entry)| entry));
+    let batch: Vec<EntryJson> = (0..3)
+        .map(|i| sale(&format!("down-batch-{i:03}"), 7_000 + 3 * i as u64))
+        .collect();
+    devnet.post_and_commit(
+        1,
+        &sign_batch(&client, &chain_id, &batch),
+        Duration::from_secs(30),
+    );
+    committed.extend(batch);
+    let statuses = devnet.wait_all_entries(committed.len() as u64, Duration::from_secs(30));
+    eprintln!(
+        "phase 2 (one node down) done {:?} after the kill: {}",
+        killed_at.elapsed(),
+        summary(&statuses)
+    );
+    let target = statuses
+        .iter()
+        .flatten()
+        .map(|status| status.height)
+        .max()
+        .unwrap();
+
+    // Phase 3: restart it with the same config; it must catch up.
+    devnet.start_node(VICTIM);
+    let restarted_at = Instant::now();
+    // What it committed before the kill survived it: it restarts at least where it was.
+    let restart_height = restarted_height(&mut devnet, VICTIM);
+    assert!(
+        restart_height >= before_kill.height,
+        "{} restarted at height {restart_height} but had reported height {} before SIGKILL",
+        NAMES[VICTIM],
+        before_kill.height
+    );
+    wait_for(
+        &format!("{} to catch up to height {target}", NAMES[VICTIM]),
+        Duration::from_secs(45),
+        || {
+            devnet.check_alive();
+            let status = devnet.status(VICTIM)?;
+            if status.height >= target && status.entries == committed.len() as u64 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "height {} entries {}",
+                    status.height, status.entries
+                ))
+            }
+        },
+    );
+    eprintln!("restarted node caught up in {:?}", restarted_at.elapsed());
+
+    // An entry committed while it was down is readable from it, with its provenance.
+    let reply = devnet
+        .http
+        .get(&devnet.url(VICTIM, "/v1/entries/down-000"))
+        .expect("GET entry");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let entry: CommittedEntryJson = reply.json();
+    assert_eq!(
+        entry.entry, committed[21],
+        "down-000 as the restarted node has it"
+    );
+    assert_eq!(entry.signer, client.public_key().to_string());
+
+    // It proposes again: an entry submitted to it (mempools are per node) gets committed.
+    let last = sale("after-restart", 31_415);
+    submit_all(&mut devnet, &[(VICTIM, last.clone())]);
+    committed.push(last);
+    devnet.wait_all_entries(committed.len() as u64, Duration::from_secs(30));
+
+    // It votes again: with another node down, no quorum of 3 exists without it.
+    const SECOND: usize = 0;
+    devnet.kill_node(SECOND);
+    let jobs: Vec<(usize, EntryJson)> = [1, VICTIM, 3]
+        .into_iter()
+        .enumerate()
+        .map(|(i, node)| (node, sale(&format!("quorum-{i:03}"), 9_900 + i as u64)))
+        .collect();
+    submit_all(&mut devnet, &jobs);
+    committed.extend(jobs.into_iter().map(|(_, entry)| entry));
+    devnet.wait_all_entries(committed.len() as u64, Duration::from_secs(30));
+    let target = devnet
+        .statuses()
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .map(|status| status.height)
+        .max()
+        .unwrap();
+    devnet.start_node(SECOND);
+    wait_for(
+        &format!("{} to catch up to height {target}", NAMES[SECOND]),
+        Duration::from_secs(45),
+        || {
+            devnet.check_alive();
+            let status = devnet.status(SECOND)?;
+            if status.height >= target && status.entries == committed.len() as u64 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "height {} entries {}",
+                    status.height, status.entries
+                ))
+            }
+        },
+    );
+    eprintln!("second kill and restart done after {:?}", started.elapsed());
+
+    // Submissions have stopped: every node must agree on state and entries.
+    let statuses = assert_same_tip(&mut devnet);
+    for status in &statuses {
+        assert!(status.balanced, "ledger not balanced: {status:?}");
+        assert_eq!(status.entries, committed.len() as u64);
+        assert_eq!(status.mempool_entries, 0);
+    }
+    let expected = expected_trial_balance(&committed);
+    for (index, name) in NAMES.iter().enumerate() {
+        let report = sorted(devnet.trial_balance_cli(index));
+        assert_eq!(
+            report, expected,
+            "trial balance of {} differs from the submitted entries",
+            name
+        );
+    }
+    // The state root did not move while reading the reports (no new entries).
+    let after: Vec<StatusJson> = devnet.statuses().unwrap().into_iter().flatten().collect();
+    for (status, name) in after.iter().zip(NAMES) {
+        assert_eq!(status.state_root, statuses[0].state_root, "{name}");
+        assert_eq!(status.log_root, statuses[0].log_root, "{name}");
+        assert!(
+            status.height >= statuses[0].height,
+            "{name} went back in height"
+        );
+    }
+
+    eprintln!(
+        "devnet_survives_kill_and_restart: {} entries, final height ~{}, took {:?}",
+        committed.len(),
+        after[0].height,
+        started.elapsed()
+    );
+}

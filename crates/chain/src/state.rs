@@ -273,26 +273,22 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                 let saved_ledger = self.state.ledger.clone();
                 let saved_entries = self.entries.len();
                 let saved_reversals = self.reversals.len();
+                let mut added: Vec<EntryId> = Vec::new();
                 // An id twice in one batch is the batch's own mistake, not a committed duplicate.
                 let mut seen = std::collections::HashSet::with_capacity(batch.entries.len());
                 for (index, draft) in batch.entries.iter().enumerate() {
-                    if !seen.insert(&draft.id) {
-                        return Err(TxError::InBatch {
-                            index,
-                            source: Box::new(TxError::DuplicateInTransaction(draft.id.clone())),
-                        });
-                    }
-                }
-                let mut added: Vec<EntryId> = Vec::new();
-                for (index, draft) in batch.entries.iter().enumerate() {
-                    let result = self.post(
-                        draft,
-                        &leaves[index],
-                        &batch.signer,
-                        role,
-                        tx_index,
-                        index as u32,
-                    );
+                    let result = if seen.insert(&draft.id) {
+                        self.post(
+                            draft,
+                            &leaves[index],
+                            &batch.signer,
+                            role,
+                            tx_index,
+                            index as u32,
+                        )
+                    } else {
+                        Err(TxError::DuplicateInTransaction(draft.id.clone()))
+                    };
                     match result {
                         Ok(()) => added.push(draft.id.clone()),
                         Err(source) => {

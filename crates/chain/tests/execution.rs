@@ -820,7 +820,7 @@ fn an_entry_id_is_used_once_within_a_block() {
         rejection(&state, &empty_lookup(), T0 + 1, twice),
         TxError::InBatch {
             index: 1,
-            source: Box::new(TxError::Post(PostError::DuplicateId { id: id("dup") }))
+            source: Box::new(TxError::DuplicateInTransaction(id("dup")))
         }
     );
 }

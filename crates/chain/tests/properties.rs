@@ -190,6 +190,7 @@ enum Why {
     SelfReversal,
     Unbalanced,
     Duplicate,
+    DuplicateInBatch,
     PeriodClosed,
     UnknownAccount,
     RoleNotAllowed,
@@ -214,6 +215,7 @@ fn why(error: &TxError) -> Why {
         TxError::Entry(EntryError::SelfReversal { .. }) => Why::SelfReversal,
         TxError::Entry(EntryError::Unbalanced { .. }) => Why::Unbalanced,
         TxError::Post(PostError::DuplicateId { .. }) => Why::Duplicate,
+        TxError::DuplicateInTransaction(_) => Why::DuplicateInBatch,
         TxError::Post(PostError::PeriodClosed { .. }) => Why::PeriodClosed,
         TxError::Post(PostError::UnknownAccount { .. }) => Why::UnknownAccount,
         TxError::Post(PostError::RoleNotAllowed { .. }) => Why::RoleNotAllowed,
@@ -477,15 +479,19 @@ fn realise(
             (post(keys.of(*who), draft), *bad_sig, verdict)
         }
         Cand::Batch { who, ops, bad_sig } => {
-            let mut drafts = Vec::new();
+            let mut drafts: Vec<EntryDraft> = Vec::new();
             let mut verdict = next.authorise(*who, time_ms);
             for (index, op) in ops.iter().enumerate() {
                 // Later drafts of the batch see the earlier ones (for reversal targets).
                 let draft = next.draft(op);
                 if verdict.is_ok() {
-                    verdict = next
-                        .post(*who, &draft)
-                        .map_err(|source| Why::InBatch(index, Box::new(source)));
+                    // An id repeated inside the batch is refused before any other rule.
+                    verdict = if drafts.iter().any(|earlier| earlier.id == draft.id) {
+                        Err(Why::DuplicateInBatch)
+                    } else {
+                        next.post(*who, &draft)
+                    }
+                    .map_err(|source| Why::InBatch(index, Box::new(source)));
                 }
                 drafts.push(draft);
             }

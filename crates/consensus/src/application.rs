@@ -65,7 +65,7 @@ impl TallyApp {
     async fn parent_view(
         &self,
         parent: &Digested<Block>,
-        ancestry: &mut (impl Ancestry<Block> + Unpin),
+        ancestry: &mut impl Ancestry<Block>,
     ) -> Option<ParentView> {
         let digest = parent.digest().0;
         let committed = self.chain.state();

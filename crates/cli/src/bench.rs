@@ -31,6 +31,10 @@ pub struct BenchArgs {
     /// Entries per signed batch.
     #[arg(long, default_value_t = 1_000)]
     batch: usize,
+    /// Submit at this many entries per second (default: as fast as the mempool takes them).
+    /// Latency below saturation is measured with a rate the chain can sustain.
+    #[arg(long)]
+    rate: Option<u64>,
     /// Where to keep the chains' data (a temporary directory if not given).
     #[arg(long)]
     data: Option<PathBuf>,
@@ -73,20 +77,21 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             args.entries, args.batch
         );
         let runtime = cw_tokio::Config::new().with_storage_directory(data.join("consensus"));
-        let (entries, batch) = (args.entries, args.batch);
+        let (entries, batch, rate) = (args.entries, args.batch, args.rate);
         let run_data = data.clone();
         let run = cw_tokio::Runner::new(runtime).start(|context| async move {
             let network = start_local(context, &run_data, validators, "bench").await?;
-            measure(&network, validators, entries, batch).await
+            measure(&network, validators, entries, batch, rate).await
         })?;
         runs.push(run);
         if args.data.is_none() {
             let _ = std::fs::remove_dir_all(&data);
         }
     }
+    let offered = args.rate.map_or("max".to_string(), |rate| rate.to_string());
     println!(
-        "{:>10}  {:>9}  {:>7}  {:>8}  {:>10}  {:>8}  {:>8}",
-        "validators", "entries", "batch", "seconds", "entries/s", "p50 ms", "p99 ms"
+        "{:>10}  {:>9}  {:>7}  {:>8}  {:>8}  {:>10}  {:>8}  {:>8}",
+        "validators", "entries", "batch", "offered", "seconds", "entries/s", "p50 ms", "p99 ms"
     );
     for run in &runs {
         let mut latencies = run.latencies_ms.clone();
@@ -99,10 +104,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             latencies[index]
         };
         println!(
-            "{:>10}  {:>9}  {:>7}  {:>8.2}  {:>10.0}  {:>8.1}  {:>8.1}",
+            "{:>10}  {:>9}  {:>7}  {:>8}  {:>8.2}  {:>10.0}  {:>8.1}  {:>8.1}",
             run.validators,
             run.entries,
             args.batch,
+            offered,
             run.seconds,
             run.entries as f64 / run.seconds,
             percentile(0.50),
@@ -117,6 +123,7 @@ async fn measure(
     validators: usize,
     entries: usize,
     batch: usize,
+    rate: Option<u64>,
 ) -> anyhow::Result<Run> {
     let chain_id = network.plan.genesis.chain_id.clone();
     let key = network
@@ -148,8 +155,15 @@ async fn measure(
     let mut next = queue.next();
     let target = start_entries + entries as u64;
     while chain.state().log.len() < target {
-        // Submit as much as the mempool takes.
+        // Submit as much as the mempool takes, or as the rate allows by now.
         while let Some(tx) = next.take() {
+            if let Some(rate) = rate {
+                let allowed = (start.elapsed().as_secs_f64() * rate as f64) as usize;
+                if submitted_at.len() * batch >= allowed {
+                    next = Some(tx);
+                    break;
+                }
+            }
             let hash = tx.hash();
             let node = &network.chains[submitted_at.len() % network.chains.len()];
             match node.submit(tx.clone()) {
@@ -165,7 +179,8 @@ async fn measure(
             }
         }
         // Wait for the next commit, then time every batch it made final.
-        let _ = tokio::time::timeout(Duration::from_millis(50), heights.changed()).await;
+        let wait = if rate.is_some() { 5 } else { 50 };
+        let _ = tokio::time::timeout(Duration::from_millis(wait), heights.changed()).await;
         let height = chain.state().height;
         for committed in seen_height + 1..=height {
             if let Some(block) = chain.store().block(committed)? {

@@ -51,6 +51,24 @@ struct ParentView {
     chain_txs: HashSet<Digest>,
 }
 
+impl ParentView {
+    fn committed(state: &ChainState) -> ParentView {
+        ParentView {
+            state: state.clone(),
+            pending: HashMap::new(),
+            chain_txs: HashSet::new(),
+        }
+    }
+
+    fn speculative(speculative: &Speculative) -> ParentView {
+        ParentView {
+            state: speculative.executed.state.clone(),
+            pending: speculative.executed.pending.clone(),
+            chain_txs: speculative.chain_txs.clone(),
+        }
+    }
+}
+
 fn now_ms(clock: &impl Clock) -> u64 {
     clock
         .current()
@@ -70,18 +88,10 @@ impl TallyApp {
         let digest = parent.digest().0;
         let committed = self.chain.state();
         if digest == committed.tip {
-            return Some(ParentView {
-                state: (*committed).clone(),
-                pending: HashMap::new(),
-                chain_txs: HashSet::new(),
-            });
+            return Some(ParentView::committed(&committed));
         }
         if let Some(speculative) = self.chain.speculative(&digest) {
-            return Some(ParentView {
-                state: speculative.executed.state.clone(),
-                pending: speculative.executed.pending.clone(),
-                chain_txs: speculative.chain_txs.clone(),
-            });
+            return Some(ParentView::speculative(&speculative));
         }
         // Walk back from the parent to something we know, then execute forward.
         let mut unknown: Vec<Digested<Block>> = vec![parent.clone()];
@@ -91,11 +101,7 @@ impl TallyApp {
         while let Some(block) = ancestry.next().await {
             let block_digest = block.digest().0;
             if block_digest == committed.tip {
-                base = Some(ParentView {
-                    state: (*committed).clone(),
-                    pending: HashMap::new(),
-                    chain_txs: HashSet::new(),
-                });
+                base = Some(ParentView::committed(&committed));
                 break;
             }
             // Walking down, the committed tip is passed at its height; anything at or below it
@@ -108,11 +114,7 @@ impl TallyApp {
                 return None;
             }
             if let Some(speculative) = self.chain.speculative(&block_digest) {
-                base = Some(ParentView {
-                    state: speculative.executed.state.clone(),
-                    pending: speculative.executed.pending.clone(),
-                    chain_txs: speculative.chain_txs.clone(),
-                });
+                base = Some(ParentView::speculative(&speculative));
                 break;
             }
             unknown.push(block);
@@ -154,11 +156,7 @@ impl TallyApp {
             executed,
             chain_txs,
         });
-        ParentView {
-            state: speculative.executed.state.clone(),
-            pending: speculative.executed.pending.clone(),
-            chain_txs: speculative.chain_txs.clone(),
-        }
+        ParentView::speculative(&speculative)
     }
 }
 

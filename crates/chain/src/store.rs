@@ -19,6 +19,9 @@ use crate::{
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
+/// Finalization certificates by height, in the consensus engine's encoding (opaque here). A block
+/// finalized only through a descendant's certificate has none of its own.
+const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
 
 const STATE_KEY: &str = "state";
 const GENESIS_KEY: &str = "genesis";
@@ -122,8 +125,24 @@ impl Store {
 
     /// Commits a finalized block and everything it changed, atomically and durably.
     pub fn commit(&self, block: &Block, executed: &Executed) -> Result<(), StoreError> {
+        self.commit_certified(block, executed, None)
+    }
+
+    /// [`Self::commit`] together with the block's finalization certificate, if it has its own.
+    pub fn commit_certified(
+        &self,
+        block: &Block,
+        executed: &Executed,
+        certificate: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
         let write = self.db.begin_write().map_err(storage)?;
         {
+            let mut certificates = write.open_table(CERTIFICATES).map_err(storage)?;
+            if let Some(certificate) = certificate {
+                certificates
+                    .insert(block.height(), certificate)
+                    .map_err(storage)?;
+            }
             let mut blocks = write.open_table(BLOCKS).map_err(storage)?;
             if let Some((last, _)) = blocks.last().map_err(storage)? {
                 if last.value() + 1 != block.height() {
@@ -189,6 +208,18 @@ impl Store {
         Block::decode_checked(bytes.value())
             .map(Some)
             .map_err(|error| StoreError::Corrupt(format!("block {height}: {error}")))
+    }
+
+    /// The finalization certificate stored with the block at `height`, if it had its own.
+    pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let certificates = match read.open_table(CERTIFICATES) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(error) => return Err(storage(error)),
+        };
+        let value = certificates.get(height).map_err(storage)?;
+        Ok(value.map(|bytes| bytes.value().to_vec()))
     }
 
     /// The height of the last committed block.

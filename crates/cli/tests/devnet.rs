@@ -305,6 +305,33 @@ fn devnet_survives_kill_and_restart() {
         );
     }
 
+    // Every node serves the same finalized blocks, and most carry their own certificate.
+    let height = statuses[0].height;
+    let mut certified = 0;
+    for block_height in 1..=height {
+        let mut digests = Vec::new();
+        for index in 0..NAMES.len() {
+            let reply = devnet
+                .http
+                .get(&devnet.url(index, &format!("/v1/blocks/{block_height}")))
+                .unwrap();
+            assert_eq!(reply.status, 200, "block {block_height}: {}", reply.body);
+            let block: tally_node::wire::BlockJson = reply.json();
+            if index == 0 && block.certificate.is_some() {
+                certified += 1;
+            }
+            digests.push(block.digest);
+        }
+        assert!(
+            digests.iter().all(|d| *d == digests[0]),
+            "nodes disagree on block {block_height}"
+        );
+    }
+    assert!(
+        certified * 2 >= height,
+        "only {certified} of {height} blocks carry a certificate"
+    );
+
     eprintln!(
         "devnet_survives_kill_and_restart: {} entries, final height ~{}, took {:?}",
         committed.len(),

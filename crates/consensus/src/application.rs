@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use commonware_actor::Feedback;
+use commonware_codec::Encode;
 use commonware_consensus::{
     marshal::{ancestry::Ancestry, Update},
     simplex::types::Context,
@@ -32,6 +33,11 @@ pub const IDLE_WAIT: Duration = Duration::from_millis(400);
 pub const CLOCK_SKEW_MAX: Duration = Duration::from_secs(5);
 
 pub type Scheme = commonware_consensus::simplex::scheme::ed25519::Scheme;
+/// Marshal's mailbox for this chain's blocks.
+pub type MarshalMailbox = commonware_consensus::marshal::core::Mailbox<
+    Scheme,
+    commonware_consensus::marshal::standard::Standard<Block>,
+>;
 
 #[derive(Clone)]
 pub struct TallyApp {
@@ -255,12 +261,19 @@ pub struct Finalizer {
 
 impl Finalizer {
     /// Starts the committer task on `context` and returns the reporter marshal delivers to.
-    pub fn start<E: Spawner>(context: E, chain: ChainHandle) -> Finalizer {
+    ///
+    /// Each block is stored with its own finalization certificate when marshal has one (a block
+    /// finalized only through a descendant's certificate has none).
+    pub fn start<E: Spawner>(context: E, chain: ChainHandle, marshal: MarshalMailbox) -> Finalizer {
         let (sender, mut receiver) = mpsc::unbounded::<(Digested<Block>, Exact)>();
         let committer = chain.clone();
         context.spawn(move |_| async move {
             while let Some((block, ack)) = receiver.next().await {
-                match committer.commit_finalized(block.inner()) {
+                let certificate = marshal
+                    .get_finalization(block.height())
+                    .await
+                    .map(|finalization| finalization.encode().to_vec());
+                match committer.commit_finalized(block.inner(), certificate.as_deref()) {
                     Ok(()) => ack.acknowledge(),
                     Err(error) => {
                         // Acknowledging would let marshal move past a block we did not commit.

@@ -230,7 +230,11 @@ where
         },
     )
     .await;
-    let finalizer = Finalizer::start(context.child("committer"), chain.clone());
+    let finalizer = Finalizer::start(
+        context.child("committer"),
+        chain.clone(),
+        marshal_mailbox.clone(),
+    );
     actor.start(finalizer, buffer, resolver);
 
     let application = Inline::new(

@@ -323,7 +323,11 @@ impl ChainHandle {
 
     /// Commits a finalized block: executes it (or reuses its speculative execution), writes it
     /// durably, then updates the in-memory state. Redelivered blocks are ignored.
-    pub fn commit_finalized(&self, block: &Block) -> Result<(), CommitError> {
+    pub fn commit_finalized(
+        &self,
+        block: &Block,
+        certificate: Option<&[u8]>,
+    ) -> Result<(), CommitError> {
         let committed = self.state();
         let height = block.height();
         if height <= committed.height {
@@ -348,7 +352,9 @@ impl ChainHandle {
             )
             .map_err(|source| CommitError::Diverged { height, source })?,
         };
-        self.inner.store.commit(block, &executed)?;
+        self.inner
+            .store
+            .commit_certified(block, &executed, certificate)?;
         let hashes: HashSet<Digest> = block.transactions.iter().map(Transaction::hash).collect();
         *self.inner.committed.write().expect("lock") = Arc::new(executed.state);
         self.inner.mempool.lock().expect("lock").remove(&hashes);

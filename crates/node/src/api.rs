@@ -15,8 +15,8 @@ use tally_consensus::{AdmitError, ChainHandle, Outcome, Receipt, SubmitError};
 use tally_ledger::{EntryId, PostError};
 
 use crate::wire::{
-    CommittedEntryJson, ErrorDetail, ErrorJson, StatusJson, SubmitJson, TrialBalanceJson,
-    TxStatusJson,
+    BlockJson, CommittedEntryJson, ErrorDetail, ErrorJson, StatusJson, SubmitJson,
+    TrialBalanceJson, TxStatusJson,
 };
 
 /// Largest request body. A full signed batch of 8,192 entries is a few MiB of JSON; anything far
@@ -133,6 +133,7 @@ pub fn router(chain: ChainHandle) -> Router {
         .route("/v1/transactions", post(submit))
         .route("/v1/transactions/{hash}", get(transaction))
         .route("/v1/entries/{id}", get(entry))
+        .route("/v1/blocks/{height}", get(block))
         .route("/v1/reports/trial-balance", get(trial_balance))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -144,7 +145,7 @@ async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
-        "no such endpoint; see /v1/status, /v1/transactions, /v1/entries/{id}, /v1/reports/trial-balance",
+        "no such endpoint; see /v1/status, /v1/transactions, /v1/entries/{id}, /v1/blocks/{height}, /v1/reports/trial-balance",
     )
 }
 
@@ -267,6 +268,32 @@ async fn entry(
             format!("no entry '{id}'"),
         )),
     }
+}
+
+async fn block(
+    State(chain): State<ChainHandle>,
+    Path(height): Path<String>,
+) -> Result<Json<BlockJson>, ApiError> {
+    let height: u64 = height.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            format!("'{height}' is not a block height"),
+        )
+    })?;
+    let block = chain
+        .store()
+        .block(height)
+        .map_err(internal)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no block at height {height} yet"),
+            )
+        })?;
+    let certificate = chain.store().certificate(height).map_err(internal)?;
+    Ok(Json(BlockJson::from_block(&block, certificate.as_deref())))
 }
 
 async fn trial_balance(State(chain): State<ChainHandle>) -> Json<Vec<TrialBalanceJson>> {

@@ -234,3 +234,40 @@ pub struct ErrorDetail {
     pub code: String,
     pub message: String,
 }
+
+/// A block header with its finalization certificate, for people and auditors.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlockJson {
+    pub height: u64,
+    pub digest: String,
+    pub parent: String,
+    pub time_ms: u64,
+    pub tx_root: String,
+    pub log_root: String,
+    pub log_size: u64,
+    pub state_root: String,
+    pub transactions: usize,
+    pub entries: usize,
+    /// The block's own finalization certificate (hex of the consensus encoding), if it has one;
+    /// a block finalized through a descendant's certificate has none.
+    pub certificate: Option<String>,
+}
+
+impl BlockJson {
+    pub fn from_block(block: &tally_chain::Block, certificate: Option<&[u8]>) -> Self {
+        let header = &block.header;
+        BlockJson {
+            height: header.height,
+            digest: hex::encode(tally_chain::header_digest(header).0),
+            parent: hex::encode(header.parent),
+            time_ms: header.time_ms,
+            tx_root: hex::encode(header.tx_root),
+            log_root: hex::encode(header.log_root),
+            log_size: header.log_size,
+            state_root: hex::encode(header.state_root),
+            transactions: block.transactions.len(),
+            entries: block.entry_count(),
+            certificate: certificate.map(hex::encode),
+        }
+    }
+}

@@ -6,8 +6,11 @@
 
 use std::time::Duration;
 
-use commonware_cryptography::{ed25519, Signer};
+use commonware_codec::Decode as _;
+use commonware_consensus::simplex::types::Finalization;
+use commonware_cryptography::{certificate::Verifier as _, ed25519, Signer};
 use commonware_p2p::simulated::{self, Link, Network};
+use commonware_parallel::Sequential;
 use commonware_runtime::{deterministic, Clock, Quota, Runner, Supervisor};
 use commonware_utils::{ordered::Set, NZUsize, NZU32};
 use rand::{rngs::StdRng, SeedableRng};
@@ -207,6 +210,37 @@ fn run(seed: u64) {
         .unwrap();
         assert_eq!(replayed.state_root(), reference.header.state_root);
         assert_eq!(replayed.log.len(), 100);
+
+        // Finalization certificates stored with the blocks verify against the validator set.
+        let verifier =
+            tally_consensus::Scheme::verifier(b"tally/consensus/test", participants.clone());
+        let mut certified = 0;
+        for height in 1..=target {
+            let Some(bytes) = chains[0].store().certificate(height).unwrap() else {
+                continue;
+            };
+            let finalization =
+                Finalization::<tally_consensus::Scheme, tally_chain::BlockDigest>::decode_cfg(
+                    commonware_runtime::IoBuf::from(bytes),
+                    &verifier.certificate_codec_config(),
+                )
+                .expect("a stored certificate decodes");
+            let block = chains[0].store().block(height).unwrap().unwrap();
+            assert_eq!(
+                finalization.proposal.payload,
+                tally_chain::header_digest(&block.header)
+            );
+            let mut rng = context.child("verify");
+            assert!(
+                finalization.verify(&mut rng, &verifier, &Sequential),
+                "certificate at {height} verifies"
+            );
+            certified += 1;
+        }
+        assert!(
+            certified * 2 >= target,
+            "only {certified} of {target} blocks have their own certificate"
+        );
     });
 }
 

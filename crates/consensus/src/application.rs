@@ -145,24 +145,25 @@ impl TallyApp {
                     return None;
                 }
             };
-            view = self.remember(block.inner_shared(), executed, view.chain_txs);
+            let speculative = self.remember(block.inner_shared(), executed, view.chain_txs);
+            view = ParentView::speculative(&speculative);
         }
         Some(view)
     }
 
+    /// Keeps a block's execution for its children and for the commit when it is finalized.
     fn remember(
         &self,
         block: Arc<Block>,
         executed: Executed,
         mut chain_txs: HashSet<Digest>,
-    ) -> ParentView {
+    ) -> Arc<Speculative> {
         chain_txs.extend(block.transactions.iter().map(|tx| tx.hash()));
-        let speculative = self.chain.remember(Speculative {
+        self.chain.remember(Speculative {
             block,
             executed,
             chain_txs,
-        });
-        ParentView::speculative(&speculative)
+        })
     }
 }
 

@@ -340,23 +340,31 @@ impl ChainHandle {
             });
         }
         let digest = tally_chain::header_digest(&block.header).0;
-        let executed = match self.speculative(&digest) {
-            Some(speculative) if block.header.parent == committed.tip => {
-                speculative.executed.clone()
+        // Reuse the execution done when the block was proposed or verified; only the state is
+        // copied out of it (entries and the pending overlay can be large).
+        let speculative = self
+            .speculative(&digest)
+            .filter(|_| block.header.parent == committed.tip);
+        let fresh;
+        let executed: &Executed = match &speculative {
+            Some(speculative) => &speculative.executed,
+            None => {
+                fresh = execute_block(
+                    &committed,
+                    &self.inner.store.at(committed.height),
+                    HashMap::new(),
+                    block,
+                )
+                .map_err(|source| CommitError::Diverged { height, source })?;
+                &fresh
             }
-            _ => execute_block(
-                &committed,
-                &self.inner.store.at(committed.height),
-                HashMap::new(),
-                block,
-            )
-            .map_err(|source| CommitError::Diverged { height, source })?,
         };
         self.inner
             .store
-            .commit_certified(block, &executed, certificate)?;
+            .commit_certified(block, executed, certificate)?;
+        let state = executed.state.clone();
         let hashes: HashSet<Digest> = block.transactions.iter().map(Transaction::hash).collect();
-        *self.inner.committed.write().expect("lock") = Arc::new(executed.state);
+        *self.inner.committed.write().expect("lock") = Arc::new(state);
         self.inner.mempool.lock().expect("lock").remove(&hashes);
         {
             let mut outcomes = self.inner.outcomes.lock().expect("lock");

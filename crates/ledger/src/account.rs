@@ -38,9 +38,16 @@ pub const ACCOUNTS_MAX: usize = 10_000;
 /// either end and never two in a row. The rules exist so that two codes that
 /// look the same on screen are the same code. It (de)serializes as a plain
 /// string and deserialization validates.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Deserialize)]
+#[serde(try_from = "String")]
 pub struct AccountCode(String);
+
+// Written by hand so serializing (every posting of every hashed entry) does not allocate.
+impl Serialize for AccountCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
 
 /// Why an account code was refused.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]

@@ -51,9 +51,16 @@ pub const REFERENCE_VALUE_LEN_MAX: usize = 128;
 /// client may safely resend an entry after a timeout.
 ///
 /// It (de)serializes as a plain string and deserialization validates.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Deserialize)]
+#[serde(try_from = "String")]
 pub struct EntryId(String);
+
+// Written by hand so serializing (every hashed entry) does not allocate.
+impl Serialize for EntryId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
 
 /// Why an entry id was refused.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]

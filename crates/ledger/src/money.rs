@@ -92,11 +92,17 @@ const ISO_4217: &[(&str, u8)] = &[
 /// It serializes as the bare code (`"EUR"`) and deserializes through
 /// `from_code`, so stored or received data cannot carry a wrong exponent.
 /// Ordering is by code.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
-#[serde(into = "String")]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct Currency {
     code: &'static str,
     exponent: u8,
+}
+
+// Written by hand so serializing (every posting of every hashed entry) does not allocate.
+impl Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code)
+    }
 }
 
 /// Why a currency code was refused.

@@ -25,7 +25,7 @@ pub use log::{EntryLog, EntryLogPeaks};
 pub use replay::{replay, ReplayError};
 pub use state::{
     build_block, chain_hash, execute_block, BlockError, ChainState, CommittedEntry, Executed,
-    Executor, MemberRecord, Overlay, TxError,
+    Executor, MemberRecord, Overlay, Pending, TxError,
 };
 pub use store::{Store, StoreAt, StoreError};
 pub use tx::{

@@ -32,7 +32,7 @@ pub fn replay<'a>(
                 source,
             }
         })?;
-        known.extend(executed.pending);
+        known.extend(executed.pending.entries());
         state = executed.state;
     }
     Ok(state)

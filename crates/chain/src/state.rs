@@ -5,6 +5,7 @@
 //! reaches the same state root, or rejects the block for the same reason.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -186,15 +187,81 @@ pub enum BlockError {
     RootMismatch { field: &'static str },
 }
 
-/// Sees committed entries through `base` and the entries of blocks not yet committed on top.
+/// Entries of executed blocks that are not committed yet: one shared layer per block, newest
+/// last. A child block adds its own layer without copying its ancestors', and layers of blocks
+/// that were committed meanwhile are dropped, so the overlay stays as deep as the uncommitted
+/// part of the chain.
+#[derive(Clone, Debug, Default)]
+pub struct Pending {
+    layers: Vec<(u64, Arc<HashMap<EntryId, KnownEntry>>)>,
+}
+
+impl Pending {
+    /// The newest knowledge of an entry among the layers.
+    pub fn get(&self, id: &EntryId) -> Option<&KnownEntry> {
+        self.layers
+            .iter()
+            .rev()
+            .find_map(|(_, layer)| layer.get(id))
+    }
+
+    pub fn contains_key(&self, id: &EntryId) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Without the layers of blocks at or below `height`: the store holds their entries now.
+    pub fn committed_through(&self, height: u64) -> Pending {
+        Pending {
+            layers: self
+                .layers
+                .iter()
+                .filter(|(layer_height, _)| *layer_height > height)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// This overlay with one more block's layer on top.
+    pub fn with_layer(&self, height: u64, layer: HashMap<EntryId, KnownEntry>) -> Pending {
+        let mut layers = self.layers.clone();
+        if !layer.is_empty() {
+            layers.push((height, Arc::new(layer)));
+        }
+        Pending { layers }
+    }
+
+    /// All entries, newer layers overriding older ones.
+    pub fn entries(&self) -> HashMap<EntryId, KnownEntry> {
+        let mut all = HashMap::new();
+        for (_, layer) in &self.layers {
+            all.extend(layer.iter().map(|(id, known)| (id.clone(), known.clone())));
+        }
+        all
+    }
+
+    /// Layers held (blocks not yet committed that added entries).
+    pub fn depth(&self) -> usize {
+        self.layers.len()
+    }
+}
+
+impl From<HashMap<EntryId, KnownEntry>> for Pending {
+    fn from(entries: HashMap<EntryId, KnownEntry>) -> Pending {
+        Pending::default().with_layer(0, entries)
+    }
+}
+
+/// Sees committed entries through `base`, then the uncommitted blocks' layers, then the block
+/// being executed.
 pub struct Overlay<'a, L: EntryLookup + ?Sized> {
     pub base: &'a L,
-    pub pending: &'a HashMap<EntryId, KnownEntry>,
+    pub pending: &'a Pending,
+    pub own: &'a HashMap<EntryId, KnownEntry>,
 }
 
 impl<L: EntryLookup + ?Sized> EntryLookup for Overlay<'_, L> {
     fn lookup(&self, id: &EntryId) -> Option<KnownEntry> {
-        match self.pending.get(id) {
+        match self.own.get(id).or_else(|| self.pending.get(id)) {
             Some(known) => Some(known.clone()),
             None => self.base.lookup(id),
         }
@@ -209,14 +276,17 @@ pub struct Executed {
     /// (original, reversal) pairs.
     pub reversals: Vec<(EntryId, EntryId)>,
     /// Entries this block and its uncommitted ancestors added, for the next block's overlay.
-    pub pending: HashMap<EntryId, KnownEntry>,
+    pub pending: Pending,
 }
 
 /// Executes transactions one by one on a working state.
 pub struct Executor<'a, L: EntryLookup + ?Sized> {
     state: ChainState,
     base: &'a L,
-    pending: HashMap<EntryId, KnownEntry>,
+    /// Entries of uncommitted ancestors.
+    pending: Pending,
+    /// Entries this block adds, and reversal marks it sets.
+    own: HashMap<EntryId, KnownEntry>,
     entries: Vec<CommittedEntry>,
     /// The entry log leaf of each of `entries`.
     log_leaves: Vec<Digest>,
@@ -231,13 +301,14 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
     pub fn new(
         parent: &ChainState,
         base: &'a L,
-        pending: HashMap<EntryId, KnownEntry>,
+        pending: impl Into<Pending>,
         time_ms: u64,
     ) -> Self {
         Executor {
             state: parent.clone(),
             base,
-            pending,
+            pending: pending.into(),
+            own: HashMap::new(),
             entries: Vec::new(),
             log_leaves: Vec::new(),
             reversals: Vec::new(),
@@ -296,12 +367,12 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                             self.entries.truncate(saved_entries);
                             self.log_leaves.truncate(saved_entries);
                             for (original, _) in self.reversals.drain(saved_reversals..) {
-                                if let Some(known) = self.pending.get_mut(&original) {
+                                if let Some(known) = self.own.get_mut(&original) {
                                     known.reversed_by = None;
                                 }
                             }
                             for id in added {
-                                self.pending.remove(&id);
+                                self.own.remove(&id);
                             }
                             return Err(TxError::InBatch {
                                 index,
@@ -386,13 +457,18 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             let lookup = Overlay {
                 base: self.base,
                 pending: &self.pending,
+                own: &self.own,
             };
             self.state.ledger.check_entry(&entry, role, &lookup)?;
         }
         self.state.ledger.apply_entry(&entry);
         let id = draft.id.clone();
         if let Some(original) = &draft.reverses {
-            let mut known = match self.pending.get(original) {
+            let mut known = match self
+                .own
+                .get(original)
+                .or_else(|| self.pending.get(original))
+            {
                 Some(known) => known.clone(),
                 None => self
                     .base
@@ -400,10 +476,10 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                     .expect("check_entry confirmed the reversed entry exists"),
             };
             known.reversed_by = Some(id.clone());
-            self.pending.insert(original.clone(), known);
+            self.own.insert(original.clone(), known);
             self.reversals.push((original.clone(), id.clone()));
         }
-        self.pending.insert(
+        self.own.insert(
             id,
             KnownEntry {
                 postings: draft.postings.clone(),
@@ -457,7 +533,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             state: self.state,
             entries: self.entries,
             reversals: self.reversals,
-            pending: self.pending,
+            pending: self.pending.with_layer(self.height, self.own),
         };
         (block, executed)
     }
@@ -472,7 +548,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
 pub fn build_block<L: EntryLookup + ?Sized>(
     parent: &ChainState,
     base: &L,
-    pending: HashMap<EntryId, KnownEntry>,
+    pending: impl Into<Pending>,
     time_ms: u64,
     candidates: Vec<Transaction>,
 ) -> (Block, Executed, Vec<(Transaction, TxError)>) {
@@ -494,7 +570,7 @@ pub fn build_block<L: EntryLookup + ?Sized>(
 pub fn execute_block<L: EntryLookup + ?Sized>(
     parent: &ChainState,
     base: &L,
-    pending: HashMap<EntryId, KnownEntry>,
+    pending: impl Into<Pending>,
     block: &Block,
 ) -> Result<Executed, BlockError> {
     let header = &block.header;

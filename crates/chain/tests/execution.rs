@@ -760,7 +760,10 @@ fn a_refused_batch_leaves_no_reversal_behind() {
     );
     assert_eq!(block.transactions.len(), 1);
     assert_eq!(executed.reversals, vec![(id("orig"), id("rev-b"))]);
-    assert_eq!(executed.pending[&id("orig")].reversed_by, Some(id("rev-b")));
+    assert_eq!(
+        executed.pending.get(&id("orig")).unwrap().reversed_by,
+        Some(id("rev-b"))
+    );
     assert!(!executed.pending.contains_key(&id("rev-a")));
     store.commit(&block, &executed).unwrap();
     assert_eq!(

@@ -26,8 +26,8 @@ use tally_chain::{
 };
 use tally_identity::SecretKey;
 use tally_ledger::{
-    codes::*, Currency, Date, EntryDraft, EntryError, EntryId, KnownEntry, PeriodError, PostError,
-    Posting, Side,
+    codes::*, Currency, Date, EntryDraft, EntryError, EntryId, PeriodError, PostError, Posting,
+    Side,
 };
 
 use common::*;
@@ -675,7 +675,7 @@ fn check_reexecution(chain: &Chain) -> Result<(), TestCaseError> {
     let second = Store::open_in_memory(genesis).unwrap();
     // A node that has committed nothing yet: every block sees its ancestors through `pending`.
     let mut uncommitted = genesis.initial_state().unwrap();
-    let mut pending: HashMap<EntryId, KnownEntry> = HashMap::new();
+    let mut pending = tally_chain::Pending::default();
     for block in &chain.blocks {
         let parent = second.state().unwrap();
         let executed = execute_block(&parent, &second.at(parent.height), HashMap::new(), block)

@@ -1,7 +1,7 @@
 //! The consensus application: builds blocks from the mempool, verifies peers' blocks by executing
 //! them, and commits finalized blocks that marshal delivers in order.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -16,9 +16,8 @@ use commonware_cryptography::{ed25519, Digested, Digestible};
 use commonware_runtime::{Clock, Metrics, Spawner};
 use commonware_utils::{acknowledgement::Exact, Acknowledgement};
 use futures::{channel::mpsc, StreamExt};
-use tally_chain::{build_block, execute_block, Block, BlockDigest, ChainState, Executed};
+use tally_chain::{build_block, execute_block, Block, BlockDigest, ChainState, Executed, Pending};
 use tally_identity::Digest;
-use tally_ledger::{EntryId, KnownEntry};
 use tracing::{debug, error, info, warn};
 
 use crate::handle::{ChainHandle, Speculative};
@@ -53,7 +52,7 @@ impl TallyApp {
 /// A parent's execution, however it was obtained.
 struct ParentView {
     state: ChainState,
-    pending: HashMap<EntryId, KnownEntry>,
+    pending: Pending,
     chain_txs: HashSet<Digest>,
 }
 
@@ -61,15 +60,20 @@ impl ParentView {
     fn committed(state: &ChainState) -> ParentView {
         ParentView {
             state: state.clone(),
-            pending: HashMap::new(),
+            pending: Pending::default(),
             chain_txs: HashSet::new(),
         }
     }
 
-    fn speculative(speculative: &Speculative) -> ParentView {
+    /// The state after a speculative block; layers of blocks committed since are dropped from
+    /// its overlay (the store has their entries), so the overlay does not grow with the chain.
+    fn speculative(speculative: &Speculative, committed_height: u64) -> ParentView {
         ParentView {
             state: speculative.executed.state.clone(),
-            pending: speculative.executed.pending.clone(),
+            pending: speculative
+                .executed
+                .pending
+                .committed_through(committed_height),
             chain_txs: speculative.chain_txs.clone(),
         }
     }
@@ -97,7 +101,7 @@ impl TallyApp {
             return Some(ParentView::committed(&committed));
         }
         if let Some(speculative) = self.chain.speculative(&digest) {
-            return Some(ParentView::speculative(&speculative));
+            return Some(ParentView::speculative(&speculative, committed.height));
         }
         // Walk back from the parent to something we know, then execute forward.
         let mut unknown: Vec<Digested<Block>> = vec![parent.clone()];
@@ -120,7 +124,7 @@ impl TallyApp {
                 return None;
             }
             if let Some(speculative) = self.chain.speculative(&block_digest) {
-                base = Some(ParentView::speculative(&speculative));
+                base = Some(ParentView::speculative(&speculative, committed.height));
                 break;
             }
             unknown.push(block);
@@ -146,7 +150,7 @@ impl TallyApp {
                 }
             };
             let speculative = self.remember(block.inner_shared(), executed, view.chain_txs);
-            view = ParentView::speculative(&speculative);
+            view = ParentView::speculative(&speculative, committed.height);
         }
         Some(view)
     }

@@ -24,11 +24,13 @@ const VAT_BASIS_POINTS: u64 = 1_900;
 const FEE_BASIS_POINTS: u64 = 140;
 /// Marketplace commission in basis points (8%).
 const COMMISSION_BASIS_POINTS: u64 = 800;
-/// Opening bank balances (minor units). Refunds are only issued against our own running estimate
-/// of the bank, which counts payouts that may not be committed yet; the opening float absorbs
-/// that lag so a refund never meets an empty account.
-const OPENING_BANK_EUR: u64 = 50_000_000;
-const OPENING_BANK_USD: u64 = 10_000_000;
+/// Opening bank balances (minor units). Refunds are only issued against our own estimate of the
+/// bank, and a payout counts there only `PAYOUT_SETTLE_EVENTS` events after it was generated: a
+/// client may run that far ahead of what is committed (the mempool holds up to 500k entries), and
+/// a refund is checked against the committed bank. The float covers the refunds of that window.
+const OPENING_BANK_EUR: u64 = 1_000_000_000;
+const OPENING_BANK_USD: u64 = 200_000_000;
+const PAYOUT_SETTLE_EVENTS: u64 = 600_000;
 const OPENING_INVENTORY_EUR: u64 = 500_000_000;
 /// Orders remembered for later payouts and refunds.
 const OPEN_ORDERS_MAX: usize = 100_000;
@@ -50,6 +52,9 @@ pub struct Workload {
     paid: VecDeque<OpenOrder>,
     /// Our own estimate of the bank balance per currency (EUR, USD), so refunds never overdraw it.
     bank: [u64; 2],
+    /// Payouts not yet counted in `bank`: (event number, currency index, amount).
+    unsettled: VecDeque<(u64, usize, u64)>,
+    events: u64,
     opened: bool,
     eur: Currency,
     usd: Currency,
@@ -84,6 +89,8 @@ impl Workload {
             unpaid: VecDeque::new(),
             paid: VecDeque::new(),
             bank: [0, 0],
+            unsettled: VecDeque::new(),
+            events: 0,
             opened: false,
             eur: Currency::from_code("EUR").expect("EUR"),
             usd: Currency::from_code("USD").expect("USD"),
@@ -148,6 +155,14 @@ impl Workload {
         if !self.opened {
             return self.opening();
         }
+        self.events += 1;
+        while let Some(&(at, index, amount)) = self.unsettled.front() {
+            if at + PAYOUT_SETTLE_EVENTS > self.events {
+                break;
+            }
+            self.bank[index] += amount;
+            self.unsettled.pop_front();
+        }
         let roll: u32 = self.rng.gen_range(0..100);
         match roll {
             0..=44 => self.order(),
@@ -210,7 +225,8 @@ impl Workload {
         let order = self.unpaid.pop_front().expect("caller checked");
         let fee = percent(order.gross, FEE_BASIS_POINTS).max(1);
         let index = self.currency_index(order.currency);
-        self.bank[index] += order.gross - fee;
+        self.unsettled
+            .push_back((self.events, index, order.gross - fee));
         let postings = vec![
             posting(codes::BANK, Side::Debit, order.gross - fee, order.currency),
             posting(codes::PAYMENT_FEES, Side::Debit, fee, order.currency),

@@ -18,9 +18,7 @@ use tally_ledger::{
 use crate::{
     block::{header_digest, Block, BlockDigest, Header, TXS_PER_BLOCK_MAX},
     log::EntryLog,
-    tx::{
-        entry_leaf, entry_leaves, verify_signatures_with, Transaction, TxBody, BATCH_ENTRIES_MAX,
-    },
+    tx::{entry_leaves, verify_signatures_with, Transaction, TxBody, BATCH_ENTRIES_MAX},
 };
 
 /// A member as the chain knows it.
@@ -108,12 +106,8 @@ impl CommittedEntry {
         }
     }
 
-    /// The entry's leaf in the entry log: it binds the entry to its signer.
-    pub fn log_leaf(entry: &EntryDraft, signer: &PublicKey) -> Digest {
-        Self::log_leaf_of(&entry_leaf(entry), signer)
-    }
-
-    /// [`Self::log_leaf`] from the entry's already computed [`entry_leaf`].
+    /// The entry's leaf in the entry log, from its [`entry_leaf`](crate::entry_leaf): it binds the entry to its
+    /// signer.
     pub fn log_leaf_of(entry_leaf: &Digest, signer: &PublicKey) -> Digest {
         let mut hasher = Sha256::new();
         hasher.update(entry_leaf);
@@ -237,11 +231,6 @@ impl Pending {
             all.extend(layer.iter().map(|(id, known)| (id.clone(), known.clone())));
         }
         all
-    }
-
-    /// Layers held (blocks not yet committed that added entries).
-    pub fn depth(&self) -> usize {
-        self.layers.len()
     }
 }
 

@@ -38,18 +38,6 @@ impl TxBody {
     pub fn encode(&self) -> Vec<u8> {
         postcard::to_stdvec(self).expect("serialising to a Vec cannot fail")
     }
-
-    /// A short name for logs and errors.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            TxBody::Post(_) => "post",
-            TxBody::OpenAccount(_) => "open-account",
-            TxBody::CloseAccount(_) => "close-account",
-            TxBody::ClosePeriod(_) => "close-period",
-            TxBody::RegisterMember(_) => "register-member",
-            TxBody::RevokeMember(_) => "revoke-member",
-        }
-    }
 }
 
 /// One body signed by one member.

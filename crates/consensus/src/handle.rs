@@ -81,7 +81,6 @@ impl Outcomes {
 pub struct Stats {
     pub blocks: u64,
     pub entries: u64,
-    pub transactions: u64,
     /// Highest height known finalized by consensus (may run ahead of what is committed here).
     pub finalized_tip: u64,
 }
@@ -118,7 +117,6 @@ impl ChainHandle {
         let stats = Stats {
             blocks: state.height,
             entries: state.log.len(),
-            transactions: 0,
             finalized_tip: state.height,
         };
         let (height, _) = watch::channel(state.height);
@@ -381,7 +379,6 @@ impl ChainHandle {
             let mut stats = self.inner.stats.lock().expect("lock");
             stats.blocks = height;
             stats.entries += block.entry_count() as u64;
-            stats.transactions += block.transactions.len() as u64;
             stats.finalized_tip = stats.finalized_tip.max(height);
         }
         self.inner.height.send_replace(height);

@@ -112,6 +112,26 @@ fn restarted_height(devnet: &mut Devnet, index: usize) -> u64 {
     )
 }
 
+/// Waits until the restarted node `index` reaches `height` and holds `entries` entries.
+fn wait_caught_up(devnet: &mut Devnet, index: usize, height: u64, entries: u64) {
+    wait_for(
+        &format!("{} to catch up to height {height}", NAMES[index]),
+        Duration::from_secs(45),
+        || {
+            devnet.check_alive();
+            let status = devnet.status(index)?;
+            if status.height >= height && status.entries == entries {
+                Ok(())
+            } else {
+                Err(format!(
+                    "height {} entries {}",
+                    status.height, status.entries
+                ))
+            }
+        },
+    );
+}
+
 #[test]
 fn devnet_survives_kill_and_restart() {
     let started = Instant::now();
@@ -203,22 +223,7 @@ fn devnet_survives_kill_and_restart() {
         NAMES[VICTIM],
         before_kill.height
     );
-    wait_for(
-        &format!("{} to catch up to height {target}", NAMES[VICTIM]),
-        Duration::from_secs(45),
-        || {
-            devnet.check_alive();
-            let status = devnet.status(VICTIM)?;
-            if status.height >= target && status.entries == committed.len() as u64 {
-                Ok(())
-            } else {
-                Err(format!(
-                    "height {} entries {}",
-                    status.height, status.entries
-                ))
-            }
-        },
-    );
+    wait_caught_up(&mut devnet, VICTIM, target, committed.len() as u64);
     eprintln!("restarted node caught up in {:?}", restarted_at.elapsed());
 
     // An entry committed while it was down is readable from it, with its provenance.
@@ -260,22 +265,7 @@ fn devnet_survives_kill_and_restart() {
         .max()
         .unwrap();
     devnet.start_node(SECOND);
-    wait_for(
-        &format!("{} to catch up to height {target}", NAMES[SECOND]),
-        Duration::from_secs(45),
-        || {
-            devnet.check_alive();
-            let status = devnet.status(SECOND)?;
-            if status.height >= target && status.entries == committed.len() as u64 {
-                Ok(())
-            } else {
-                Err(format!(
-                    "height {} entries {}",
-                    status.height, status.entries
-                ))
-            }
-        },
-    );
+    wait_caught_up(&mut devnet, SECOND, target, committed.len() as u64);
     eprintln!("second kill and restart done after {:?}", started.elapsed());
 
     // Submissions have stopped: every node must agree on state and entries.

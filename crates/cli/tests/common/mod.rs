@@ -469,32 +469,26 @@ impl Devnet {
     /// Waits until every running node reports at least `height`.
     pub fn wait_all_height(&mut self, height: u64, timeout: Duration) -> Vec<Option<StatusJson>> {
         let what = format!("every running node at height >= {height}");
-        wait_for(&what, timeout, || {
-            self.check_alive();
-            let statuses = self.statuses()?;
-            if statuses
-                .iter()
-                .flatten()
-                .all(|status| status.height >= height)
-            {
-                Ok(statuses)
-            } else {
-                Err(summary(&statuses))
-            }
-        })
+        self.wait_all(&what, timeout, |status| status.height >= height)
     }
 
     /// Waits until every running node reports `entries` entries.
     pub fn wait_all_entries(&mut self, entries: u64, timeout: Duration) -> Vec<Option<StatusJson>> {
         let what = format!("every running node to hold {entries} entries");
-        wait_for(&what, timeout, || {
+        self.wait_all(&what, timeout, |status| status.entries == entries)
+    }
+
+    /// Waits until every running node's status satisfies `ready`.
+    fn wait_all(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        ready: impl Fn(&StatusJson) -> bool,
+    ) -> Vec<Option<StatusJson>> {
+        wait_for(what, timeout, || {
             self.check_alive();
             let statuses = self.statuses()?;
-            if statuses
-                .iter()
-                .flatten()
-                .all(|status| status.entries == entries)
-            {
+            if statuses.iter().flatten().all(&ready) {
                 Ok(statuses)
             } else {
                 Err(summary(&statuses))

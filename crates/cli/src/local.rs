@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use commonware_runtime::{tokio as cw_tokio, Runner, Supervisor};
 use tally_consensus::{ChainHandle, Timing};
-use tally_node::{devnet::DevnetPlan, keys, start_node, NodeConfig, NodeSpec};
+use tally_node::{devnet::DevnetPlan, keys, start_node, ChainSpec, NodeConfig, NodeSpec};
 
 use crate::user_error;
 
@@ -68,8 +68,15 @@ pub fn devnet_init(
 
 pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
     let config = NodeConfig::read(config_path).map_err(|error| user_error(error.to_string()))?;
-    let genesis = tally_chain::Genesis::read(&config.genesis)
-        .map_err(|error| user_error(error.to_string()))?;
+    let mut chains = Vec::new();
+    for chain in &config.chains {
+        let genesis = tally_chain::Genesis::read(&chain.genesis)
+            .map_err(|error| user_error(error.to_string()))?;
+        chains.push(ChainSpec {
+            ledger_path: config.data_dir.join(&genesis.chain_id).join("ledger.redb"),
+            genesis,
+        });
+    }
     let signer =
         keys::read_private(&config.consensus_key).map_err(|error| user_error(error.to_string()))?;
     let mut validators = Vec::new();
@@ -84,8 +91,7 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
     let runtime = cw_tokio::Config::new().with_storage_directory(config.data_dir.join("consensus"));
     let spec = NodeSpec {
         name: config.name.clone(),
-        genesis,
-        ledger_path: config.data_dir.join("ledger.redb"),
+        chains,
         signer,
         p2p_listen: config.p2p_listen,
         validators,
@@ -97,14 +103,17 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(api)
             .await
             .with_context(|| format!("cannot listen for the API on {api}"))?;
-        let chain = start_node(context, spec).await?;
-        eprintln!(
-            "node {name}: chain '{}' at height {}, API on http://{api}",
-            chain.chain_id(),
-            chain.state().height
-        );
+        let chains = start_node(context, spec).await?;
+        for chain in &chains {
+            eprintln!(
+                "node {name}: chain '{}' at height {}, API on http://{api}/v1/chains/{}",
+                chain.chain_id(),
+                chain.state().height,
+                chain.chain_id()
+            );
+        }
         tokio::select! {
-            _ = tally_node::serve_api(listener, chain) => {},
+            _ = tally_node::serve_api(listener, chains) => {},
             _ = tokio::signal::ctrl_c() => eprintln!("node {name}: shutting down"),
         }
         anyhow::Ok(())
@@ -153,14 +162,16 @@ pub async fn start_local(
     for validator in &plan.validators {
         let spec = NodeSpec {
             name: validator.name.clone(),
-            genesis: plan.genesis.clone(),
-            ledger_path: data.join(&validator.name).join("ledger.redb"),
+            chains: vec![ChainSpec {
+                genesis: plan.genesis.clone(),
+                ledger_path: data.join(&validator.name).join("ledger.redb"),
+            }],
             signer: validator.key.clone(),
             p2p_listen: validator.p2p,
             validators: addresses.clone(),
             timing: Timing::default(),
         };
-        chains.push(start_node(context.child("local"), spec).await?);
+        chains.extend(start_node(context.child("local"), spec).await?);
     }
     Ok(LocalNetwork { plan, chains })
 }

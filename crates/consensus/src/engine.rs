@@ -29,13 +29,26 @@ use commonware_utils::{ordered::Set, NZDuration};
 use crate::application::{Finalizer, Scheme, TallyApp};
 use crate::handle::ChainHandle;
 
-/// Channel numbers on the p2p network. Each protocol gets its own channel and rate limit.
+/// Channel numbers on the p2p network. Each protocol of each chain gets its own channel and rate
+/// limit, so one node can host several chains over one authenticated endpoint.
 pub mod channel {
+    use sha2::{Digest as _, Sha256};
+
     pub const VOTES: u64 = 0;
     pub const CERTIFICATES: u64 = 1;
     pub const RESOLVER: u64 = 2;
     pub const BROADCAST: u64 = 3;
     pub const BACKFILL: u64 = 4;
+    /// Channels reserved per chain: the five above, with room to grow.
+    pub const PER_CHAIN: u64 = 16;
+
+    /// The first channel of a chain: derived from its id, so every node agrees on it whatever
+    /// order its configuration lists its chains in.
+    pub fn base(chain_id: &str) -> u64 {
+        let digest = Sha256::digest(format!("tally/v1/channels/{chain_id}").as_bytes());
+        let prefix = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+        prefix - prefix % PER_CHAIN
+    }
 }
 
 /// One epoch for the whole chain: the validator set is fixed by the genesis.

@@ -127,25 +127,48 @@ fn internal(error: impl std::fmt::Display) -> ApiError {
     )
 }
 
-pub fn router(chain: ChainHandle) -> Router {
-    Router::new()
-        .route("/v1/status", get(status))
-        .route("/v1/transactions", post(submit))
-        .route("/v1/transactions/{hash}", get(transaction))
-        .route("/v1/entries/{id}", get(entry))
-        .route("/v1/blocks/{height}", get(block))
-        .route("/v1/reports/trial-balance", get(trial_balance))
+/// The API of a node hosting `chains`: each chain under `/v1/chains/{chain_id}/...`, and the
+/// first (home) chain also directly under `/v1/...`. `/v1/chains` lists them.
+pub fn router(chains: Vec<ChainHandle>) -> Router {
+    let mut router = Router::new().route("/v1/chains", get(list_chains).with_state(chains.clone()));
+    if let Some(home) = chains.first() {
+        router = router.nest("/v1", chain_routes(home.clone()));
+    }
+    for chain in &chains {
+        router = router.nest(
+            &format!("/v1/chains/{}", chain.chain_id()),
+            chain_routes(chain.clone()),
+        );
+    }
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))
+}
+
+/// The endpoints of one chain.
+fn chain_routes(chain: ChainHandle) -> Router {
+    Router::new()
+        .route("/status", get(status))
+        .route("/transactions", post(submit))
+        .route("/transactions/{hash}", get(transaction))
+        .route("/entries/{id}", get(entry))
+        .route("/blocks/{height}", get(block))
+        .route("/reports/trial-balance", get(trial_balance))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(chain)
+}
+
+async fn list_chains(State(chains): State<Vec<ChainHandle>>) -> Json<Vec<StatusJson>> {
+    Json(chains.iter().map(status_of).collect())
 }
 
 async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
-        "no such endpoint; see /v1/status, /v1/transactions, /v1/entries/{id}, /v1/blocks/{height}, /v1/reports/trial-balance",
+        "no such endpoint; see /v1/chains, /v1/status, /v1/transactions, /v1/entries/{id}, /v1/blocks/{height}, /v1/reports/trial-balance",
     )
 }
 
@@ -158,9 +181,13 @@ async fn method_not_allowed() -> ApiError {
 }
 
 async fn status(State(chain): State<ChainHandle>) -> Json<StatusJson> {
+    Json(status_of(&chain))
+}
+
+fn status_of(chain: &ChainHandle) -> StatusJson {
     let state = chain.state();
     let stats = chain.stats();
-    Json(StatusJson {
+    StatusJson {
         chain_id: chain.chain_id().to_string(),
         enterprise: chain.genesis().enterprise.clone(),
         height: state.height,
@@ -173,7 +200,7 @@ async fn status(State(chain): State<ChainHandle>) -> Json<StatusJson> {
         mempool_entries: chain.mempool_entries(),
         balanced: state.ledger.is_balanced(),
         time_ms: state.time_ms,
-    })
+    }
 }
 
 async fn submit(

@@ -11,8 +11,6 @@ use serde::{Deserialize, Serialize};
 pub struct NodeConfig {
     /// A name for logs, e.g. the department running it.
     pub name: String,
-    /// The chain's genesis document.
-    pub genesis: PathBuf,
     /// Where this node keeps its ledger (redb) and consensus storage.
     pub data_dir: PathBuf,
     /// This validator's consensus key (hex), which also authenticates it on p2p.
@@ -21,9 +19,19 @@ pub struct NodeConfig {
     pub p2p_listen: SocketAddr,
     /// Address of the HTTP API.
     pub api_listen: SocketAddr,
-    /// The other validators of the chain.
+    /// The chains this node hosts; the first is its home chain, served at `/v1/...`.
+    pub chains: Vec<ChainConfig>,
+    /// The other validators of the hosted chains.
     #[serde(default)]
     pub peers: Vec<PeerConfig>,
+}
+
+/// One hosted chain.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// The chain's genesis document.
+    pub genesis: PathBuf,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -55,14 +63,20 @@ impl NodeConfig {
                 reason: error.to_string(),
             })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for field in [
-            &mut config.genesis,
-            &mut config.data_dir,
-            &mut config.consensus_key,
-        ] {
+        let fields = [&mut config.data_dir, &mut config.consensus_key]
+            .into_iter()
+            .chain(config.chains.iter_mut().map(|chain| &mut chain.genesis));
+        for field in fields {
             if field.is_relative() {
                 *field = base.join(&*field);
             }
+        }
+        if config.chains.is_empty() {
+            return Err(ConfigError::Invalid {
+                path: path.display().to_string(),
+                reason: "it lists no [[chains]]; add one with the genesis of the chain to run"
+                    .into(),
+            });
         }
         Ok(config)
     }

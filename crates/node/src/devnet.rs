@@ -13,7 +13,7 @@ use tally_chain::{Genesis, Validator};
 use tally_identity::{CertifiedMember, MemberCertificate, SecretKey};
 use tally_ledger::{default_chart, Role};
 
-use crate::config::{NodeConfig, PeerConfig};
+use crate::config::{ChainConfig, NodeConfig, PeerConfig};
 use crate::keys::{private_to_hex, public_to_hex};
 
 /// The departments that run the validators of an enterprise's private chain, in order.
@@ -188,11 +188,13 @@ impl DevnetPlan {
             write_secret(&dir.join("consensus.key"), &private_to_hex(&validator.key))?;
             let config = NodeConfig {
                 name: validator.name.clone(),
-                genesis: PathBuf::from("../genesis.json"),
                 data_dir: PathBuf::from("data"),
                 consensus_key: PathBuf::from("consensus.key"),
                 p2p_listen: validator.p2p,
                 api_listen: validator.api,
+                chains: vec![ChainConfig {
+                    genesis: PathBuf::from("../genesis.json"),
+                }],
                 peers: self
                     .validators
                     .iter()

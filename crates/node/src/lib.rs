@@ -9,8 +9,13 @@ pub mod config;
 pub mod devnet;
 pub mod keys;
 pub mod node;
+pub mod peers;
 pub mod wire;
 pub mod workload;
 
-pub use config::{ConfigError, NodeConfig, PeerConfig};
-pub use node::{serve_api, start_node, NodeError, NodeSpec, P2P_MESSAGE_BYTES_MAX};
+pub use config::{ChainConfig, ConfigError, NodeConfig, PeerConfig};
+pub use node::{
+    participants_of, register_chain, serve_api, start_node, ChainSpec, NodeError, NodeSpec,
+    P2P_MESSAGE_BYTES_MAX,
+};
+pub use peers::ChainPeers;

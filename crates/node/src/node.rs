@@ -1,4 +1,5 @@
-//! Starting a validator node: store, chain handle, authenticated p2p, consensus and the API.
+//! Starting a node: for each chain it hosts a store, a chain handle and a consensus instance,
+//! all over one authenticated p2p endpoint; and the API.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,20 +16,35 @@ use commonware_utils::ordered::{Map, Set};
 use tally_chain::{Genesis, Store, BLOCK_BYTES_MAX};
 use tally_consensus::{channel, start_validator, ChainHandle, Networks, Timing, ValidatorConfig};
 
+use crate::peers::ChainPeers;
+
 use crate::keys::{public_from_hex, ConsensusKeyError};
 
 /// Largest p2p message: a whole block plus its certificate and framing.
 pub const P2P_MESSAGE_BYTES_MAX: u32 = (BLOCK_BYTES_MAX + 1024 * 1024) as u32;
 
-/// Everything needed to start one validator of one chain.
+/// Messages per second each peer may send on one channel. The p2p layer sizes its mailboxes from
+/// the quota: at 100k/s an idle node held 530 MB, while consensus needs far fewer than 1k/s.
+pub const CHANNEL_MESSAGES_PER_SECOND: u32 = 1_000;
+
+/// The handshake namespace of every Tally p2p endpoint: chains are told apart by channel.
+pub const P2P_NAMESPACE: &[u8] = b"tally/p2p/v1";
+
+/// One chain a node hosts.
+pub struct ChainSpec {
+    pub genesis: Genesis,
+    /// The redb file of this node's copy of the chain.
+    pub ledger_path: PathBuf,
+}
+
+/// Everything needed to start one node: the chains it validates, over one p2p endpoint.
 pub struct NodeSpec {
     pub name: String,
-    pub genesis: Genesis,
-    /// The redb file of this node's ledger.
-    pub ledger_path: PathBuf,
+    /// The chains this node hosts; the first is its home chain (the API's default).
+    pub chains: Vec<ChainSpec>,
     pub signer: ed25519::PrivateKey,
     pub p2p_listen: SocketAddr,
-    /// Every validator of the chain (this one included) and its p2p address.
+    /// Every validator of every hosted chain (this one included) and its p2p address.
     pub validators: Vec<(ed25519::PublicKey, SocketAddr)>,
     pub timing: Timing,
 }
@@ -45,6 +61,10 @@ pub enum NodeError {
     NotAValidator { chain: String },
     #[error("validator {name} in the genesis has no p2p address in the config")]
     MissingPeer { name: String },
+    #[error("the node lists no chains")]
+    NoChains,
+    #[error("chain '{chain}' is listed twice")]
+    DuplicateChain { chain: String },
     #[error("cannot create data directory {path}: {reason}")]
     DataDir { path: String, reason: String },
     #[error("cannot listen for the API on {address}: {reason}")]
@@ -55,34 +75,67 @@ fn quota(per_second: u32) -> Quota {
     Quota::per_second(std::num::NonZeroU32::new(per_second).expect("non-zero"))
 }
 
-/// Starts one validator on `context`; returns the chain handle the API serves.
-pub async fn start_node(
-    context: cw_tokio::Context,
-    spec: NodeSpec,
-) -> Result<ChainHandle, NodeError> {
-    let me = spec.signer.public_key();
-    let participants: Vec<ed25519::PublicKey> = spec
-        .genesis
+/// The consensus validators a genesis names.
+pub fn participants_of(genesis: &Genesis) -> Result<Set<ed25519::PublicKey>, NodeError> {
+    let keys: Vec<ed25519::PublicKey> = genesis
         .validators
         .iter()
         .map(|validator| public_from_hex(&validator.consensus_key))
         .collect::<Result<_, _>>()?;
-    if !participants.contains(&me) {
-        return Err(NodeError::NotAValidator {
-            chain: spec.genesis.chain_id.clone(),
-        });
-    }
-    if let Some(parent) = spec.ledger_path.parent() {
-        std::fs::create_dir_all(parent).map_err(|error| NodeError::DataDir {
-            path: parent.display().to_string(),
-            reason: error.to_string(),
-        })?;
-    }
-    let store = Store::open(&spec.ledger_path, &spec.genesis)?;
-    let chain = ChainHandle::new(spec.genesis.clone(), store)?;
-    let participants = Set::from_iter_dedup(participants);
+    Ok(Set::from_iter_dedup(keys))
+}
 
-    let namespace = format!("tally/p2p/{}", spec.genesis.chain_id).into_bytes();
+/// Registers the five channels of `chain_id` on a network.
+pub fn register_chain<S, R>(
+    chain_id: &str,
+    mut register: impl FnMut(u64) -> (S, R),
+) -> Networks<S, R> {
+    let base = channel::base(chain_id);
+    Networks {
+        votes: register(base + channel::VOTES),
+        certificates: register(base + channel::CERTIFICATES),
+        resolver: register(base + channel::RESOLVER),
+        broadcast: register(base + channel::BROADCAST),
+        backfill: register(base + channel::BACKFILL),
+    }
+}
+
+/// Starts one node on `context`: every chain in `spec`, each with its own store and consensus
+/// instance, all over one authenticated p2p endpoint. Returns the chain handles, in `spec` order.
+pub async fn start_node(
+    context: cw_tokio::Context,
+    spec: NodeSpec,
+) -> Result<Vec<ChainHandle>, NodeError> {
+    if spec.chains.is_empty() {
+        return Err(NodeError::NoChains);
+    }
+    let me = spec.signer.public_key();
+    let mut chain_ids = std::collections::BTreeSet::new();
+    let mut all_participants = Vec::new();
+    let mut prepared = Vec::new();
+    for chain in &spec.chains {
+        let chain_id = chain.genesis.chain_id.clone();
+        if !chain_ids.insert(chain_id.clone()) {
+            return Err(NodeError::DuplicateChain { chain: chain_id });
+        }
+        let participants = participants_of(&chain.genesis)?;
+        if participants.position(&me).is_none() {
+            return Err(NodeError::NotAValidator { chain: chain_id });
+        }
+        all_participants.extend(participants.iter().cloned());
+        if let Some(parent) = chain.ledger_path.parent() {
+            std::fs::create_dir_all(parent).map_err(|error| NodeError::DataDir {
+                path: parent.display().to_string(),
+                reason: error.to_string(),
+            })?;
+        }
+        let store = Store::open(&chain.ledger_path, &chain.genesis)?;
+        let handle = ChainHandle::new(chain.genesis.clone(), store)?;
+        prepared.push((handle, participants));
+    }
+    let all_participants = Set::from_iter_dedup(all_participants);
+
+    // One endpoint for all chains: its handshake namespace is the same on every node.
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
         Sake {
             signer: spec.signer.clone(),
@@ -94,16 +147,16 @@ pub async fn start_node(
     );
     let p2p_config = lookup::Config::local(
         handshake,
-        &namespace,
+        P2P_NAMESPACE,
         spec.p2p_listen,
-        std::num::NonZeroUsize::new(participants.len()).expect("non-empty"),
+        std::num::NonZeroUsize::new(all_participants.len()).expect("non-empty"),
         P2P_MESSAGE_BYTES_MAX,
         std::num::NonZeroUsize::new(4096).expect("non-zero"),
     );
     let context = context.child("node").with_attribute("name", &spec.name);
     let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p_config);
     let mut peers = Vec::new();
-    for key in participants.iter() {
+    for key in all_participants.iter() {
         let address = spec
             .validators
             .iter()
@@ -116,37 +169,42 @@ pub async fn start_node(
     }
     let peers: Map<ed25519::PublicKey, Address> = Map::from_iter_dedup(peers);
     oracle.track(0, peers);
-    let networks = Networks {
-        votes: network.register(channel::VOTES, quota(1_000)),
-        certificates: network.register(channel::CERTIFICATES, quota(1_000)),
-        resolver: network.register(channel::RESOLVER, quota(1_000)),
-        broadcast: network.register(channel::BROADCAST, quota(1_000)),
-        backfill: network.register(channel::BACKFILL, quota(1_000)),
-    };
+    let mut started = Vec::new();
+    for (handle, participants) in prepared {
+        let chain_id = handle.chain_id().to_string();
+        let networks = register_chain(&chain_id, |channel| {
+            network.register(channel, quota(CHANNEL_MESSAGES_PER_SECOND))
+        });
+        started.push((handle, participants, networks));
+    }
     network.start();
 
-    let _ = me;
-    start_validator(
-        context.child("validator"),
-        chain.clone(),
-        ValidatorConfig {
-            signer: spec.signer,
-            participants,
-            namespace: format!("tally/consensus/{}", spec.genesis.chain_id).into_bytes(),
-            partition_prefix: spec.name.clone(),
-            blocker: oracle.clone(),
-            provider: oracle,
-            timing: spec.timing,
-        },
-        networks,
-    )
-    .await;
-    Ok(chain)
+    let mut handles = Vec::new();
+    for (handle, participants, networks) in started {
+        let chain_id = handle.chain_id().to_string();
+        start_validator(
+            context.child("validator").with_attribute("chain", &chain_id),
+            handle.clone(),
+            ValidatorConfig {
+                signer: spec.signer.clone(),
+                participants: participants.clone(),
+                namespace: format!("tally/consensus/{chain_id}").into_bytes(),
+                partition_prefix: format!("{}-{chain_id}", spec.name),
+                blocker: oracle.clone(),
+                provider: ChainPeers::new(participants),
+                timing: spec.timing,
+            },
+            networks,
+        )
+        .await;
+        handles.push(handle);
+    }
+    Ok(handles)
 }
 
-/// Serves the HTTP API for `chain` on `listener` until the process ends.
-pub async fn serve_api(listener: tokio::net::TcpListener, chain: ChainHandle) {
-    let app = crate::api::router(chain);
+/// Serves the HTTP API for `chains` on `listener` until the process ends.
+pub async fn serve_api(listener: tokio::net::TcpListener, chains: Vec<ChainHandle>) {
+    let app = crate::api::router(chains);
     if let Err(error) = axum::serve(listener, app).await {
         tracing::error!(%error, "API server stopped");
     }

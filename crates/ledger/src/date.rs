@@ -148,6 +148,49 @@ impl Date {
         }
     }
 
+    /// The UTC calendar day of a Unix time in milliseconds (block times are
+    /// such times), clamped into [`YEAR_MIN`]..=[`YEAR_MAX`].
+    ///
+    /// Clamping instead of failing lets a caller book anything a header's
+    /// time says: a `u64` of milliseconds reaches years far beyond 9999, and
+    /// such a time can only come from a wrong clock, which the chain's own
+    /// time rules catch. Unix times start in 1970, so the lower bound never
+    /// applies in practice. Uses Howard Hinnant's `civil_from_days`.
+    pub fn from_unix_ms(ms: u64) -> Date {
+        const MS_PER_DAY: u64 = 86_400_000;
+        // 1970-01-01 counted from 0000-03-01, the start of the algorithm's
+        // era (years begin in March so that leap days fall at their end).
+        const DAYS_FROM_ERA_START_TO_EPOCH: u64 = 719_468;
+        const DAYS_PER_ERA: u64 = 146_097;
+        let last = Date(YEAR_MAX * 10_000 + 12 * 100 + 31);
+        let days = ms / MS_PER_DAY + DAYS_FROM_ERA_START_TO_EPOCH;
+        let era = days / DAYS_PER_ERA;
+        let day_of_era = days % DAYS_PER_ERA;
+        let year_of_era =
+            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let month_from_march = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+        let month = if month_from_march < 10 {
+            month_from_march + 3
+        } else {
+            month_from_march - 9
+        };
+        let year = era
+            .saturating_mul(400)
+            .saturating_add(year_of_era)
+            .saturating_add(u64::from(month <= 2));
+        if year > u64::from(YEAR_MAX) {
+            return last;
+        }
+        if year < u64::from(YEAR_MIN) {
+            return Date(YEAR_MIN * 10_000 + 100 + 1);
+        }
+        // The checks above keep the year in range, and the algorithm keeps
+        // month in 1..=12 and day within the month, so these casts are exact.
+        Date(year as u32 * 10_000 + month as u32 * 100 + day as u32)
+    }
+
     /// Rebuilds a date from its packed `yyyymmdd` form, checking it.
     pub fn from_packed(packed: u32) -> Result<Date, DateError> {
         Date::from_ymd(packed / 10_000, packed / 100 % 100, packed % 100)
@@ -282,6 +325,53 @@ mod tests {
         }
         assert!(Date::from_packed(0).is_err());
         assert!(Date::from_packed(u32::MAX).is_err());
+    }
+
+    #[test]
+    fn from_unix_ms_gives_the_utc_day() {
+        let day = |ms: u64| Date::from_unix_ms(ms).to_string();
+        assert_eq!(day(0), "1970-01-01");
+        assert_eq!(day(86_399_999), "1970-01-01");
+        assert_eq!(day(86_400_000), "1970-01-02");
+        // 2000 is a leap year (divisible by 400): 2000-02-29 exists.
+        assert_eq!(day(951_782_400_000), "2000-02-29");
+        assert_eq!(day(951_868_800_000), "2000-03-01");
+        // 2024-02-29 and the day after; 2023 has no 29 February.
+        assert_eq!(day(1_709_164_800_000), "2024-02-29");
+        assert_eq!(day(1_709_251_199_999), "2024-02-29");
+        assert_eq!(day(1_709_251_200_000), "2024-03-01");
+        assert_eq!(day(1_677_628_800_000), "2023-03-01");
+        assert_eq!(day(1_677_628_799_999), "2023-02-28");
+        // 2100 is not a leap year (divisible by 100, not by 400).
+        assert_eq!(day(4_107_456_000_000), "2100-02-28");
+        assert_eq!(day(4_107_542_400_000), "2100-03-01");
+        assert_eq!(day(1_735_689_599_999), "2024-12-31");
+        assert_eq!(day(1_735_689_600_000), "2025-01-01");
+        // 9999-12-31T23:59:59.999Z is the last representable day; later
+        // times clamp to it instead of failing or wrapping.
+        assert_eq!(day(253_402_300_799_999), "9999-12-31");
+        assert_eq!(day(253_402_300_800_000), "9999-12-31");
+        assert_eq!(day(u64::MAX), "9999-12-31");
+    }
+
+    #[test]
+    fn from_unix_ms_agrees_with_counting_days() {
+        // Walks day by day from 1970 to 2100 and checks each result is the
+        // day after the previous one, which covers every month end.
+        let mut expected = Date::from_ymd(1970, 1, 1).unwrap();
+        for index in 0..(130 * 366) {
+            let ms = index * 86_400_000 + 43_200_000;
+            let got = Date::from_unix_ms(ms);
+            assert_eq!(got, expected, "day {index}");
+            let (y, m, d) = (expected.year(), expected.month(), expected.day());
+            expected = if d < days_in_month(y, m) {
+                Date::from_ymd(y, m, d + 1).unwrap()
+            } else if m < 12 {
+                Date::from_ymd(y, m + 1, 1).unwrap()
+            } else {
+                Date::from_ymd(y + 1, 1, 1).unwrap()
+            };
+        }
     }
 
     #[test]

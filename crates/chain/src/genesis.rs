@@ -9,6 +9,7 @@ use tally_ledger::{Account, Ledger};
 
 use crate::{
     block::{header_digest, Block, Header},
+    consortium::{certifying_enterprise, ConsortiumGenesis},
     log::EntryLog,
     state::{chain_hash, ChainState, MemberRecord},
 };
@@ -35,6 +36,10 @@ pub struct Genesis {
     pub validators: Vec<Validator>,
     pub members: Vec<CertifiedMember>,
     pub chart: Vec<Account>,
+    /// Present on the consortium chain: its enterprises and their root keys. Its members are
+    /// certified by their own enterprise's root key; `root_key` is the convening enterprise's.
+    #[serde(default)]
+    pub consortium: Option<ConsortiumGenesis>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +54,8 @@ pub enum GenesisError {
     BadChart(String),
     #[error("genesis names member {0} twice")]
     DuplicateMember(PublicKey),
+    #[error("genesis consortium: {0}")]
+    BadConsortium(String),
     #[error("cannot read genesis {path}: {reason}")]
     Read { path: String, reason: String },
 }
@@ -69,18 +76,37 @@ impl Genesis {
                 count: self.validators.len(),
             });
         }
+        let consortium = match &self.consortium {
+            Some(genesis) => Some(genesis.initial().map_err(GenesisError::BadConsortium)?),
+            None => None,
+        };
         let mut members = BTreeMap::new();
         for member in &self.members {
-            member
-                .verify(&self.root_key, &self.chain_id)
-                .map_err(|error| GenesisError::BadMember {
-                    name: member.certificate.name.clone(),
-                    reason: error.to_string(),
-                })?;
+            let enterprise = match &consortium {
+                Some(consortium) => Some(
+                    certifying_enterprise(consortium, member, &self.chain_id).ok_or_else(|| {
+                        GenesisError::BadMember {
+                            name: member.certificate.name.clone(),
+                            reason: "not certified by the root key of any consortium enterprise"
+                                .into(),
+                        }
+                    })?,
+                ),
+                None => {
+                    member
+                        .verify(&self.root_key, &self.chain_id)
+                        .map_err(|error| GenesisError::BadMember {
+                            name: member.certificate.name.clone(),
+                            reason: error.to_string(),
+                        })?;
+                    None
+                }
+            };
             let key = member.certificate.member;
             let record = MemberRecord {
                 member: member.clone(),
                 revoked: false,
+                enterprise,
             };
             if members.insert(key, record).is_some() {
                 return Err(GenesisError::DuplicateMember(key));
@@ -97,6 +123,8 @@ impl Genesis {
             ledger,
             members,
             log: EntryLog::default(),
+            consortium,
+            contract_log: EntryLog::default(),
         };
         state.tip = header_digest(&self.header(&state)).0;
         Ok(state)

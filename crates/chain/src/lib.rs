@@ -7,9 +7,12 @@
 //! Invariants:
 //! - committed state always balances per currency (the ledger refuses anything else);
 //! - replaying the same blocks from the same genesis yields the same state root;
+//! - a consortium chain (a genesis with enterprises) carries contract calls and no journal
+//!   entries; a private chain carries entries and no contract calls;
 //! - this crate knows nothing of consensus messages, the network or HTTP.
 
 mod block;
+mod consortium;
 mod genesis;
 mod log;
 mod replay;
@@ -20,6 +23,7 @@ mod tx;
 pub use block::{
     header_digest, Block, BlockDecodeError, BlockDigest, Header, BLOCK_BYTES_MAX, TXS_PER_BLOCK_MAX,
 };
+pub use consortium::{certifying_enterprise, ChainEvent, ConsortiumGenesis, EnterpriseGenesis};
 pub use genesis::{Genesis, GenesisError, Validator, VALIDATORS_MAX};
 pub use log::{EntryLog, EntryLogPeaks};
 pub use replay::{replay, ReplayError};

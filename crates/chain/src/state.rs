@@ -15,10 +15,13 @@ use tally_ledger::{
     PeriodError, PostError, Role,
 };
 
+use tally_contracts::{Consortium, ContractError, EnterpriseName, Signer};
+
 use crate::{
     block::{header_digest, Block, BlockDigest, Header, TXS_PER_BLOCK_MAX},
+    consortium::{certifying_enterprise, ChainEvent},
     log::EntryLog,
-    tx::{entry_leaves, verify_signatures_with, Transaction, TxBody, BATCH_ENTRIES_MAX},
+    tx::{entry_leaves, verify_signatures_with, SignedTx, Transaction, TxBody, BATCH_ENTRIES_MAX},
 };
 
 /// A member as the chain knows it.
@@ -26,6 +29,9 @@ use crate::{
 pub struct MemberRecord {
     pub member: CertifiedMember,
     pub revoked: bool,
+    /// On the consortium chain, the enterprise whose root key certified the member; on a private
+    /// chain `None` (every member belongs to the chain's enterprise).
+    pub enterprise: Option<EnterpriseName>,
 }
 
 /// Everything the validity of the next block depends on.
@@ -40,6 +46,10 @@ pub struct ChainState {
     pub ledger: Ledger,
     pub members: BTreeMap<PublicKey, MemberRecord>,
     pub log: EntryLog,
+    /// The enterprises and contracts of a consortium chain; `None` on a private chain.
+    pub consortium: Option<Consortium>,
+    /// Append-only log of every contract event (see [`ChainEvent::leaf`]); empty on private chains.
+    pub contract_log: EntryLog,
 }
 
 impl ChainState {
@@ -54,6 +64,13 @@ impl ChainState {
             hasher.update(key.as_bytes());
             hasher.update((bytes.len() as u64).to_be_bytes());
             hasher.update(&bytes);
+        }
+        if let Some(consortium) = &self.consortium {
+            // Contracts are committed through the contract log: hashing every open contract in
+            // every block would cost more with each trade.
+            hasher.update(consortium.registry_digest());
+            hasher.update(self.contract_log.len().to_be_bytes());
+            hasher.update(self.contract_log.root());
         }
         hasher.finalize().into()
     }
@@ -74,7 +91,24 @@ impl ChainState {
         if !record.member.is_valid_at(time_ms) {
             return Err(TxError::CertificateExpired { signer: *signer });
         }
+        if let (Some(consortium), Some(enterprise)) = (&self.consortium, &record.enterprise) {
+            if !consortium.is_active(enterprise) {
+                return Err(TxError::EnterpriseRemoved {
+                    enterprise: enterprise.clone(),
+                });
+            }
+        }
         Ok(record.member.certificate.role)
+    }
+
+    /// The enterprise and role a consortium transaction's signer acts for.
+    fn consortium_signer(&self, signer: &PublicKey, role: Role) -> Result<Signer, TxError> {
+        let enterprise = self
+            .members
+            .get(signer)
+            .and_then(|record| record.enterprise.clone())
+            .ok_or(TxError::NotConsortium)?;
+        Ok(Signer { enterprise, role })
     }
 }
 
@@ -158,6 +192,22 @@ pub enum TxError {
     MemberExists(PublicKey),
     #[error("member {0} is not registered")]
     MemberUnknown(PublicKey),
+    #[error("contract transactions belong on the consortium chain, not on a private chain")]
+    NotConsortium,
+    #[error("the consortium chain carries no journal entries or accounts; post to your enterprise's private chain")]
+    OnConsortium,
+    #[error("enterprise {enterprise} was removed from the consortium")]
+    EnterpriseRemoved { enterprise: EnterpriseName },
+    /// Boxed: contract errors carry names and amounts, and every `Result` of execution would
+    /// otherwise grow to their size.
+    #[error("{0}")]
+    Contract(Box<ContractError>),
+}
+
+impl From<ContractError> for TxError {
+    fn from(error: ContractError) -> Self {
+        TxError::Contract(Box::new(error))
+    }
 }
 
 /// Why a block is invalid.
@@ -266,6 +316,8 @@ pub struct Executed {
     pub reversals: Vec<(EntryId, EntryId)>,
     /// Entries this block and its uncommitted ancestors added, for the next block's overlay.
     pub pending: Pending,
+    /// Contract events of this block, in order (consortium chains only).
+    pub events: Vec<ChainEvent>,
 }
 
 /// Executes transactions one by one on a working state.
@@ -280,6 +332,7 @@ pub struct Executor<'a, L: EntryLookup + ?Sized> {
     /// The entry log leaf of each of `entries`.
     log_leaves: Vec<Digest>,
     reversals: Vec<(EntryId, EntryId)>,
+    events: Vec<ChainEvent>,
     height: u64,
     time_ms: u64,
     applied: u32,
@@ -301,6 +354,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             entries: Vec::new(),
             log_leaves: Vec::new(),
             reversals: Vec::new(),
+            events: Vec::new(),
             height: parent.height + 1,
             time_ms,
             applied: 0,
@@ -317,8 +371,16 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
         let role = self.state.authorise(tx.signer(), self.time_ms)?;
         let tx_index = self.applied;
         match tx {
+            Transaction::Single(SignedTx {
+                body: TxBody::Contract(call),
+                signer,
+                ..
+            }) => self.apply_contract(call, signer, role, tx_index, tx)?,
             Transaction::Single(single) => {
                 self.apply_body(&single.body, &single.signer, role, tx_index, leaves)?
+            }
+            Transaction::Batch(_) if self.state.consortium.is_some() => {
+                return Err(TxError::OnConsortium)
             }
             Transaction::Batch(batch) => {
                 if batch.entries.is_empty() {
@@ -376,6 +438,37 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
         Ok(())
     }
 
+    fn apply_contract(
+        &mut self,
+        call: &tally_contracts::ContractCall,
+        signer: &PublicKey,
+        role: Role,
+        tx_index: u32,
+        tx: &Transaction,
+    ) -> Result<(), TxError> {
+        let signer = self.state.consortium_signer(signer, role)?;
+        let consortium = self
+            .state
+            .consortium
+            .as_mut()
+            .ok_or(TxError::NotConsortium)?;
+        let events = consortium.apply(call, &signer)?;
+        let tx_hash = tx.hash();
+        for (index, event) in events.into_iter().enumerate() {
+            let contract = consortium.contract(&event.contract).cloned();
+            self.events.push(ChainEvent {
+                height: self.height,
+                time_ms: self.time_ms,
+                tx_index,
+                tx_hash,
+                index: index as u32,
+                event,
+                contract,
+            });
+        }
+        Ok(())
+    }
+
     fn apply_body(
         &mut self,
         body: &TxBody,
@@ -384,7 +477,17 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
         tx_index: u32,
         leaves: &[Digest],
     ) -> Result<(), TxError> {
+        let on_consortium = self.state.consortium.is_some();
         match body {
+            TxBody::Post(_)
+            | TxBody::OpenAccount(_)
+            | TxBody::CloseAccount(_)
+            | TxBody::ClosePeriod(_)
+                if on_consortium =>
+            {
+                Err(TxError::OnConsortium)
+            }
+            TxBody::Contract(_) => Err(TxError::NotConsortium),
             TxBody::Post(draft) => self.post(draft, &leaves[0], signer, role, tx_index, 0),
             TxBody::OpenAccount(account) => {
                 Ok(self.state.ledger.open_account(account.clone(), role)?)
@@ -398,9 +501,26 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                         action: "register members",
                     });
                 }
-                member
-                    .verify(&self.state.root_key, &self.state.chain_id)
-                    .map_err(|error| TxError::Certificate(error.to_string()))?;
+                let enterprise = match &self.state.consortium {
+                    // An administrator admits members of its own enterprise only.
+                    Some(consortium) => {
+                        let admin = self.state.consortium_signer(signer, role)?.enterprise;
+                        let certified_by =
+                            certifying_enterprise(consortium, member, &self.state.chain_id);
+                        if certified_by.as_ref() != Some(&admin) {
+                            return Err(TxError::Certificate(format!(
+                                "not signed by the root key of enterprise {admin}"
+                            )));
+                        }
+                        Some(admin)
+                    }
+                    None => {
+                        member
+                            .verify(&self.state.root_key, &self.state.chain_id)
+                            .map_err(|error| TxError::Certificate(error.to_string()))?;
+                        None
+                    }
+                };
                 let key = member.certificate.member;
                 if self.state.members.contains_key(&key) {
                     return Err(TxError::MemberExists(key));
@@ -410,6 +530,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                     MemberRecord {
                         member: member.clone(),
                         revoked: false,
+                        enterprise,
                     },
                 );
                 Ok(())
@@ -421,11 +542,22 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                         action: "revoke members",
                     });
                 }
+                let admin_enterprise = self
+                    .state
+                    .members
+                    .get(signer)
+                    .and_then(|record| record.enterprise.clone());
                 let record = self
                     .state
                     .members
                     .get_mut(key)
                     .ok_or(TxError::MemberUnknown(*key))?;
+                if record.enterprise != admin_enterprise {
+                    return Err(TxError::NotAllowed {
+                        role: role.as_str(),
+                        action: "revoke members of another enterprise",
+                    });
+                }
                 record.revoked = true;
                 Ok(())
             }
@@ -498,6 +630,8 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
     ) -> (Block, Executed) {
         let start = self.state.log.len();
         self.state.log.append(&self.log_leaves);
+        let event_leaves: Vec<Digest> = self.events.iter().map(ChainEvent::leaf).collect();
+        self.state.contract_log.append(&event_leaves);
         for (offset, committed) in self.entries.iter_mut().enumerate() {
             committed.log_index = start + offset as u64;
         }
@@ -523,6 +657,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             entries: self.entries,
             reversals: self.reversals,
             pending: self.pending.with_layer(self.height, self.own),
+            events: self.events,
         };
         (block, executed)
     }

@@ -12,6 +12,7 @@ use tally_ledger::{EntryId, EntryLookup, KnownEntry};
 
 use crate::{
     block::Block,
+    consortium::ChainEvent,
     genesis::Genesis,
     state::{ChainState, CommittedEntry, Executed},
 };
@@ -22,6 +23,8 @@ const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
 /// Finalization certificates by height, in the consensus engine's encoding (opaque here). A block
 /// finalized only through a descendant's certificate has none of its own.
 const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
+/// Contract events of the consortium chain by (height, position in the block).
+const EVENTS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("events");
 
 const STATE_KEY: &str = "state";
 const GENESIS_KEY: &str = "genesis";
@@ -180,6 +183,15 @@ impl Store {
                     .insert(original.as_str(), bytes.as_slice())
                     .map_err(storage)?;
             }
+            if !executed.events.is_empty() {
+                let mut events = write.open_table(EVENTS).map_err(storage)?;
+                for (position, event) in executed.events.iter().enumerate() {
+                    let bytes = postcard::to_stdvec(event).expect("serialise");
+                    events
+                        .insert((block.height(), position as u32), bytes.as_slice())
+                        .map_err(storage)?;
+                }
+            }
             let mut meta = write.open_table(META).map_err(storage)?;
             let state_bytes = postcard::to_stdvec(&executed.state).expect("serialise");
             meta.insert(STATE_KEY, state_bytes.as_slice())
@@ -220,6 +232,44 @@ impl Store {
         };
         let value = certificates.get(height).map_err(storage)?;
         Ok(value.map(|bytes| bytes.value().to_vec()))
+    }
+
+    /// Every committed entry whose id starts with `prefix`, in id order.
+    pub fn entries_with_prefix(&self, prefix: &str) -> Result<Vec<CommittedEntry>, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let entries = read.open_table(ENTRIES).map_err(storage)?;
+        let mut found = Vec::new();
+        for item in entries.range(prefix..).map_err(storage)? {
+            let (key, value) = item.map_err(storage)?;
+            let id = key.value();
+            if !id.starts_with(prefix) {
+                break;
+            }
+            let committed = postcard::from_bytes(value.value())
+                .map_err(|error| StoreError::Corrupt(format!("entry {id}: {error}")))?;
+            found.push(committed);
+        }
+        Ok(found)
+    }
+
+    /// The contract events committed at heights `from..=to`, in order.
+    pub fn events(&self, from: u64, to: u64) -> Result<Vec<ChainEvent>, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let table = match read.open_table(EVENTS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(error) => return Err(storage(error)),
+        };
+        let mut events = Vec::new();
+        for item in table.range((from, 0)..=(to, u32::MAX)).map_err(storage)? {
+            let (key, value) = item.map_err(storage)?;
+            let (height, position) = key.value();
+            let event = postcard::from_bytes(value.value()).map_err(|error| {
+                StoreError::Corrupt(format!("event {position} of block {height}: {error}"))
+            })?;
+            events.push(event);
+        }
+        Ok(events)
     }
 
     /// The height of the last committed block.

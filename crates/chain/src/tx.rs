@@ -6,6 +6,7 @@
 //! cost is paid once.
 
 use serde::{Deserialize, Serialize};
+use tally_contracts::ContractCall;
 use tally_identity::{
     leaf_hash, merkle_root, CertifiedMember, Digest, Domain, PublicKey, SecretKey, Signature,
     SignatureCheck,
@@ -31,6 +32,8 @@ pub enum TxBody {
     RegisterMember(CertifiedMember),
     /// Revoke a member: its later transactions are refused.
     RevokeMember(PublicKey),
+    /// A contract call on the consortium chain (trades, services, governance, anchors).
+    Contract(ContractCall),
 }
 
 impl TxBody {

@@ -172,6 +172,7 @@ pub fn fixture_on(chain_id: &str) -> Fixture {
         }],
         members,
         chart: default_chart(),
+        consortium: None,
     };
     Fixture {
         genesis,

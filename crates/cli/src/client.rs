@@ -11,8 +11,9 @@ use tally_node::wire::{
     EntryJson, ErrorJson, StatusJson, SubmitJson, TrialBalanceJson, TxStatusJson,
 };
 
-use crate::output::{print_trial_balance, Format};
+use crate::output::{print_reconciliation, print_trial_balance, Format};
 use crate::user_error;
+use tally_node::reconcile::IntercompanyLine;
 
 #[derive(Args)]
 pub struct SubmitArgs {
@@ -35,6 +36,23 @@ pub enum ReportCommand {
     TrialBalance {
         #[arg(long)]
         node: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Both parties' automatic bookings per contract, side by side, and any difference.
+    Reconcile {
+        /// The partner enterprise, e.g. supplier.
+        #[arg(long = "with")]
+        partner: String,
+        /// Our node's API (serving our private chain).
+        #[arg(long)]
+        node: String,
+        /// The partner's node API (serving its private chain).
+        #[arg(long)]
+        partner_node: String,
+        /// Our enterprise's name, as the partner's books name us.
+        #[arg(long)]
+        enterprise: String,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -166,6 +184,47 @@ pub fn report(command: ReportCommand) -> anyhow::Result<()> {
                 get_json(&client, &format!("{base}/v1/reports/trial-balance")).await
             })?;
             print_trial_balance(&lines, format)
+        }
+        ReportCommand::Reconcile {
+            partner,
+            node,
+            partner_node,
+            enterprise,
+            format,
+        } => {
+            let base = node.trim_end_matches('/').to_string();
+            let partner_base = partner_node.trim_end_matches('/').to_string();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let (ours, theirs): (Vec<IntercompanyLine>, Vec<IntercompanyLine>) =
+                runtime.block_on(async move {
+                    let client = client()?;
+                    let ours = get_json(
+                        &client,
+                        &format!("{base}/v1/reports/intercompany?with={partner}"),
+                    )
+                    .await?;
+                    let theirs = get_json(
+                        &client,
+                        &format!("{partner_base}/v1/reports/intercompany?with={enterprise}"),
+                    )
+                    .await?;
+                    anyhow::Ok((ours, theirs))
+                })?;
+            let lines = tally_node::reconcile::reconcile(&ours, &theirs);
+            print_reconciliation(&lines, format)?;
+            let differences = lines
+                .iter()
+                .filter(|line| line.difference_minor != 0)
+                .count();
+            if differences > 0 {
+                return Err(user_error(format!(
+                    "{differences} of {} contracts do not reconcile",
+                    lines.len()
+                )));
+            }
+            Ok(())
         }
     }
 }

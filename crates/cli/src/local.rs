@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use commonware_runtime::{tokio as cw_tokio, Runner, Supervisor};
+use commonware_runtime::{tokio as cw_tokio, Runner, Spawner, Supervisor};
 use tally_consensus::{ChainHandle, Timing};
 use tally_node::{devnet::DevnetPlan, keys, start_node, ChainSpec, NodeConfig, NodeSpec};
 
@@ -99,11 +99,45 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
     };
     let api = config.api_listen;
     let name = config.name.clone();
+    let bookkeeping = match &config.bookkeeping {
+        Some(bookkeeping) => Some(bookkeeper_config(bookkeeping, &config.data_dir)?),
+        None => None,
+    };
     cw_tokio::Runner::new(runtime).start(|context| async move {
         let listener = tokio::net::TcpListener::bind(api)
             .await
             .with_context(|| format!("cannot listen for the API on {api}"))?;
+        let bookkeeper_context = context.child("bookkeeper");
         let chains = start_node(context, spec).await?;
+        if let Some(bookkeeping) = bookkeeping {
+            let private = chains
+                .iter()
+                .find(|chain| chain.genesis().consortium.is_none())
+                .cloned();
+            let consortium = chains
+                .iter()
+                .find(|chain| chain.genesis().consortium.is_some())
+                .cloned();
+            let (Some(private), Some(consortium)) = (private, consortium) else {
+                return Err(user_error(
+                    "[bookkeeping] needs the node to host a private chain and the consortium chain",
+                ));
+            };
+            eprintln!(
+                "node {name}: booking {}'s side of consortium contracts into chain '{}'",
+                bookkeeping.enterprise,
+                private.chain_id()
+            );
+            bookkeeper_context.spawn(move |context| {
+                tally_node::bookkeeper::run_bookkeeper(
+                    context,
+                    consortium,
+                    private,
+                    bookkeeping,
+                    Default::default(),
+                )
+            });
+        }
         for chain in &chains {
             eprintln!(
                 "node {name}: chain '{}' at height {}, API on http://{api}/v1/chains/{}",
@@ -120,6 +154,39 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
     })
 }
 
+/// The bookkeeper of a node from its `[bookkeeping]` section.
+fn bookkeeper_config(
+    config: &tally_node::config::BookkeepingConfig,
+    data_dir: &Path,
+) -> anyhow::Result<tally_node::bookkeeper::BookkeeperConfig> {
+    let enterprise = tally_contracts::EnterpriseName::new(&config.enterprise)
+        .map_err(|error| user_error(format!("[bookkeeping] enterprise: {error}")))?;
+    let read_key = |path: &Path| {
+        tally_identity::SecretKey::read_file(path).map_err(|error| user_error(error.to_string()))
+    };
+    let rules = match &config.rules {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|error| user_error(format!("cannot read {}: {error}", path.display())))?;
+            serde_json::from_str(&text).map_err(|error| {
+                user_error(format!(
+                    "{} is not valid posting rules: {error}",
+                    path.display()
+                ))
+            })?
+        }
+        None => tally_contracts::PostingRules::default(),
+    };
+    Ok(tally_node::bookkeeper::BookkeeperConfig {
+        enterprise,
+        rules,
+        key: read_key(&config.key)?,
+        anchor_key: config.anchor_key.as_deref().map(read_key).transpose()?,
+        anchor_every_blocks: config.anchor_every_blocks,
+        cursor_path: data_dir.join("bookkeeping.cursor"),
+    })
+}
+
 /// A chain of validators running inside this process, on loopback p2p.
 pub struct LocalNetwork {
     pub plan: DevnetPlan,
@@ -127,7 +194,7 @@ pub struct LocalNetwork {
 }
 
 /// Picks `count` free loopback ports.
-fn free_ports(count: usize) -> anyhow::Result<Vec<u16>> {
+pub fn free_ports(count: usize) -> anyhow::Result<Vec<u16>> {
     let listeners: Vec<std::net::TcpListener> = (0..count)
         .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
         .collect::<Result<_, _>>()

@@ -9,6 +9,7 @@ mod client;
 mod demo;
 mod local;
 mod output;
+mod topology;
 
 /// An error in what the user asked for (bad input, refused by the node): exit code 2.
 #[derive(Debug)]

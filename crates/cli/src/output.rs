@@ -55,3 +55,49 @@ pub fn print_trial_balance_table(lines: &[TrialBalanceJson]) {
         );
     }
 }
+
+pub fn print_reconciliation(
+    lines: &[tally_node::reconcile::ReconcileLine],
+    format: Format,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(lines)?),
+        Format::Csv => {
+            println!("trade,contract,currency,ours,theirs,difference");
+            for line in lines {
+                println!(
+                    "{},{},{},{},{},{}",
+                    csv_field(&line.trade),
+                    csv_field(&line.contract),
+                    line.currency,
+                    line.ours,
+                    line.theirs,
+                    line.difference
+                );
+            }
+        }
+        Format::Table => {
+            println!(
+                "{:<24}  {:<24}  {:<8}  {:>14}  {:>14}  {:>12}",
+                "trade", "contract", "currency", "ours", "theirs", "difference"
+            );
+            for line in lines {
+                println!(
+                    "{:<24}  {:<24}  {:<8}  {:>14}  {:>14}  {:>12}",
+                    line.trade,
+                    line.contract,
+                    line.currency,
+                    line.ours,
+                    line.theirs,
+                    line.difference
+                );
+            }
+            let open = lines
+                .iter()
+                .filter(|line| line.difference_minor != 0)
+                .count();
+            println!("{} contracts, {open} with a difference", lines.len());
+        }
+    }
+    Ok(())
+}

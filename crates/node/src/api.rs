@@ -4,7 +4,10 @@
 //! sends can panic the node or change state when it is refused.
 
 use axum::{
-    extract::{rejection::JsonRejection, DefaultBodyLimit, Path, State},
+    extract::{
+        rejection::{JsonRejection, QueryRejection},
+        DefaultBodyLimit, Path, Query, State,
+    },
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -155,6 +158,7 @@ fn chain_routes(chain: ChainHandle) -> Router {
         .route("/entries/{id}", get(entry))
         .route("/blocks/{height}", get(block))
         .route("/reports/trial-balance", get(trial_balance))
+        .route("/reports/intercompany", get(intercompany))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(chain)
@@ -333,4 +337,46 @@ async fn trial_balance(State(chain): State<ChainHandle>) -> Json<Vec<TrialBalanc
             .map(TrialBalanceJson::from_line)
             .collect(),
     )
+}
+
+#[derive(serde::Deserialize)]
+struct IntercompanyQuery {
+    with: String,
+}
+
+/// This chain's automatic bookings against one partner, per contract (see [`crate::reconcile`]).
+async fn intercompany(
+    State(chain): State<ChainHandle>,
+    query: Result<Query<IntercompanyQuery>, QueryRejection>,
+) -> Result<Json<Vec<crate::reconcile::IntercompanyLine>>, ApiError> {
+    let Query(query) = query.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            format!(
+                "{}; name the partner enterprise with ?with=NAME",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    let partner = tally_contracts::EnterpriseName::new(&query.with).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            error.to_string(),
+        )
+    })?;
+    let entries = tokio::task::spawn_blocking(move || {
+        chain
+            .store()
+            .entries_with_prefix(crate::reconcile::DERIVED_PREFIX)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    Ok(Json(crate::reconcile::intercompany(
+        &entries,
+        &tally_contracts::PostingRules::default(),
+        partner.as_str(),
+    )))
 }

@@ -24,6 +24,34 @@ pub struct NodeConfig {
     /// The other validators of the hosted chains.
     #[serde(default)]
     pub peers: Vec<PeerConfig>,
+    /// Automatic bookkeeping, on a node hosting its enterprise's private chain and the
+    /// consortium chain.
+    #[serde(default)]
+    pub bookkeeping: Option<BookkeepingConfig>,
+}
+
+/// What the bookkeeper of a node books, with which key, and how often it anchors.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BookkeepingConfig {
+    /// This node's enterprise, as the consortium genesis names it.
+    pub enterprise: String,
+    /// Member key of the private chain (role bookkeeper) that signs derived entries.
+    pub key: PathBuf,
+    /// Member key on the consortium chain that signs anchors of the private chain's head.
+    #[serde(default)]
+    pub anchor_key: Option<PathBuf>,
+    /// Anchor every this many private blocks (0: never).
+    #[serde(default = "default_anchor_every_blocks")]
+    pub anchor_every_blocks: u64,
+    /// Posting rules remapping contract events to this enterprise's accounts (JSON); the
+    /// defaults of DESIGN.md section 5 if absent.
+    #[serde(default)]
+    pub rules: Option<PathBuf>,
+}
+
+fn default_anchor_every_blocks() -> u64 {
+    100
 }
 
 /// One hosted chain.
@@ -66,7 +94,12 @@ impl NodeConfig {
         let fields = [&mut config.data_dir, &mut config.consensus_key]
             .into_iter()
             .chain(config.chains.iter_mut().map(|chain| &mut chain.genesis));
-        for field in fields {
+        let bookkeeping_fields = config.bookkeeping.iter_mut().flat_map(|bookkeeping| {
+            std::iter::once(&mut bookkeeping.key)
+                .chain(bookkeeping.anchor_key.iter_mut())
+                .chain(bookkeeping.rules.iter_mut())
+        });
+        for field in fields.chain(bookkeeping_fields) {
             if field.is_relative() {
                 *field = base.join(&*field);
             }

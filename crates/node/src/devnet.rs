@@ -141,6 +141,7 @@ impl DevnetPlan {
                 .collect(),
             members: certified,
             chart: default_chart(),
+            consortium: None,
         };
         DevnetPlan {
             genesis,
@@ -205,6 +206,7 @@ impl DevnetPlan {
                         address: peer.p2p,
                     })
                     .collect(),
+                bookkeeping: None,
             };
             let path = dir.join("node.toml");
             std::fs::write(&path, config.to_toml())?;

@@ -5,11 +5,15 @@
 //! it converts explicitly to and from the accounting model's types.
 
 pub mod api;
+pub mod bookkeeper;
 pub mod config;
 pub mod devnet;
 pub mod keys;
 pub mod node;
 pub mod peers;
+pub mod reconcile;
+pub mod topology;
+pub mod trades;
 pub mod wire;
 pub mod workload;
 

@@ -183,7 +183,9 @@ pub async fn start_node(
     for (handle, participants, networks) in started {
         let chain_id = handle.chain_id().to_string();
         start_validator(
-            context.child("validator").with_attribute("chain", &chain_id),
+            context
+                .child("validator")
+                .with_attribute("chain", &chain_id),
             handle.clone(),
             ValidatorConfig {
                 signer: spec.signer.clone(),

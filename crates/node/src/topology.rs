@@ -1,0 +1,169 @@
+//! The two-tier topology: several enterprises, each with its own private chain of department
+//! validators, joined by one consortium chain validated by one node per enterprise.
+//!
+//! The consortium validator of an enterprise is its first department's node (the same consensus
+//! key), which therefore hosts two chains and runs the enterprise's bookkeeper. The demo, the
+//! trade benchmark and the whole-topology simulation all start from a [`TopologyPlan`].
+
+use rand::RngCore;
+use tally_chain::{ConsortiumGenesis, EnterpriseGenesis, Genesis, Validator};
+use tally_contracts::{EnterpriseKind, EnterpriseName, Threshold};
+use tally_identity::{CertifiedMember, MemberCertificate, SecretKey};
+use tally_ledger::Role;
+
+use crate::devnet::DevnetPlan;
+use crate::keys::public_to_hex;
+
+/// The consortium chain's id.
+pub const CONSORTIUM_CHAIN: &str = "consortium";
+
+/// The enterprises of the demo topology, one of each kind a trade needs.
+pub const ENTERPRISES: [(&str, EnterpriseKind); 4] = [
+    ("merchant", EnterpriseKind::Merchant),
+    ("supplier", EnterpriseKind::Supplier),
+    ("carrier", EnterpriseKind::Carrier),
+    ("marketplace", EnterpriseKind::Marketplace),
+];
+
+/// Department validators per private chain: 3f+1 with f = 1.
+pub const DEPARTMENT_VALIDATORS: usize = 4;
+
+/// Share of enterprises whose administrators must approve a membership change.
+pub const GOVERNANCE_THRESHOLD: Threshold = Threshold {
+    numerator: 2,
+    denominator: 3,
+};
+
+/// Ports each enterprise's plan reserves from the base port (p2p `+i`, API `+100+i`).
+const PORTS_PER_ENTERPRISE: u16 = 10;
+
+/// One enterprise: its private chain and its members on the consortium chain.
+pub struct EnterprisePlan {
+    pub name: EnterpriseName,
+    pub kind: EnterpriseKind,
+    /// The private chain (its genesis, validators and private-chain members).
+    pub chain: DevnetPlan,
+    /// Consortium members, certified by the enterprise's root key for the consortium chain.
+    pub trader: SecretKey,
+    pub admin: SecretKey,
+    pub bookkeeper: SecretKey,
+}
+
+impl EnterprisePlan {
+    /// The private chain's id (the enterprise's name).
+    pub fn chain_id(&self) -> &str {
+        &self.chain.genesis.chain_id
+    }
+}
+
+/// Every chain of the topology.
+pub struct TopologyPlan {
+    pub enterprises: Vec<EnterprisePlan>,
+    pub consortium: Genesis,
+}
+
+fn certify(
+    root: &SecretKey,
+    chain_id: &str,
+    name: String,
+    role: Role,
+    key: &SecretKey,
+) -> CertifiedMember {
+    CertifiedMember::issue(
+        root,
+        chain_id,
+        MemberCertificate {
+            member: key.public_key(),
+            name: name.clone(),
+            role,
+            department: name,
+            valid_from_ms: 0,
+            valid_until_ms: u64::MAX,
+        },
+    )
+}
+
+impl TopologyPlan {
+    /// The four enterprises of [`ENTERPRISES`], ports from `base_port` on 127.0.0.1.
+    pub fn new(
+        rng: &mut (impl RngCore + rand::CryptoRng),
+        base_port: u16,
+        time_ms: u64,
+    ) -> TopologyPlan {
+        let mut enterprises = Vec::new();
+        for (index, (name, kind)) in ENTERPRISES.iter().enumerate() {
+            let chain = DevnetPlan::new(
+                rng,
+                name,
+                name,
+                DEPARTMENT_VALIDATORS,
+                base_port + PORTS_PER_ENTERPRISE * index as u16,
+                time_ms,
+            );
+            enterprises.push(EnterprisePlan {
+                name: EnterpriseName::new(name).expect("planned names are valid"),
+                kind: *kind,
+                chain,
+                trader: SecretKey::generate(rng),
+                admin: SecretKey::generate(rng),
+                bookkeeper: SecretKey::generate(rng),
+            });
+        }
+        let mut members = Vec::new();
+        for enterprise in &enterprises {
+            let root = &enterprise.chain.root;
+            for (suffix, role, key) in [
+                ("trader", Role::Sales, &enterprise.trader),
+                ("admin", Role::Admin, &enterprise.admin),
+                ("bookkeeper", Role::Bookkeeper, &enterprise.bookkeeper),
+            ] {
+                members.push(certify(
+                    root,
+                    CONSORTIUM_CHAIN,
+                    format!("{}-{suffix}", enterprise.name),
+                    role,
+                    key,
+                ));
+            }
+        }
+        let consortium = Genesis {
+            chain_id: CONSORTIUM_CHAIN.into(),
+            enterprise: "consortium".into(),
+            time_ms,
+            root_key: enterprises[0].chain.root.public_key(),
+            validators: enterprises
+                .iter()
+                .map(|enterprise| Validator {
+                    name: enterprise.name.to_string(),
+                    consensus_key: public_to_hex(&commonware_cryptography::Signer::public_key(
+                        &enterprise.chain.validators[0].key,
+                    )),
+                })
+                .collect(),
+            members,
+            chart: Vec::new(),
+            consortium: Some(ConsortiumGenesis {
+                threshold: GOVERNANCE_THRESHOLD,
+                enterprises: enterprises
+                    .iter()
+                    .map(|enterprise| EnterpriseGenesis {
+                        name: enterprise.name.clone(),
+                        kind: enterprise.kind,
+                        root_key: enterprise.chain.root.public_key(),
+                        validator_key: None,
+                    })
+                    .collect(),
+            }),
+        };
+        TopologyPlan {
+            enterprises,
+            consortium,
+        }
+    }
+
+    pub fn enterprise(&self, name: &str) -> Option<&EnterprisePlan> {
+        self.enterprises
+            .iter()
+            .find(|enterprise| enterprise.name.as_str() == name)
+    }
+}

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_trades;
 mod client;
 mod demo;
 mod local;
@@ -67,6 +68,8 @@ enum Command {
     },
     /// Measure throughput and latency of a local chain.
     Bench(bench::BenchArgs),
+    /// Consortium trades per second from proposal to booked on both sides, with latency.
+    BenchTrades(bench_trades::BenchTradesArgs),
 }
 
 #[derive(Subcommand)]
@@ -163,5 +166,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         },
         Command::Bench(args) => bench::run(args),
+        Command::BenchTrades(args) => bench_trades::run(args),
     }
 }

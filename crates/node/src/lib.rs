@@ -22,4 +22,4 @@ pub use node::{
     participants_of, register_chain, serve_api, start_node, ChainSpec, NodeError, NodeSpec,
     P2P_MESSAGE_BYTES_MAX,
 };
-pub use peers::ChainPeers;
+pub use peers::{ChainPeers, ChainSender};

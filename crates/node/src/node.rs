@@ -16,7 +16,7 @@ use commonware_utils::ordered::{Map, Set};
 use tally_chain::{Genesis, Store, BLOCK_BYTES_MAX};
 use tally_consensus::{channel, start_validator, ChainHandle, Networks, Timing, ValidatorConfig};
 
-use crate::peers::ChainPeers;
+use crate::peers::{ChainPeers, ChainSender};
 
 use crate::keys::{public_from_hex, ConsensusKeyError};
 
@@ -173,7 +173,9 @@ pub async fn start_node(
     for (handle, participants) in prepared {
         let chain_id = handle.chain_id().to_string();
         let networks = register_chain(&chain_id, |channel| {
-            network.register(channel, quota(CHANNEL_MESSAGES_PER_SECOND))
+            let (sender, receiver) =
+                network.register(channel, quota(CHANNEL_MESSAGES_PER_SECOND));
+            (ChainSender::new(sender, &participants, &me), receiver)
         });
         started.push((handle, participants, networks));
     }

@@ -7,7 +7,9 @@
 use std::sync::{Arc, Mutex};
 
 use commonware_cryptography::ed25519;
-use commonware_p2p::{PeerSetSubscription, PeerSetUpdate, Provider, TrackedPeers};
+use commonware_p2p::{
+    LimitedSender, PeerSetSubscription, PeerSetUpdate, Provider, Recipients, TrackedPeers,
+};
 use commonware_utils::{channel::mpsc, ordered::Set};
 
 /// The validators of one chain, as a peer provider. The set is fixed by the genesis: one epoch.
@@ -50,5 +52,50 @@ impl Provider for ChainPeers {
             .expect("the subscriber list is never poisoned")
             .push(sender);
         receiver
+    }
+}
+
+/// A sender for one chain's channel that never sends to peers outside that chain.
+///
+/// The p2p endpoint is shared by every hosted chain, and "all peers" there means every validator
+/// of every chain. A peer that receives a message on a channel it has not registered (a chain it
+/// does not host) drops the connection, so a broadcast of one chain would cut the links of all.
+#[derive(Clone, Debug)]
+pub struct ChainSender<S> {
+    inner: S,
+    /// The chain's validators other than this node.
+    peers: Vec<ed25519::PublicKey>,
+}
+
+impl<S> ChainSender<S> {
+    pub fn new(inner: S, participants: &Set<ed25519::PublicKey>, me: &ed25519::PublicKey) -> Self {
+        ChainSender {
+            inner,
+            peers: participants.iter().filter(|key| *key != me).cloned().collect(),
+        }
+    }
+}
+
+impl<S: LimitedSender<PublicKey = ed25519::PublicKey>> LimitedSender for ChainSender<S> {
+    type PublicKey = ed25519::PublicKey;
+    type Checked<'a>
+        = S::Checked<'a>
+    where
+        Self: 'a;
+
+    fn check(
+        &mut self,
+        recipients: Recipients<ed25519::PublicKey>,
+    ) -> Result<Self::Checked<'_>, std::time::SystemTime> {
+        let recipients = match recipients {
+            Recipients::All => Recipients::Some(self.peers.clone()),
+            Recipients::Some(keys) => Recipients::Some(
+                keys.into_iter()
+                    .filter(|key| self.peers.contains(key))
+                    .collect(),
+            ),
+            Recipients::One(key) => Recipients::One(key),
+        };
+        self.inner.check(recipients)
     }
 }

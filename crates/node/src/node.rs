@@ -173,8 +173,7 @@ pub async fn start_node(
     for (handle, participants) in prepared {
         let chain_id = handle.chain_id().to_string();
         let networks = register_chain(&chain_id, |channel| {
-            let (sender, receiver) =
-                network.register(channel, quota(CHANNEL_MESSAGES_PER_SECOND));
+            let (sender, receiver) = network.register(channel, quota(CHANNEL_MESSAGES_PER_SECOND));
             (ChainSender::new(sender, &participants, &me), receiver)
         });
         started.push((handle, participants, networks));

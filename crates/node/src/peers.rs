@@ -71,7 +71,11 @@ impl<S> ChainSender<S> {
     pub fn new(inner: S, participants: &Set<ed25519::PublicKey>, me: &ed25519::PublicKey) -> Self {
         ChainSender {
             inner,
-            peers: participants.iter().filter(|key| *key != me).cloned().collect(),
+            peers: participants
+                .iter()
+                .filter(|key| *key != me)
+                .cloned()
+                .collect(),
         }
     }
 }

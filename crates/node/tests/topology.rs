@@ -29,7 +29,7 @@ use tally_node::{
     reconcile::{intercompany, reconcile, DERIVED_PREFIX},
     topology::TopologyPlan,
     trades::{TradeDriver, TradeGenerator},
-    ChainPeers,
+    ChainPeers, ChainSender,
 };
 
 const TRADES: usize = 40;
@@ -72,7 +72,12 @@ async fn start_node(
             channel::BROADCAST,
             channel::BACKFILL,
         ] {
-            register.push(control.register(base + offset, quota).await.unwrap());
+            let (sender, receiver) = control.register(base + offset, quota).await.unwrap();
+            let participants = participants_of(genesis).unwrap();
+            register.push((
+                ChainSender::new(sender, &participants, &key.public_key()),
+                receiver,
+            ));
         }
         let mut register = register.into_iter();
         let networks = Networks {

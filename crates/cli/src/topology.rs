@@ -12,12 +12,12 @@ use serde::Serialize;
 use tally_chain::{SignedTx, Transaction, TxBody};
 use tally_consensus::{ChainHandle, Timing};
 use tally_contracts::{EnterpriseName, PostingRules};
-use tally_ledger::{codes, AccountCode, Currency, Date, EntryDraft, EntryId, Posting, Side};
+use tally_ledger::{Date, EntryId};
 use tally_node::{
     bookkeeper::{run_bookkeeper, BookkeeperConfig, BookkeeperHandle},
     reconcile::{intercompany, reconcile, DERIVED_PREFIX},
     start_node,
-    topology::TopologyPlan,
+    topology::{opening_entry, TopologyPlan},
     trades::{DriverStats, TradeDriver, TradeGenerator},
     wire::TrialBalanceJson,
     ChainSpec, NodeSpec,
@@ -27,10 +27,6 @@ use crate::local::{free_ports, now_ms};
 
 /// Private chain blocks between two anchors of an enterprise's head on the consortium chain.
 pub const ANCHOR_EVERY_BLOCKS: u64 = 20;
-
-/// Opening bank balance of every enterprise (minor units): the float that pays for purchases,
-/// shipping and commissions before sales are settled.
-const OPENING_BANK: u64 = 100_000_000_000;
 
 /// One enterprise running in this process.
 pub struct RunningEnterprise {
@@ -140,27 +136,6 @@ pub async fn start_topology(
         });
     }
     Ok(RunningTopology { plan, enterprises })
-}
-
-fn opening_entry(enterprise: &str, date: Date) -> EntryDraft {
-    let eur = Currency::from_code("EUR").expect("EUR is an ISO currency");
-    let posting = |account: &str, side| Posting {
-        account: AccountCode::new(account).expect("chart codes are valid"),
-        side,
-        amount: OPENING_BANK,
-        currency: eur,
-    };
-    EntryDraft {
-        id: EntryId::new(&format!("opening-{enterprise}")).expect("valid id"),
-        date,
-        description: "opening bank balance".into(),
-        postings: vec![
-            posting(codes::BANK, Side::Debit),
-            posting(codes::OPENING_EQUITY, Side::Credit),
-        ],
-        references: Vec::new(),
-        reverses: None,
-    }
 }
 
 impl RunningTopology {

@@ -9,7 +9,7 @@ use rand::RngCore;
 use tally_chain::{ConsortiumGenesis, EnterpriseGenesis, Genesis, Validator};
 use tally_contracts::{EnterpriseKind, EnterpriseName, Threshold};
 use tally_identity::{CertifiedMember, MemberCertificate, SecretKey};
-use tally_ledger::Role;
+use tally_ledger::{codes, AccountCode, Currency, Date, EntryDraft, EntryId, Posting, Role, Side};
 
 use crate::devnet::DevnetPlan;
 use crate::keys::public_to_hex;
@@ -33,6 +33,33 @@ pub const GOVERNANCE_THRESHOLD: Threshold = Threshold {
     numerator: 2,
     denominator: 3,
 };
+
+/// Opening bank balance of every enterprise (minor units): the float that pays for purchases,
+/// shipping and commissions before sales are settled.
+pub const OPENING_BANK: u64 = 100_000_000_000;
+
+/// The entry that opens an enterprise's books: [`OPENING_BANK`] in EUR against opening equity.
+pub fn opening_entry(enterprise: &str, date: Date) -> EntryDraft {
+    let eur = Currency::from_code("EUR").expect("EUR is an ISO currency");
+    let posting = |account: &str, side| Posting {
+        account: AccountCode::new(account).expect("chart codes are valid"),
+        side,
+        amount: OPENING_BANK,
+        currency: eur,
+    };
+    EntryDraft {
+        id: EntryId::new(&format!("opening-{enterprise}"))
+            .expect("enterprise names make valid ids"),
+        date,
+        description: "opening bank balance".into(),
+        postings: vec![
+            posting(codes::BANK, Side::Debit),
+            posting(codes::OPENING_EQUITY, Side::Credit),
+        ],
+        references: Vec::new(),
+        reverses: None,
+    }
+}
 
 /// Ports each enterprise's plan reserves from the base port (p2p `+i`, API `+100+i`).
 const PORTS_PER_ENTERPRISE: u16 = 10;

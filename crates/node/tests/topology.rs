@@ -22,12 +22,12 @@ use rand::{rngs::StdRng, SeedableRng};
 use tally_chain::{Genesis, SignedTx, Store, Transaction, TxBody};
 use tally_consensus::{channel, start_validator, ChainHandle, Networks, Timing, ValidatorConfig};
 use tally_contracts::{EnterpriseName, PostingRules};
-use tally_ledger::{codes, AccountCode, Currency, Date, EntryDraft, EntryId, Posting, Side};
+use tally_ledger::{Date, EntryId};
 use tally_node::{
     bookkeeper::{derive_entries, run_bookkeeper, BookkeeperConfig, BookkeeperHandle},
     participants_of,
     reconcile::{intercompany, reconcile, DERIVED_PREFIX},
-    topology::TopologyPlan,
+    topology::{opening_entry, TopologyPlan},
     trades::{TradeDriver, TradeGenerator},
     ChainPeers, ChainSender,
 };
@@ -117,27 +117,6 @@ async fn start_node(
             });
     ready.await.expect("the node started");
     (chains, handle)
-}
-
-fn opening(enterprise: &str) -> EntryDraft {
-    let eur = Currency::from_code("EUR").unwrap();
-    let posting = |account: &str, side| Posting {
-        account: AccountCode::new(account).unwrap(),
-        side,
-        amount: 100_000_000_000,
-        currency: eur,
-    };
-    EntryDraft {
-        id: EntryId::new(&format!("opening-{enterprise}")).unwrap(),
-        date: Date::parse("1970-01-01").unwrap(),
-        description: "opening".into(),
-        postings: vec![
-            posting(codes::BANK, Side::Debit),
-            posting(codes::OPENING_EQUITY, Side::Credit),
-        ],
-        references: Vec::new(),
-        reverses: None,
-    }
 }
 
 async fn wait_until(context: &deterministic::Context, what: &str, mut done: impl FnMut() -> bool) {
@@ -246,7 +225,7 @@ fn run(seed: u64) {
 
         // Opening bank balances.
         for enterprise in &plan.enterprises {
-            let entry = opening(enterprise.name.as_str());
+            let entry = opening_entry(enterprise.name.as_str(), Date::parse("1970-01-01").unwrap());
             let tx = Transaction::Single(SignedTx::sign(
                 enterprise.chain.member("finance").unwrap(),
                 enterprise.chain_id(),

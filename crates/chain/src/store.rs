@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use tally_ledger::{EntryId, EntryLookup, KnownEntry};
 
 use crate::{
@@ -278,6 +278,118 @@ impl Store {
         let blocks = read.open_table(BLOCKS).map_err(storage)?;
         let last = blocks.last().map_err(storage)?;
         Ok(last.map(|(height, _)| height.value()).unwrap_or(0))
+    }
+}
+
+/// Raw access for an offline audit: the stored bytes as they are on disk, so the auditor decides
+/// what they should have been. It opens an existing store only and never creates one.
+impl Store {
+    /// Opens an existing store and returns the genesis stored in it.
+    pub fn open_existing(path: &Path) -> Result<(Store, Genesis), StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Storage(format!("{} is not a file", path.display())));
+        }
+        let db = Database::open(path).map_err(storage)?;
+        let store = Store { db };
+        let bytes = {
+            let read = store.db.begin_read().map_err(storage)?;
+            let meta = read.open_table(META).map_err(storage)?;
+            let value = meta
+                .get(GENESIS_KEY)
+                .map_err(storage)?
+                .ok_or_else(|| StoreError::Corrupt("no genesis".into()))?;
+            value.value().to_vec()
+        };
+        let genesis = postcard::from_bytes(&bytes)
+            .map_err(|error| StoreError::Corrupt(format!("genesis: {error}")))?;
+        Ok((store, genesis))
+    }
+
+    /// The heights of the stored blocks, in key order.
+    pub fn block_heights(&self) -> Result<Vec<u64>, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let blocks = read.open_table(BLOCKS).map_err(storage)?;
+        let mut heights = Vec::new();
+        for item in blocks.iter().map_err(storage)? {
+            let (key, _) = item.map_err(storage)?;
+            heights.push(key.value());
+        }
+        Ok(heights)
+    }
+
+    pub fn raw_block(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let blocks = read.open_table(BLOCKS).map_err(storage)?;
+        let value = blocks.get(height).map_err(storage)?;
+        Ok(value.map(|bytes| bytes.value().to_vec()))
+    }
+
+    pub fn raw_entry(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let entries = read.open_table(ENTRIES).map_err(storage)?;
+        let value = entries.get(id).map_err(storage)?;
+        Ok(value.map(|bytes| bytes.value().to_vec()))
+    }
+
+    /// Every key of the entry index, in order.
+    pub fn entry_ids(&self) -> Result<Vec<String>, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let entries = read.open_table(ENTRIES).map_err(storage)?;
+        let mut ids = Vec::new();
+        for item in entries.iter().map_err(storage)? {
+            let (key, _) = item.map_err(storage)?;
+            ids.push(key.value().to_string());
+        }
+        Ok(ids)
+    }
+
+    pub fn raw_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let meta = read.open_table(META).map_err(storage)?;
+        let value = meta.get(STATE_KEY).map_err(storage)?;
+        Ok(value.map(|bytes| bytes.value().to_vec()))
+    }
+
+    /// The heights that have a certificate of their own.
+    pub fn certificate_heights(&self) -> Result<Vec<u64>, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let certificates = match read.open_table(CERTIFICATES) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(error) => return Err(storage(error)),
+        };
+        let mut heights = Vec::new();
+        for item in certificates.iter().map_err(storage)? {
+            let (key, _) = item.map_err(storage)?;
+            heights.push(key.value());
+        }
+        Ok(heights)
+    }
+
+    /// The stored contract events of the block at `height`: (position, bytes), in order.
+    pub fn raw_events_at(&self, height: u64) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let table = match read.open_table(EVENTS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(error) => return Err(storage(error)),
+        };
+        let mut events = Vec::new();
+        for item in table.range((height, 0)..=(height, u32::MAX)).map_err(storage)? {
+            let (key, value) = item.map_err(storage)?;
+            events.push((key.value().1, value.value().to_vec()));
+        }
+        Ok(events)
+    }
+
+    /// How many contract events are stored.
+    pub fn event_count(&self) -> Result<u64, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        match read.open_table(EVENTS) {
+            Ok(table) => table.len().map_err(storage),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+            Err(error) => Err(storage(error)),
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod bench;
 mod bench_trades;
 mod client;
@@ -68,6 +69,9 @@ enum Command {
     },
     /// Measure throughput and latency of a local chain.
     Bench(bench::BenchArgs),
+    /// Audit a node's stored chains offline: hashes, links, roots, signatures, certificates,
+    /// and the state rebuilt by replay. Exit code 3 names the first damage found.
+    Verify(audit::VerifyArgs),
     /// Consortium trades per second from proposal to booked on both sides, with latency.
     BenchTrades(bench_trades::BenchTradesArgs),
 }
@@ -115,7 +119,9 @@ fn main() -> ExitCode {
                 message.push_str(&format!(": {cause}"));
             }
             eprintln!("{message}");
-            if error.downcast_ref::<UserError>().is_some() {
+            if error.downcast_ref::<audit::Damaged>().is_some() {
+                ExitCode::from(3)
+            } else if error.downcast_ref::<UserError>().is_some() {
                 ExitCode::from(2)
             } else {
                 ExitCode::from(1)
@@ -167,5 +173,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Bench(args) => bench::run(args),
         Command::BenchTrades(args) => bench_trades::run(args),
+        Command::Verify(args) => audit::verify(args),
     }
 }

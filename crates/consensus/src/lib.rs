@@ -9,11 +9,15 @@
 //!   registered network channels and a runtime context.
 
 mod application;
+mod certificate;
 mod engine;
 mod handle;
 mod mempool;
 
 pub use application::{Finalizer, Scheme, TallyApp, BLOCK_ENTRIES_MAX, CLOCK_SKEW_MAX, IDLE_WAIT};
+pub use certificate::{
+    consensus_namespace, participants_of, CertificateError, CertificateVerifier, Certified,
+};
 pub use engine::{channel, start_validator, Networks, Timing, ValidatorConfig};
 pub use handle::{
     ChainHandle, CommitError, Outcome, Receipt, Speculative, Stats, SubmitError, OUTCOMES_MAX,

@@ -18,7 +18,7 @@ use tally_consensus::{channel, start_validator, ChainHandle, Networks, Timing, V
 
 use crate::peers::{ChainPeers, ChainSender};
 
-use crate::keys::{public_from_hex, ConsensusKeyError};
+use crate::keys::ConsensusKeyError;
 
 /// Largest p2p message: a whole block plus its certificate and framing.
 pub const P2P_MESSAGE_BYTES_MAX: u32 = (BLOCK_BYTES_MAX + 1024 * 1024) as u32;
@@ -57,6 +57,8 @@ pub enum NodeError {
     Genesis(#[from] tally_chain::GenesisError),
     #[error("{0}")]
     Key(#[from] ConsensusKeyError),
+    #[error("{0}")]
+    Validators(#[from] tally_consensus::CertificateError),
     #[error("this node's consensus key is not a validator in the genesis of chain '{chain}'")]
     NotAValidator { chain: String },
     #[error("validator {name} in the genesis has no p2p address in the config")]
@@ -77,12 +79,7 @@ fn quota(per_second: u32) -> Quota {
 
 /// The consensus validators a genesis names.
 pub fn participants_of(genesis: &Genesis) -> Result<Set<ed25519::PublicKey>, NodeError> {
-    let keys: Vec<ed25519::PublicKey> = genesis
-        .validators
-        .iter()
-        .map(|validator| public_from_hex(&validator.consensus_key))
-        .collect::<Result<_, _>>()?;
-    Ok(Set::from_iter_dedup(keys))
+    Ok(tally_consensus::participants_of(genesis)?)
 }
 
 /// Registers the five channels of `chain_id` on a network.
@@ -191,7 +188,7 @@ pub async fn start_node(
             ValidatorConfig {
                 signer: spec.signer.clone(),
                 participants: participants.clone(),
-                namespace: format!("tally/consensus/{chain_id}").into_bytes(),
+                namespace: tally_consensus::consensus_namespace(&chain_id),
                 partition_prefix: format!("{}-{chain_id}", spec.name),
                 blocker: oracle.clone(),
                 provider: ChainPeers::new(participants),

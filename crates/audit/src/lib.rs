@@ -1,0 +1,13 @@
+//! Tally's audit: checks, with nothing but stored bytes and a genesis, that the books are what the
+//! chain says.
+//!
+//! - [`verify`]: the offline full audit of a node's stored chain (`tally verify`): every block
+//!   hash and parent link, Merkle root, signature and finalization certificate, and the state
+//!   rebuilt by replay compared byte for byte with the stored snapshot.
+//!
+//! Invariant: an audit never writes to what it audits, and never panics on damaged data; it names
+//! the chain, the record and what is wrong.
+
+pub mod verify;
+
+pub use verify::{verify_file, verify_store, ChainReport, Location, Problem, Progress, VerifyError};

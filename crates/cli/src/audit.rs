@@ -1,0 +1,169 @@
+//! `tally verify`: the offline full audit of a node's stored chains.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+use tally_audit::{verify_file, ChainReport, Progress};
+use tally_chain::{Genesis, Store};
+
+/// How deep under `--data` chain stores are looked for (a node keeps `<chain>/ledger.redb`, the
+/// demo `<chain>.redb` per node directory).
+const SEARCH_DEPTH_MAX: usize = 4;
+/// The file name ending of a chain store.
+const STORE_SUFFIX: &str = ".redb";
+
+/// Audit found damage: exit code 3, so scripts can tell it from a failure to run (1) or bad input (2).
+#[derive(Debug)]
+pub struct Damaged(pub String);
+
+impl std::fmt::Display for Damaged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Damaged {}
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// A node's data directory (or any directory holding chain stores); searched for `*.redb`.
+    #[arg(long)]
+    data: PathBuf,
+    /// Audit only this chain.
+    #[arg(long)]
+    chain: Option<String>,
+    /// The genesis file the chain must have been created from (recommended: otherwise the
+    /// genesis stored with the data is trusted).
+    #[arg(long)]
+    genesis: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    if !args.data.is_dir() {
+        return Err(crate::user_error(format!(
+            "{} is not a directory",
+            args.data.display()
+        )));
+    }
+    let expected = match &args.genesis {
+        Some(path) => Some(
+            Genesis::read(path).map_err(|error| crate::user_error(error.to_string()))?,
+        ),
+        None => None,
+    };
+    let mut stores = Vec::new();
+    find_stores(&args.data, 0, &mut stores)
+        .with_context(|| format!("searching {}", args.data.display()))?;
+    stores.sort();
+    // Select by the chain id stored in each file, so a renamed file is still found.
+    let mut selected = Vec::new();
+    for path in stores {
+        let chain_id = match Store::open_existing(&path) {
+            Ok((_, genesis)) => genesis.chain_id,
+            // Unreadable stores are audited (and reported) below whatever the filter.
+            Err(_) => String::new(),
+        };
+        let wanted = args.chain.as_ref().is_none_or(|chain| *chain == chain_id || chain_id.is_empty());
+        let matches_genesis = expected
+            .as_ref()
+            .is_none_or(|genesis| genesis.chain_id == chain_id || chain_id.is_empty());
+        if wanted && matches_genesis {
+            selected.push(path);
+        }
+    }
+    if selected.is_empty() {
+        return Err(crate::user_error(match &args.chain {
+            Some(chain) => format!("no store of chain '{chain}' under {}", args.data.display()),
+            None => format!("no chain store (*{STORE_SUFFIX}) under {}", args.data.display()),
+        }));
+    }
+
+    let mut reports: Vec<(PathBuf, ChainReport)> = Vec::new();
+    for path in &selected {
+        let bar = if args.quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(0)
+        };
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg:30} [{bar:30}] {pos}/{len} blocks ({per_sec}, eta {eta})",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_message(short(path, &args.data));
+        let mut on_progress = |progress: Progress| {
+            bar.set_length(progress.total);
+            bar.set_position(progress.done);
+        };
+        let result = verify_file(path, expected.as_ref(), &mut on_progress);
+        bar.finish_and_clear();
+        match result {
+            Ok(report) => reports.push((path.clone(), report)),
+            Err(error) => {
+                return Err(anyhow::Error::new(Damaged(format!(
+                    "{error} (in {})",
+                    path.display()
+                ))))
+            }
+        }
+    }
+
+    let mut total = Duration::ZERO;
+    let (mut blocks, mut entries) = (0u64, 0u64);
+    for (path, report) in &reports {
+        println!(
+            "ok  {:<24} height {:>7}  {:>7} blocks  {:>9} entries  {:>7} events  {:>7} certificates  {:.2}s  ({})",
+            report.chain_id,
+            report.height,
+            report.blocks,
+            report.entries,
+            report.events,
+            report.certificates,
+            report.elapsed.as_secs_f64(),
+            short(path, &args.data),
+        );
+        total += report.elapsed;
+        blocks += report.blocks;
+        entries += report.entries;
+    }
+    let seconds = total.as_secs_f64();
+    println!(
+        "verified {} store(s): {blocks} blocks, {entries} entries in {seconds:.2}s ({:.0} entries/s); no problems found",
+        reports.len(),
+        if seconds > 0.0 { entries as f64 / seconds } else { 0.0 },
+    );
+    Ok(())
+}
+
+fn short(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn find_stores(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if depth > SEARCH_DEPTH_MAX {
+        return Ok(());
+    }
+    for item in std::fs::read_dir(dir)? {
+        let path = item?.path();
+        if path.is_dir() {
+            find_stores(&path, depth + 1, found)?;
+        } else if path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.ends_with(STORE_SUFFIX))
+        {
+            found.push(path);
+        }
+    }
+    Ok(())
+}

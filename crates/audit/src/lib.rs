@@ -10,4 +10,6 @@
 
 pub mod verify;
 
-pub use verify::{verify_file, verify_store, ChainReport, Location, Problem, Progress, VerifyError};
+pub use verify::{
+    verify_file, verify_store, ChainReport, Location, Problem, Progress, VerifyError,
+};

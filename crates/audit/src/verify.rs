@@ -19,10 +19,19 @@ pub enum Location {
     /// The file as a whole (it does not open, or is not a Tally store).
     File,
     Genesis,
-    Block { height: u64 },
-    Certificate { height: u64 },
-    Entry { id: String },
-    Event { height: u64, position: u32 },
+    Block {
+        height: u64,
+    },
+    Certificate {
+        height: u64,
+    },
+    Entry {
+        id: String,
+    },
+    Event {
+        height: u64,
+        position: u32,
+    },
     /// The snapshot of the state after the last block.
     State,
 }
@@ -61,10 +70,12 @@ pub enum Problem {
     #[error("does not match the genesis it was created from")]
     GenesisBlockMismatch,
     #[error("fails on replay: {0}")]
-    Replay(BlockError),
+    Replay(Box<BlockError>),
     #[error("{0}")]
     Certificate(CertificateError),
-    #[error("no finalization certificate covers it (the last certified block is {last_certified})")]
+    #[error(
+        "no finalization certificate covers it (the last certified block is {last_certified})"
+    )]
     Uncertified { last_certified: u64 },
     #[error("is stored but the chain has no such block")]
     NoSuchBlock,
@@ -122,11 +133,12 @@ pub fn verify_file(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ChainReport, VerifyError> {
     let chain_of_file = path.display().to_string();
-    let (store, genesis) = guarded(|| Store::open_existing(path)).map_err(|problem| VerifyError {
-        chain: chain_of_file.clone(),
-        location: Location::File,
-        problem,
-    })?;
+    let (store, genesis) =
+        guarded(|| Store::open_existing(path)).map_err(|problem| VerifyError {
+            chain: chain_of_file.clone(),
+            location: Location::File,
+            problem,
+        })?;
     if let Some(expected) = expected {
         if *expected != genesis {
             return Err(VerifyError {
@@ -170,10 +182,11 @@ pub fn verify_store(
         location,
         problem,
     };
-    let certificates =
-        CertificateVerifier::new(genesis).map_err(|error| fail(Location::Genesis, Problem::Certificate(error)))?;
+    let certificates = CertificateVerifier::new(genesis)
+        .map_err(|error| fail(Location::Genesis, Problem::Certificate(error)))?;
 
-    let heights = guarded(|| store.block_heights()).map_err(|problem| fail(Location::File, problem))?;
+    let heights =
+        guarded(|| store.block_heights()).map_err(|problem| fail(Location::File, problem))?;
     // Keys must be exactly 0..=tip: a gap is a removed block; a block under the wrong key, a
     // reordered one (its header, hashed into its child's parent link, says where it belongs).
     for (expected, stored) in heights.iter().enumerate() {
@@ -191,16 +204,26 @@ pub fn verify_store(
     let genesis_block = genesis
         .block()
         .map_err(|error| fail(Location::Genesis, Problem::Malformed(error.to_string())))?;
-    let stored_genesis = read_block(store, 0).map_err(|problem| fail(Location::Block { height: 0 }, problem))?;
+    let stored_genesis =
+        read_block(store, 0).map_err(|problem| fail(Location::Block { height: 0 }, problem))?;
     if stored_genesis != genesis_block {
-        return Err(fail(Location::Block { height: 0 }, Problem::GenesisBlockMismatch));
+        return Err(fail(
+            Location::Block { height: 0 },
+            Problem::GenesisBlockMismatch,
+        ));
     }
     progress(Progress { done: 1, total });
 
     let certified: Vec<u64> =
         guarded(|| store.certificate_heights()).map_err(|problem| fail(Location::File, problem))?;
-    if let Some(&beyond) = certified.iter().find(|height| **height > tip || **height == 0) {
-        return Err(fail(Location::Certificate { height: beyond }, Problem::NoSuchBlock));
+    if let Some(&beyond) = certified
+        .iter()
+        .find(|height| **height > tip || **height == 0)
+    {
+        return Err(fail(
+            Location::Certificate { height: beyond },
+            Problem::NoSuchBlock,
+        ));
     }
     let last_certified = certified.last().copied().unwrap_or(0);
     if tip > last_certified {
@@ -241,7 +264,7 @@ pub fn verify_store(
         }
         // Parent link, chain, height, time, signatures, transaction/log/state roots.
         let executed = execute_block(&state, &known, HashMap::new(), &block)
-            .map_err(|error| fail(here.clone(), Problem::Replay(error)))?;
+            .map_err(|error| fail(here.clone(), Problem::Replay(Box::new(error))))?;
         let digest = header_digest(&block.header);
         debug_assert_eq!(block.header.parent, parent_digest.0);
         parent_digest = digest;
@@ -275,10 +298,17 @@ pub fn verify_store(
             let claim = claimed.remove(reversal.as_str());
             if claim.as_deref() != Some(original.as_str()) {
                 let stored = read_entry(store, original.as_str()).map_err(|problem| {
-                    fail(Location::Entry { id: original.to_string() }, problem)
+                    fail(
+                        Location::Entry {
+                            id: original.to_string(),
+                        },
+                        problem,
+                    )
                 })?;
                 return Err(fail(
-                    Location::Entry { id: original.to_string() },
+                    Location::Entry {
+                        id: original.to_string(),
+                    },
                     Problem::WrongReversal {
                         claimed: stored
                             .reversed_by
@@ -291,8 +321,8 @@ pub fn verify_store(
         }
 
         // The stored contract events are the ones the block produced.
-        let stored_events =
-            guarded(|| store.raw_events_at(height)).map_err(|problem| fail(here.clone(), problem))?;
+        let stored_events = guarded(|| store.raw_events_at(height))
+            .map_err(|problem| fail(here.clone(), problem))?;
         for (position, event) in executed.events.iter().enumerate() {
             let at = Location::Event {
                 height,
@@ -351,7 +381,8 @@ pub fn verify_store(
             }
         }
     }
-    let stored_events = guarded(|| store.event_count()).map_err(|problem| fail(Location::File, problem))?;
+    let stored_events =
+        guarded(|| store.event_count()).map_err(|problem| fail(Location::File, problem))?;
     if stored_events != report.events {
         return Err(fail(
             Location::File,

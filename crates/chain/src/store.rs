@@ -287,7 +287,10 @@ impl Store {
     /// Opens an existing store and returns the genesis stored in it.
     pub fn open_existing(path: &Path) -> Result<(Store, Genesis), StoreError> {
         if !path.is_file() {
-            return Err(StoreError::Storage(format!("{} is not a file", path.display())));
+            return Err(StoreError::Storage(format!(
+                "{} is not a file",
+                path.display()
+            )));
         }
         let db = Database::open(path).map_err(storage)?;
         let store = Store { db };
@@ -375,7 +378,10 @@ impl Store {
             Err(error) => return Err(storage(error)),
         };
         let mut events = Vec::new();
-        for item in table.range((height, 0)..=(height, u32::MAX)).map_err(storage)? {
+        for item in table
+            .range((height, 0)..=(height, u32::MAX))
+            .map_err(storage)?
+        {
             let (key, value) = item.map_err(storage)?;
             events.push((key.value().1, value.value().to_vec()));
         }

@@ -51,9 +51,9 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         )));
     }
     let expected = match &args.genesis {
-        Some(path) => Some(
-            Genesis::read(path).map_err(|error| crate::user_error(error.to_string()))?,
-        ),
+        Some(path) => {
+            Some(Genesis::read(path).map_err(|error| crate::user_error(error.to_string()))?)
+        }
         None => None,
     };
     let mut stores = Vec::new();
@@ -68,7 +68,10 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             // Unreadable stores are audited (and reported) below whatever the filter.
             Err(_) => String::new(),
         };
-        let wanted = args.chain.as_ref().is_none_or(|chain| *chain == chain_id || chain_id.is_empty());
+        let wanted = args
+            .chain
+            .as_ref()
+            .is_none_or(|chain| *chain == chain_id || chain_id.is_empty());
         let matches_genesis = expected
             .as_ref()
             .is_none_or(|genesis| genesis.chain_id == chain_id || chain_id.is_empty());
@@ -79,7 +82,10 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     if selected.is_empty() {
         return Err(crate::user_error(match &args.chain {
             Some(chain) => format!("no store of chain '{chain}' under {}", args.data.display()),
-            None => format!("no chain store (*{STORE_SUFFIX}) under {}", args.data.display()),
+            None => format!(
+                "no chain store (*{STORE_SUFFIX}) under {}",
+                args.data.display()
+            ),
         }));
     }
 

@@ -322,6 +322,64 @@ fn devnet_survives_kill_and_restart() {
         "only {certified} of {height} blocks carry a certificate"
     );
 
+    // Offline audit of a stopped node's data: clean, then with one flipped byte in a block.
+    const AUDITED: usize = 1;
+    devnet.kill_node(AUDITED);
+    let data = devnet.net_dir().join(NAMES[AUDITED]).join("data");
+    let genesis = devnet.net_dir().join("genesis.json");
+    let output = run(
+        tally()
+            .arg("verify")
+            .arg("--data")
+            .arg(&data)
+            .arg("--genesis")
+            .arg(&genesis)
+            .arg("--quiet"),
+        Duration::from_secs(60),
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = stdout_of(&output);
+    assert!(stdout.contains("no problems found"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{} entries", committed.len())),
+        "{stdout}"
+    );
+
+    let damaged = devnet.root.join("damaged");
+    std::fs::create_dir_all(&damaged).unwrap();
+    let store_path = damaged.join("ledger.redb");
+    std::fs::copy(data.join(&chain_id).join("ledger.redb"), &store_path).unwrap();
+    let block = {
+        let (store, _) = tally_chain::Store::open_existing(&store_path).unwrap();
+        store.raw_block(2).unwrap().expect("block 2")
+    };
+    let mut bytes = std::fs::read(&store_path).unwrap();
+    let spots: Vec<usize> = bytes
+        .windows(block.len())
+        .enumerate()
+        .filter(|(_, window)| *window == block.as_slice())
+        .map(|(at, _)| at)
+        .collect();
+    assert!(!spots.is_empty());
+    for at in spots {
+        bytes[at + block.len() / 2] ^= 0x01;
+    }
+    std::fs::write(&store_path, bytes).unwrap();
+    let output = run(
+        tally()
+            .arg("verify")
+            .arg("--data")
+            .arg(&damaged)
+            .arg("--quiet"),
+        Duration::from_secs(60),
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains(&format!("chain '{chain_id}', block 2: ")),
+        "{stderr}"
+    );
+
     eprintln!(
         "devnet_survives_kill_and_restart: {} entries, final height ~{}, took {:?}",
         committed.len(),

@@ -27,10 +27,8 @@ pub fn participants_of(genesis: &Genesis) -> Result<Set<ed25519::PublicKey>, Cer
                     name: validator.name.clone(),
                 }
             })?;
-            ed25519::PublicKey::decode(bytes).map_err(|_| {
-                CertificateError::BadValidatorKey {
-                    name: validator.name.clone(),
-                }
+            ed25519::PublicKey::decode(bytes).map_err(|_| CertificateError::BadValidatorKey {
+                name: validator.name.clone(),
             })
         })
         .collect::<Result<_, _>>()?;
@@ -45,7 +43,9 @@ pub enum CertificateError {
     Malformed,
     #[error("the finalization certificate is for block {certified}, not {expected}")]
     WrongBlock { certified: String, expected: String },
-    #[error("the finalization certificate's signatures do not verify against the genesis validators")]
+    #[error(
+        "the finalization certificate's signatures do not verify against the genesis validators"
+    )]
     BadSignatures,
 }
 
@@ -76,7 +76,11 @@ impl CertificateVerifier {
 
     /// Checks that `bytes` is a finalization of the block `digest`, signed by a quorum of the
     /// genesis validators.
-    pub fn verify(&self, bytes: &[u8], digest: &BlockDigest) -> Result<Certified, CertificateError> {
+    pub fn verify(
+        &self,
+        bytes: &[u8],
+        digest: &BlockDigest,
+    ) -> Result<Certified, CertificateError> {
         // Decoding consumes the whole input: trailing bytes are malformed too.
         let finalization =
             Finalization::<Scheme, sha256::Digest>::decode_cfg(bytes.to_vec(), &self.validators)

@@ -4,12 +4,19 @@
 //! - [`verify`]: the offline full audit of a node's stored chain (`tally verify`): every block
 //!   hash and parent link, Merkle root, signature and finalization certificate, and the state
 //!   rebuilt by replay compared byte for byte with the stored snapshot.
+//! - [`proof`]: self-contained entry inclusion and chain consistency proofs (`tally proof`),
+//!   checked offline against the genesis alone.
 //!
 //! Invariant: an audit never writes to what it audits, and never panics on damaged data; it names
 //! the chain, the record and what is wrong.
 
+pub mod proof;
 pub mod verify;
 
+pub use proof::{
+    prove_consistency, prove_entry, CheckError, ConsistencyProof, EntryProof, Proof, ProveError,
+    Proven, PROOF_BYTES_MAX, PROOF_HEADERS_MAX, PROOF_MAGIC,
+};
 pub use verify::{
     verify_file, verify_store, ChainReport, Location, Problem, Progress, VerifyError,
 };

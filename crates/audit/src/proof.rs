@@ -1,0 +1,388 @@
+//! Self-contained proofs, checked offline with nothing but the chain's genesis.
+//!
+//! - An **entry proof** carries the entry's transaction (signed by its author), the Merkle path
+//!   of that transaction to its block's `tx_root`, the author's member certificate (signed by the
+//!   enterprise root key the genesis names), the block header, the headers of any descendants up
+//!   to the first block with a finalization certificate of its own, and that certificate.
+//! - A **consistency proof** carries the headers from one height to another (and on to the first
+//!   certified block): each names its parent's digest, so the later head extends the earlier.
+//!
+//! A proof file is [`PROOF_MAGIC`] followed by the postcard encoding of a [`Proof`]. Every byte
+//! is bound by a check (signatures, hashes, certificate), and trailing bytes are refused, so an
+//! altered byte fails the check or yields a different, equally checked statement.
+//! Size: an entry proof grows with its carrying transaction (a batch is carried whole, because
+//! the block commits to whole transactions) and with the distance to the next certified block.
+
+use serde::{Deserialize, Serialize};
+use tally_chain::{
+    chain_hash, entry_leaves, header_digest, verify_signatures_with, BlockDigest, Genesis, Header,
+    Store, StoreError, Transaction, TxBody,
+};
+use tally_consensus::{CertificateError, CertificateVerifier};
+use tally_identity::{merkle_proof, verify_merkle_proof, CertifiedMember, Digest};
+use tally_ledger::{EntryDraft, EntryId};
+
+/// The first bytes of every proof file.
+pub const PROOF_MAGIC: &[u8; 8] = b"TALLYPF1";
+/// Largest proof accepted for checking: a block's worth of transaction plus headers.
+pub const PROOF_BYTES_MAX: usize = tally_chain::BLOCK_BYTES_MAX + 4 * 1024 * 1024;
+/// Headers one proof may carry: a consistency proof spans at most this many blocks.
+pub const PROOF_HEADERS_MAX: usize = 100_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Proof {
+    Entry(EntryProof),
+    Consistency(ConsistencyProof),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryProof {
+    pub chain_id: String,
+    pub entry_id: EntryId,
+    /// The transaction that carried the entry, with its signature.
+    pub transaction: Transaction,
+    /// Position of the entry inside the transaction (0 for a single entry).
+    pub item_index: u32,
+    pub tx_index: u32,
+    pub tx_count: u32,
+    /// Merkle path of the transaction's hash to the block's `tx_root`.
+    pub tx_path: Vec<Digest>,
+    /// The author's certificate, issued by the enterprise root key.
+    pub member: CertifiedMember,
+    /// The entry's block header, then each descendant up to the certified one.
+    pub headers: Vec<Header>,
+    /// Finalization certificate of the last header, in the consensus engine's encoding.
+    pub certificate: Vec<u8>,
+}
+
+/// Proves that the last header's block extends the first's. It has no separate `from` and `to`
+/// fields: they are the first and last headers' heights, so no byte of the proof goes unchecked.
+/// Asked for `from..to`, it ends at `to` if that block has its own certificate, else at the
+/// first certified block after it (which extends `to` too).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsistencyProof {
+    pub chain_id: String,
+    pub headers: Vec<Header>,
+    pub certificate: Vec<u8>,
+}
+
+/// Why a proof could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ProveError {
+    #[error("entry '{0}' is not committed on this chain")]
+    UnknownEntry(String),
+    #[error("no block at height {0}")]
+    UnknownBlock(u64),
+    #[error("the consistency range {from}..{to} is empty or reversed")]
+    BadRange { from: u64, to: u64 },
+    #[error("the range spans {count} blocks, more than the limit of {max}", max = PROOF_HEADERS_MAX)]
+    TooLong { count: u64 },
+    #[error("block {0} is not covered by a finalization certificate yet")]
+    NotCertified(u64),
+    #[error("the signer of entry '{0}' is not a member of the chain")]
+    UnknownSigner(String),
+    #[error("stored data does not match: {0}")]
+    Inconsistent(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// Why a proof does not check.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CheckError {
+    #[error("not a Tally proof file (bad magic bytes)")]
+    BadMagic,
+    #[error("proof of {bytes} bytes exceeds the limit of {max} bytes", max = PROOF_BYTES_MAX)]
+    TooLarge { bytes: usize },
+    #[error("malformed proof: {0}")]
+    Malformed(String),
+    #[error("the proof is for chain '{proof}', the genesis for '{genesis}'")]
+    WrongChain { proof: String, genesis: String },
+    #[error("header {index} is for another chain")]
+    HeaderChain { index: usize },
+    #[error("the proof carries no headers")]
+    NoHeaders,
+    #[error("header {index} (height {height}) does not link to the header before it")]
+    BrokenLink { index: usize, height: u64 },
+    #[error("the certificate: {0}")]
+    Certificate(#[from] CertificateError),
+    #[error("the transaction is not in the block (Merkle path does not lead to tx_root)")]
+    NotInBlock,
+    #[error("the transaction's signature does not verify")]
+    BadSignature,
+    #[error("the transaction holds no entry '{0}' at the claimed position")]
+    EntryNotInTransaction(String),
+    #[error("the member certificate is not signed by the enterprise root key")]
+    BadMember,
+    #[error("the member certificate is for another key than the transaction's signer")]
+    MemberMismatch,
+    #[error("the member certificate was not valid at the block time")]
+    MemberNotValid,
+}
+
+/// What a proof that checks establishes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Proven {
+    Entry {
+        chain_id: String,
+        entry: EntryDraft,
+        member: CertifiedMember,
+        height: u64,
+        time_ms: u64,
+        block: BlockDigest,
+        /// The block whose certificate made it final (the entry's, or a descendant's).
+        certified_height: u64,
+        signers: usize,
+    },
+    Consistency {
+        chain_id: String,
+        from: u64,
+        from_digest: BlockDigest,
+        /// The last block, the one the certificate finalizes.
+        to: u64,
+        to_digest: BlockDigest,
+        signers: usize,
+    },
+}
+
+impl Proof {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = PROOF_MAGIC.to_vec();
+        bytes.extend(postcard::to_stdvec(self).expect("serialising to a Vec cannot fail"));
+        bytes
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Proof, CheckError> {
+        if bytes.len() > PROOF_BYTES_MAX {
+            return Err(CheckError::TooLarge { bytes: bytes.len() });
+        }
+        let body = bytes
+            .strip_prefix(PROOF_MAGIC.as_slice())
+            .ok_or(CheckError::BadMagic)?;
+        let (proof, rest): (Proof, &[u8]) = postcard::take_from_bytes(body)
+            .map_err(|error| CheckError::Malformed(error.to_string()))?;
+        if !rest.is_empty() {
+            return Err(CheckError::Malformed(format!(
+                "{} bytes follow the proof",
+                rest.len()
+            )));
+        }
+        Ok(proof)
+    }
+
+    /// Checks the proof against `genesis` alone.
+    pub fn check(&self, genesis: &Genesis) -> Result<Proven, CheckError> {
+        match self {
+            Proof::Entry(proof) => proof.check(genesis),
+            Proof::Consistency(proof) => proof.check(genesis),
+        }
+    }
+}
+
+/// Checks that `headers` belong to the genesis's chain, link parent to child, and that the last
+/// is finalized by `certificate`. Returns the digests and the signer count.
+fn check_headers(
+    genesis: &Genesis,
+    chain_id: &str,
+    headers: &[Header],
+    certificate: &[u8],
+) -> Result<(Vec<BlockDigest>, usize), CheckError> {
+    if chain_id != genesis.chain_id {
+        return Err(CheckError::WrongChain {
+            proof: chain_id.to_string(),
+            genesis: genesis.chain_id.clone(),
+        });
+    }
+    if headers.is_empty() {
+        return Err(CheckError::NoHeaders);
+    }
+    if headers.len() > PROOF_HEADERS_MAX {
+        return Err(CheckError::Malformed(format!(
+            "{} headers, more than the limit of {PROOF_HEADERS_MAX}",
+            headers.len()
+        )));
+    }
+    let chain = chain_hash(&genesis.chain_id);
+    let mut digests: Vec<BlockDigest> = Vec::with_capacity(headers.len());
+    for (index, header) in headers.iter().enumerate() {
+        if header.chain != chain {
+            return Err(CheckError::HeaderChain { index });
+        }
+        if let Some(previous) = digests.last() {
+            if header.parent != previous.0 || header.height != headers[index - 1].height + 1 {
+                return Err(CheckError::BrokenLink {
+                    index,
+                    height: header.height,
+                });
+            }
+        }
+        digests.push(header_digest(header));
+    }
+    let verifier = CertificateVerifier::new(genesis)?;
+    let certified = verifier.verify(certificate, digests.last().expect("non-empty"))?;
+    Ok((digests, certified.signers))
+}
+
+impl EntryProof {
+    fn check(&self, genesis: &Genesis) -> Result<Proven, CheckError> {
+        let (digests, signers) =
+            check_headers(genesis, &self.chain_id, &self.headers, &self.certificate)?;
+        let header = &self.headers[0];
+        let leaf = self.transaction.hash();
+        if !verify_merkle_proof(
+            &leaf,
+            self.tx_index as usize,
+            self.tx_count as usize,
+            &self.tx_path,
+            &header.tx_root,
+        ) {
+            return Err(CheckError::NotInBlock);
+        }
+        let leaves = entry_leaves(&self.transaction);
+        verify_signatures_with(
+            &genesis.chain_id,
+            std::slice::from_ref(&self.transaction),
+            std::slice::from_ref(&leaves),
+        )
+        .map_err(|_| CheckError::BadSignature)?;
+        let entry = entry_at(&self.transaction, self.item_index as usize)
+            .filter(|entry| entry.id == self.entry_id)
+            .ok_or_else(|| CheckError::EntryNotInTransaction(self.entry_id.to_string()))?;
+        self.member
+            .verify(&genesis.root_key, &genesis.chain_id)
+            .map_err(|_| CheckError::BadMember)?;
+        if self.member.member() != *self.transaction.signer() {
+            return Err(CheckError::MemberMismatch);
+        }
+        if !self.member.is_valid_at(header.time_ms) {
+            return Err(CheckError::MemberNotValid);
+        }
+        Ok(Proven::Entry {
+            chain_id: self.chain_id.clone(),
+            entry: entry.clone(),
+            member: self.member.clone(),
+            height: header.height,
+            time_ms: header.time_ms,
+            block: digests[0],
+            certified_height: self.headers.last().expect("non-empty").height,
+            signers,
+        })
+    }
+}
+
+impl ConsistencyProof {
+    fn check(&self, genesis: &Genesis) -> Result<Proven, CheckError> {
+        let (digests, signers) =
+            check_headers(genesis, &self.chain_id, &self.headers, &self.certificate)?;
+        Ok(Proven::Consistency {
+            chain_id: self.chain_id.clone(),
+            from: self.headers[0].height,
+            from_digest: digests[0],
+            to: self.headers.last().expect("non-empty").height,
+            to_digest: *digests.last().expect("non-empty"),
+            signers,
+        })
+    }
+}
+
+fn entry_at(transaction: &Transaction, index: usize) -> Option<&EntryDraft> {
+    match transaction {
+        Transaction::Single(single) => match &single.body {
+            TxBody::Post(entry) if index == 0 => Some(entry),
+            _ => None,
+        },
+        Transaction::Batch(batch) => batch.entries.get(index),
+    }
+}
+
+/// Headers from `from` up to the first block at or after `at_least` with its own certificate.
+fn certified_headers(
+    store: &Store,
+    from: u64,
+    at_least: u64,
+) -> Result<(Vec<Header>, Vec<u8>), ProveError> {
+    let tip = store.height()?;
+    let mut headers = Vec::new();
+    let mut height = from;
+    loop {
+        if height > tip {
+            return Err(ProveError::NotCertified(at_least));
+        }
+        if headers.len() >= PROOF_HEADERS_MAX {
+            return Err(ProveError::TooLong {
+                count: headers.len() as u64 + 1,
+            });
+        }
+        let block = store
+            .block(height)?
+            .ok_or(ProveError::UnknownBlock(height))?;
+        headers.push(block.header);
+        if height >= at_least {
+            if let Some(certificate) = store.certificate(height)? {
+                return Ok((headers, certificate));
+            }
+        }
+        height += 1;
+    }
+}
+
+/// Builds the inclusion proof of a committed entry from a store.
+pub fn prove_entry(store: &Store, chain_id: &str, id: &EntryId) -> Result<Proof, ProveError> {
+    let committed = store
+        .entry(id)?
+        .ok_or_else(|| ProveError::UnknownEntry(id.to_string()))?;
+    let block = store
+        .block(committed.height)?
+        .ok_or(ProveError::UnknownBlock(committed.height))?;
+    let tx_index = committed.tx_index as usize;
+    let transaction = block.transactions.get(tx_index).cloned().ok_or_else(|| {
+        ProveError::Inconsistent(format!(
+            "block {} has no transaction {tx_index}",
+            committed.height
+        ))
+    })?;
+    let leaves: Vec<Digest> = block.transactions.iter().map(Transaction::hash).collect();
+    let tx_path = merkle_proof(&leaves, tx_index).expect("the index is in range");
+    let member = store
+        .state()?
+        .members
+        .get(&committed.signer)
+        .map(|record| record.member.clone())
+        .ok_or_else(|| ProveError::UnknownSigner(id.to_string()))?;
+    let (headers, certificate) = certified_headers(store, committed.height, committed.height)?;
+    Ok(Proof::Entry(EntryProof {
+        chain_id: chain_id.to_string(),
+        entry_id: id.clone(),
+        transaction,
+        item_index: committed.item_index,
+        tx_index: committed.tx_index,
+        tx_count: leaves.len() as u32,
+        tx_path,
+        member,
+        headers,
+        certificate,
+    }))
+}
+
+/// Builds the proof that the block at `to` extends the block at `from`.
+pub fn prove_consistency(
+    store: &Store,
+    chain_id: &str,
+    from: u64,
+    to: u64,
+) -> Result<Proof, ProveError> {
+    if to < from {
+        return Err(ProveError::BadRange { from, to });
+    }
+    if to - from >= PROOF_HEADERS_MAX as u64 {
+        return Err(ProveError::TooLong {
+            count: to - from + 1,
+        });
+    }
+    let (headers, certificate) = certified_headers(store, from, to)?;
+    Ok(Proof::Consistency(ConsistencyProof {
+        chain_id: chain_id.to_string(),
+        headers,
+        certificate,
+    }))
+}

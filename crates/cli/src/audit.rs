@@ -173,3 +173,205 @@ fn find_stores(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> std::io::R
     }
     Ok(())
 }
+
+/// Where a proof is built from: a running node, or a stopped node's data directory.
+#[derive(clap::Args)]
+pub struct ProofSource {
+    /// A node's API, e.g. http://127.0.0.1:27100 (its home chain, or `--chain`).
+    #[arg(long, conflicts_with = "data", required_unless_present = "data")]
+    node: Option<String>,
+    /// A stopped node's data directory.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The chain, when the node or directory holds several.
+    #[arg(long)]
+    chain: Option<String>,
+}
+
+#[derive(clap::Subcommand)]
+pub enum ProofCommand {
+    /// Write a self-contained inclusion proof of a committed entry.
+    Entry {
+        id: String,
+        #[command(flatten)]
+        source: ProofSource,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write a proof that the block at `--to` extends the block at `--from`.
+    Consistency {
+        #[arg(long)]
+        from: u64,
+        #[arg(long)]
+        to: u64,
+        #[command(flatten)]
+        source: ProofSource,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a proof offline against the chain's genesis file alone. Exit code 3 if it fails.
+    Check {
+        file: PathBuf,
+        #[arg(long)]
+        genesis: PathBuf,
+    },
+}
+
+pub fn proof(command: ProofCommand) -> anyhow::Result<()> {
+    match command {
+        ProofCommand::Entry { id, source, out } => {
+            let entry = tally_ledger::EntryId::new(&id)
+                .map_err(|error| crate::user_error(error.to_string()))?;
+            let bytes = fetch_proof(
+                &source,
+                &format!("proofs/entries/{id}"),
+                |store, chain_id| tally_audit::prove_entry(store, chain_id, &entry),
+            )?;
+            write_proof(&out, &bytes)
+        }
+        ProofCommand::Consistency {
+            from,
+            to,
+            source,
+            out,
+        } => {
+            let bytes = fetch_proof(
+                &source,
+                &format!("proofs/consistency?from={from}&to={to}"),
+                |store, chain_id| tally_audit::prove_consistency(store, chain_id, from, to),
+            )?;
+            write_proof(&out, &bytes)
+        }
+        ProofCommand::Check { file, genesis } => check_proof(&file, &genesis),
+    }
+}
+
+fn write_proof(out: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    println!("wrote {} ({} bytes)", out.display(), bytes.len());
+    Ok(())
+}
+
+fn fetch_proof(
+    source: &ProofSource,
+    path: &str,
+    build: impl FnOnce(&Store, &str) -> Result<tally_audit::Proof, tally_audit::ProveError>,
+) -> anyhow::Result<Vec<u8>> {
+    if let Some(node) = &source.node {
+        let base = node.trim_end_matches('/');
+        let url = match &source.chain {
+            Some(chain) => format!("{base}/v1/chains/{chain}/{path}"),
+            None => format!("{base}/v1/{path}"),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        return runtime.block_on(async {
+            let response = crate::client::client()?
+                .get(&url)
+                .send()
+                .await
+                .with_context(|| format!("cannot reach {url}; is the node running?"))?;
+            if !response.status().is_success() {
+                return Err(crate::client::error_of(response).await);
+            }
+            Ok(response.bytes().await?.to_vec())
+        });
+    }
+    let data = source
+        .data
+        .as_ref()
+        .expect("clap requires --node or --data");
+    let mut stores = Vec::new();
+    find_stores(data, 0, &mut stores).with_context(|| format!("searching {}", data.display()))?;
+    stores.sort();
+    for path in stores {
+        let Ok((store, genesis)) = Store::open_existing(&path) else {
+            continue;
+        };
+        if source
+            .chain
+            .as_ref()
+            .is_some_and(|chain| *chain != genesis.chain_id)
+        {
+            continue;
+        }
+        let proof = build(&store, &genesis.chain_id)
+            .map_err(|error| crate::user_error(error.to_string()))?;
+        return Ok(proof.to_bytes());
+    }
+    Err(crate::user_error(format!(
+        "no readable chain store{} under {}",
+        source
+            .chain
+            .as_ref()
+            .map(|chain| format!(" of chain '{chain}'"))
+            .unwrap_or_default(),
+        data.display()
+    )))
+}
+
+fn check_proof(file: &Path, genesis: &Path) -> anyhow::Result<()> {
+    let genesis = Genesis::read(genesis).map_err(|error| crate::user_error(error.to_string()))?;
+    let bytes = std::fs::read(file)
+        .map_err(|error| crate::user_error(format!("cannot read {}: {error}", file.display())))?;
+    let refused = |error: tally_audit::CheckError| {
+        anyhow::Error::new(Damaged(format!(
+            "proof {} does not check: {error}",
+            file.display()
+        )))
+    };
+    let proof = tally_audit::Proof::from_bytes(&bytes).map_err(refused)?;
+    match proof.check(&genesis).map_err(refused)? {
+        tally_audit::Proven::Entry {
+            chain_id,
+            entry,
+            member,
+            height,
+            time_ms,
+            block,
+            certified_height,
+            signers,
+        } => {
+            println!(
+                "proof checks: entry '{}' is in chain '{chain_id}'",
+                entry.id
+            );
+            println!("  block        {height} ({})", hex::encode(block));
+            println!(
+                "  final        by {signers} validator signatures on block {certified_height}"
+            );
+            println!(
+                "  block time   {time_ms} ms since the Unix epoch ({})",
+                tally_ledger::Date::from_unix_ms(time_ms)
+            );
+            println!(
+                "  signed by    {} ({}, {}), key {}",
+                member.certificate.name,
+                member.certificate.role,
+                member.certificate.department,
+                member.member()
+            );
+            println!("  date         {}", entry.date);
+            println!("  description  {}", entry.description);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&tally_node::wire::EntryJson::from_draft(&entry))?
+            );
+        }
+        tally_audit::Proven::Consistency {
+            chain_id,
+            from,
+            from_digest,
+            to,
+            to_digest,
+            signers,
+        } => {
+            println!("proof checks: in chain '{chain_id}', block {to} extends block {from}");
+            println!("  block {from:<8} {}", hex::encode(from_digest));
+            println!("  block {to:<8} {}", hex::encode(to_digest));
+            println!("  final        by {signers} validator signatures on block {to}");
+        }
+    }
+    Ok(())
+}

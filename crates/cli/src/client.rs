@@ -58,13 +58,13 @@ pub enum ReportCommand {
     },
 }
 
-fn client() -> anyhow::Result<reqwest::Client> {
+pub(crate) fn client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?)
 }
 
-async fn error_of(response: reqwest::Response) -> anyhow::Error {
+pub(crate) async fn error_of(response: reqwest::Response) -> anyhow::Error {
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     match serde_json::from_str::<ErrorJson>(&text) {

@@ -72,6 +72,11 @@ enum Command {
     /// Audit a node's stored chains offline: hashes, links, roots, signatures, certificates,
     /// and the state rebuilt by replay. Exit code 3 names the first damage found.
     Verify(audit::VerifyArgs),
+    /// Write and check self-contained proofs (entry inclusion, chain consistency).
+    Proof {
+        #[command(subcommand)]
+        command: audit::ProofCommand,
+    },
     /// Consortium trades per second from proposal to booked on both sides, with latency.
     BenchTrades(bench_trades::BenchTradesArgs),
 }
@@ -174,5 +179,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::BenchTrades(args) => bench_trades::run(args),
         Command::Verify(args) => audit::verify(args),
+        Command::Proof { command } => audit::proof(command),
     }
 }

@@ -322,11 +322,70 @@ fn devnet_survives_kill_and_restart() {
         "only {certified} of {height} blocks carry a certificate"
     );
 
+    // Proofs from a running node, checked offline with the genesis alone.
+    let genesis = devnet.net_dir().join("genesis.json");
+    let proof_path = devnet.root.join("down-000.proof");
+    let output = run(
+        tally()
+            .args(["proof", "entry", "down-000", "--node"])
+            .arg(devnet.api(3))
+            .arg("--out")
+            .arg(&proof_path),
+        Duration::from_secs(30),
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    let check = |path: &std::path::Path| {
+        run(
+            tally()
+                .args(["proof", "check"])
+                .arg(path)
+                .arg("--genesis")
+                .arg(&genesis),
+            Duration::from_secs(30),
+        )
+    };
+    let output = check(&proof_path);
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = stdout_of(&output);
+    assert!(
+        stdout.contains(&format!("entry 'down-000' is in chain '{chain_id}'")),
+        "{stdout}"
+    );
+    let mut altered = std::fs::read(&proof_path).unwrap();
+    let middle = altered.len() / 2;
+    altered[middle] ^= 0x01;
+    let altered_path = devnet.root.join("altered.proof");
+    std::fs::write(&altered_path, altered).unwrap();
+    let output = check(&altered_path);
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    assert!(
+        stderr_of(&output).contains("does not check"),
+        "{}",
+        describe(&output)
+    );
+
+    let consistency_path = devnet.root.join("consistency.proof");
+    let output = run(
+        tally()
+            .args(["proof", "consistency", "--from", "1", "--to", "3", "--node"])
+            .arg(devnet.api(0))
+            .arg("--out")
+            .arg(&consistency_path),
+        Duration::from_secs(30),
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    let output = check(&consistency_path);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        stdout_of(&output).contains("extends block 1"),
+        "{}",
+        describe(&output)
+    );
+
     // Offline audit of a stopped node's data: clean, then with one flipped byte in a block.
     const AUDITED: usize = 1;
     devnet.kill_node(AUDITED);
     let data = devnet.net_dir().join(NAMES[AUDITED]).join("data");
-    let genesis = devnet.net_dir().join("genesis.json");
     let output = run(
         tally()
             .arg("verify")

@@ -157,6 +157,8 @@ fn chain_routes(chain: ChainHandle) -> Router {
         .route("/transactions/{hash}", get(transaction))
         .route("/entries/{id}", get(entry))
         .route("/blocks/{height}", get(block))
+        .route("/proofs/entries/{id}", get(entry_proof))
+        .route("/proofs/consistency", get(consistency_proof))
         .route("/reports/trial-balance", get(trial_balance))
         .route("/reports/intercompany", get(intercompany))
         .fallback(not_found)
@@ -325,6 +327,75 @@ async fn block(
         })?;
     let certificate = chain.store().certificate(height).map_err(internal)?;
     Ok(Json(BlockJson::from_block(&block, certificate.as_deref())))
+}
+
+/// A proof file's bytes (see `tally_audit::proof`), as `tally proof check` reads them.
+fn proof_response(proof: tally_audit::Proof) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+        proof.to_bytes(),
+    )
+        .into_response()
+}
+
+fn prove_error(error: tally_audit::ProveError) -> ApiError {
+    use tally_audit::ProveError;
+    match error {
+        ProveError::UnknownEntry(_) | ProveError::UnknownBlock(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", error.to_string())
+        }
+        ProveError::NotCertified(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_final_yet", error.to_string())
+        }
+        ProveError::BadRange { .. } | ProveError::TooLong { .. } => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            error.to_string(),
+        ),
+        ProveError::UnknownSigner(_) | ProveError::Inconsistent(_) | ProveError::Store(_) => {
+            internal(error)
+        }
+    }
+}
+
+async fn entry_proof(
+    State(chain): State<ChainHandle>,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let id = EntryId::new(&id).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            error.to_string(),
+        )
+    })?;
+    let proof =
+        tally_audit::prove_entry(chain.store(), chain.chain_id(), &id).map_err(prove_error)?;
+    Ok(proof_response(proof))
+}
+
+#[derive(serde::Deserialize)]
+struct RangeQuery {
+    from: u64,
+    to: u64,
+}
+
+async fn consistency_proof(
+    State(chain): State<ChainHandle>,
+    query: Result<axum::extract::Query<RangeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    let axum::extract::Query(range) = query.map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            format!("expected ?from=HEIGHT&to=HEIGHT: {}", error.body_text()),
+        )
+    })?;
+    let proof =
+        tally_audit::prove_consistency(chain.store(), chain.chain_id(), range.from, range.to)
+            .map_err(prove_error)?;
+    Ok(proof_response(proof))
 }
 
 async fn trial_balance(State(chain): State<ChainHandle>) -> Json<Vec<TrialBalanceJson>> {

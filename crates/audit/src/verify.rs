@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tally_chain::{
-    execute_block, header_digest, Block, BlockError, ChainEvent, CommittedEntry, Genesis, Store,
-    StoreError,
+    execute_block, header_digest, linked_ids, Block, BlockError, ChainEvent, CommittedEntry,
+    Genesis, Store, StoreError,
 };
 use tally_consensus::{CertificateError, CertificateVerifier};
 use tally_ledger::{EntryId, KnownEntry};
@@ -85,6 +85,10 @@ pub enum Problem {
     NotInChain,
     #[error("says it is reversed by '{claimed}', but the chain reverses it by {actual}")]
     WrongReversal { claimed: String, actual: String },
+    #[error("has no history link to '{linking}', which reverses or adjusts it")]
+    MissingLink { linking: String },
+    #[error("the store holds {stored} history links, the chain {chain}")]
+    LinkCount { stored: u64, chain: u64 },
     #[error("differs from the state rebuilt by replaying every block")]
     StateDiffers,
     #[error("the store holds {stored} contract events, the chain {chain}")]
@@ -250,6 +254,7 @@ pub fn verify_store(
         elapsed: Duration::ZERO,
     };
     let mut parent_digest = header_digest(&genesis_block.header);
+    let mut report_links = 0u64;
     for height in 1..=tip {
         let here = Location::Block { height };
         let block = read_block(store, height).map_err(|problem| fail(here.clone(), problem))?;
@@ -289,6 +294,27 @@ pub fn verify_store(
             comparable.reversed_by = None;
             if comparable != *committed {
                 return Err(fail(at, Problem::Differs { height }));
+            }
+            for linked in linked_ids(&committed.entry) {
+                let links = guarded(|| store.links_to(linked)).map_err(|problem| {
+                    fail(
+                        Location::Entry {
+                            id: linked.to_string(),
+                        },
+                        problem,
+                    )
+                })?;
+                if !links.iter().any(|linking| *linking == id) {
+                    return Err(fail(
+                        Location::Entry {
+                            id: linked.to_string(),
+                        },
+                        Problem::MissingLink {
+                            linking: id.clone(),
+                        },
+                    ));
+                }
+                report_links += 1;
             }
             if let Some(reversal) = stored.reversed_by {
                 claimed.insert(reversal.as_str().to_string(), id);
@@ -380,6 +406,17 @@ pub fn verify_store(
                 return Err(fail(Location::Entry { id }, Problem::NotInChain));
             }
         }
+    }
+    let stored_links =
+        guarded(|| store.link_count()).map_err(|problem| fail(Location::File, problem))?;
+    if stored_links != report_links {
+        return Err(fail(
+            Location::File,
+            Problem::LinkCount {
+                stored: stored_links,
+                chain: report_links,
+            },
+        ));
     }
     let stored_events =
         guarded(|| store.event_count()).map_err(|problem| fail(Location::File, problem))?;

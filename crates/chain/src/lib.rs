@@ -28,8 +28,8 @@ pub use genesis::{Genesis, GenesisError, Validator, VALIDATORS_MAX};
 pub use log::{EntryLog, EntryLogPeaks};
 pub use replay::{replay, ReplayError};
 pub use state::{
-    build_block, chain_hash, execute_block, BlockError, ChainState, CommittedEntry, Executed,
-    Executor, MemberRecord, Overlay, Pending, TxError,
+    adjusted_ids, build_block, chain_hash, execute_block, linked_ids, BlockError, ChainState,
+    CommittedEntry, Executed, Executor, MemberRecord, Overlay, Pending, TxError,
 };
 pub use store::{Store, StoreAt, StoreError};
 pub use tx::{

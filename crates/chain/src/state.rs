@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 use tally_identity::{CertifiedMember, Digest, PublicKey};
 use tally_ledger::{
     AccountError, BalancedEntry, EntryDraft, EntryError, EntryId, EntryLookup, KnownEntry, Ledger,
-    PeriodError, PostError, Role,
+    PeriodError, PostError, Role, ADJUSTS_REFERENCE,
 };
 
 use tally_contracts::{Consortium, ContractError, EnterpriseName, Signer};
@@ -150,6 +150,26 @@ impl CommittedEntry {
     }
 }
 
+/// The ids an entry names as adjusted, through references of kind [`ADJUSTS_REFERENCE`].
+pub fn adjusted_ids(draft: &EntryDraft) -> impl Iterator<Item = &str> {
+    draft
+        .references
+        .iter()
+        .filter(|reference| reference.kind == ADJUSTS_REFERENCE)
+        .map(|reference| reference.value.as_str())
+}
+
+/// The entries a committed entry links back to (the one it reverses, those it adjusts): the
+/// links an entry's history follows forward.
+pub fn linked_ids(draft: &EntryDraft) -> Vec<&str> {
+    draft
+        .reverses
+        .iter()
+        .map(|id| id.as_str())
+        .chain(adjusted_ids(draft))
+        .collect()
+}
+
 /// Why one transaction cannot be applied.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum TxError {
@@ -186,6 +206,8 @@ pub enum TxError {
     Period(#[from] PeriodError),
     #[error("entry id '{0}' appears more than once in this transaction")]
     DuplicateInTransaction(EntryId),
+    #[error("the entry adjusts '{adjusted}', which is not a committed entry")]
+    UnknownAdjusted { adjusted: String },
     #[error("member certificate: {0}")]
     Certificate(String),
     #[error("member {0} is already registered")]
@@ -581,6 +603,16 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                 own: &self.own,
             };
             self.state.ledger.check_entry(&entry, role, &lookup)?;
+            for adjusted in adjusted_ids(draft) {
+                let known = EntryId::new(adjusted)
+                    .ok()
+                    .is_some_and(|id| lookup.lookup(&id).is_some());
+                if !known {
+                    return Err(TxError::UnknownAdjusted {
+                        adjusted: adjusted.to_string(),
+                    });
+                }
+            }
         }
         self.state.ledger.apply_entry(&entry);
         let id = draft.id.clone();

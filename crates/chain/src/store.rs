@@ -26,6 +26,9 @@ const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certific
 /// Contract events of the consortium chain by (height, position in the block).
 const EVENTS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("events");
 
+/// Links from an entry to the later entries that reverse or adjust it: (linked id, linking id).
+const LINKS: TableDefinition<(&str, &str), ()> = TableDefinition::new("links");
+
 const STATE_KEY: &str = "state";
 const GENESIS_KEY: &str = "genesis";
 
@@ -165,6 +168,14 @@ impl Store {
                     .insert(committed.entry.id.as_str(), bytes.as_slice())
                     .map_err(storage)?;
             }
+            let mut links = write.open_table(LINKS).map_err(storage)?;
+            for committed in &executed.entries {
+                for linked in crate::state::linked_ids(&committed.entry) {
+                    links
+                        .insert((linked, committed.entry.id.as_str()), ())
+                        .map_err(storage)?;
+                }
+            }
             for (original, reversal) in &executed.reversals {
                 let mut committed: CommittedEntry = {
                     let bytes = entries
@@ -232,6 +243,36 @@ impl Store {
         };
         let value = certificates.get(height).map_err(storage)?;
         Ok(value.map(|bytes| bytes.value().to_vec()))
+    }
+
+    /// The ids of the entries that reverse or adjust `id`, in id order.
+    pub fn links_to(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let links = match read.open_table(LINKS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(error) => return Err(storage(error)),
+        };
+        let mut found = Vec::new();
+        for item in links.range((id, "")..).map_err(storage)? {
+            let (key, _) = item.map_err(storage)?;
+            let (linked, linking) = key.value();
+            if linked != id {
+                break;
+            }
+            found.push(linking.to_string());
+        }
+        Ok(found)
+    }
+
+    /// How many links are stored.
+    pub fn link_count(&self) -> Result<u64, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        match read.open_table(LINKS) {
+            Ok(table) => table.len().map_err(storage),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+            Err(error) => Err(storage(error)),
+        }
     }
 
     /// Every committed entry whose id starts with `prefix`, in id order.

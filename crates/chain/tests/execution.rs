@@ -1338,3 +1338,57 @@ fn the_store_commits_blocks_only_in_order_and_replay_names_the_bad_block() {
         }
     ));
 }
+
+// ------------------------------------------------------------------------------------------
+// Adjustments and history links.
+
+#[test]
+fn an_adjustment_must_name_a_committed_entry_and_is_linked_to_it() {
+    let fx = fixture();
+    let (store, _) = open(&fx);
+    let original = simple("sale-1", "1100", "4000", 10_000);
+    commit_all(
+        &store,
+        T0 + 1_000,
+        vec![post(&fx.finance, original.clone())],
+    );
+
+    let adjusting = |id: &str, adjusted: &str| {
+        let mut entry = simple(id, "4000", "1100", 1_500);
+        entry.description = "price corrected".into();
+        entry.references.push(tally_ledger::Reference {
+            kind: tally_ledger::ADJUSTS_REFERENCE.into(),
+            value: adjusted.into(),
+        });
+        entry
+    };
+    let parent = store.state().unwrap();
+    let error = rejection(
+        &parent,
+        &store,
+        T0 + 2_000,
+        post(&fx.finance, adjusting("adj-0", "nope")),
+    );
+    assert_eq!(
+        error,
+        TxError::UnknownAdjusted {
+            adjusted: "nope".into()
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "the entry adjusts 'nope', which is not a committed entry"
+    );
+    assert!(store.links_to("nope").unwrap().is_empty());
+
+    commit_all(
+        &store,
+        T0 + 2_000,
+        vec![
+            post(&fx.finance, adjusting("adj-1", "sale-1")),
+            post(&fx.finance, reversal("rev-1", &original)),
+        ],
+    );
+    assert_eq!(store.links_to("sale-1").unwrap(), vec!["adj-1", "rev-1"]);
+    assert_eq!(store.link_count().unwrap(), 2);
+}

@@ -375,3 +375,101 @@ fn check_proof(file: &Path, genesis: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[derive(clap::Args)]
+pub struct HistoryArgs {
+    /// The entry id.
+    id: String,
+    /// The node's API, e.g. http://127.0.0.1:27100
+    #[arg(long)]
+    node: String,
+    /// The chain, when the node hosts several (default: its home chain).
+    #[arg(long)]
+    chain: Option<String>,
+    /// Print the JSON the API returns.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `tally history ENTRY_ID`: who changed what, when.
+pub fn history(args: HistoryArgs) -> anyhow::Result<()> {
+    tally_ledger::EntryId::new(&args.id).map_err(|error| crate::user_error(error.to_string()))?;
+    let base = args.node.trim_end_matches('/');
+    let url = match &args.chain {
+        Some(chain) => format!("{base}/v1/chains/{chain}/entries/{}/history", args.id),
+        None => format!("{base}/v1/entries/{}/history", args.id),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let history: tally_node::history::EntryHistoryJson = runtime.block_on(async {
+        let response = crate::client::client()?
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {url}; is the node running?"))?;
+        if !response.status().is_success() {
+            return Err(crate::client::error_of(response).await);
+        }
+        Ok(response.json().await?)
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&history)?);
+        return Ok(());
+    }
+    let when = |height: u64, time_ms: u64| {
+        format!(
+            "block {height}, {} (block time {time_ms} ms)",
+            tally_ledger::Date::from_unix_ms(time_ms)
+        )
+    };
+    let who = |author: &tally_node::history::AuthorJson| {
+        format!(
+            "{} ({}, {}) key {}",
+            author.name, author.role, author.department, author.key
+        )
+    };
+    let entry = &history.entry;
+    println!(
+        "entry {} dated {}: {}",
+        entry.entry.id, entry.entry.date, entry.entry.description
+    );
+    println!("  signed by  {}", who(&history.author));
+    println!("  final in   {}", when(entry.height, entry.time_ms));
+    for posting in &entry.entry.postings {
+        let (side, amount) = match (&posting.debit, &posting.credit) {
+            (Some(amount), _) => ("debit", amount.as_str()),
+            (None, Some(amount)) => ("credit", amount.as_str()),
+            (None, None) => ("", ""),
+        };
+        println!(
+            "  {side:<6} {:<8} {amount:>14} {}",
+            posting.account, posting.currency
+        );
+    }
+    if history.changes.is_empty() {
+        println!("no later reversal or adjustment");
+    }
+    for (index, change) in history.changes.iter().enumerate() {
+        println!(
+            "{}. {} of {} by entry {}",
+            index + 1,
+            change.kind,
+            change.changes,
+            change.entry.entry.id
+        );
+        println!("     signed by  {}", who(&change.author));
+        println!(
+            "     final in   {}",
+            when(change.entry.height, change.entry.time_ms)
+        );
+        println!("     reason     {}", change.reason);
+    }
+    if history.truncated {
+        println!(
+            "(more than {} changes; the list was cut)",
+            tally_node::history::HISTORY_CHANGES_MAX
+        );
+    }
+    Ok(())
+}

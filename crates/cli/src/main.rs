@@ -72,6 +72,9 @@ enum Command {
     /// Audit a node's stored chains offline: hashes, links, roots, signatures, certificates,
     /// and the state rebuilt by replay. Exit code 3 names the first damage found.
     Verify(audit::VerifyArgs),
+    /// Show an entry, who signed it, when it became final, and every later reversal or
+    /// adjustment of it with authors and reasons.
+    History(audit::HistoryArgs),
     /// Write and check self-contained proofs (entry inclusion, chain consistency).
     Proof {
         #[command(subcommand)]
@@ -180,5 +183,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchTrades(args) => bench_trades::run(args),
         Command::Verify(args) => audit::verify(args),
         Command::Proof { command } => audit::proof(command),
+        Command::History(args) => audit::history(args),
     }
 }

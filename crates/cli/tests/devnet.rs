@@ -322,6 +322,56 @@ fn devnet_survives_kill_and_restart() {
         "only {certified} of {height} blocks carry a certificate"
     );
 
+    // History: a reversal and an adjustment of committed entries, shown with who and why.
+    let mut reversal = sale("rev-cli-000", 0);
+    reversal.postings = committed[0]
+        .postings
+        .iter()
+        .map(|posting| tally_node::wire::PostingJson {
+            debit: posting.credit.clone(),
+            credit: posting.debit.clone(),
+            ..posting.clone()
+        })
+        .collect();
+    reversal.description = "customer cancelled the order".into();
+    reversal.reverses = Some("cli-000".into());
+    let mut adjustment = sale("adj-cli-000", 100);
+    adjustment.description = "late shipping surcharge".into();
+    adjustment.references = vec![tally_node::wire::ReferenceJson {
+        kind: "adjusts".into(),
+        value: "cli-000".into(),
+    }];
+    let mut bogus = sale("adj-nothing", 100);
+    bogus.references = vec![tally_node::wire::ReferenceJson {
+        kind: "adjusts".into(),
+        value: "no-such-entry".into(),
+    }];
+    let output = devnet.submit_cli(0, "client", &bogus);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        stderr_of(&output).contains("the entry adjusts 'no-such-entry', which is not a committed entry"),
+        "{}",
+        describe(&output)
+    );
+    submit_all(&mut devnet, &[(0, reversal.clone()), (1, adjustment.clone())]);
+    committed.push(reversal);
+    committed.push(adjustment);
+    let output = run(
+        tally().args(["history", "cli-000", "--node"]).arg(devnet.api(2)),
+        Duration::from_secs(30),
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = stdout_of(&output);
+    for expected in [
+        "entry cli-000",
+        "reversal of cli-000 by entry rev-cli-000",
+        "adjustment of cli-000 by entry adj-cli-000",
+        "reason     customer cancelled the order",
+        "reason     late shipping surcharge",
+    ] {
+        assert!(stdout.contains(expected), "missing '{expected}' in:\n{stdout}");
+    }
+
     // Proofs from a running node, checked offline with the genesis alone.
     let genesis = devnet.net_dir().join("genesis.json");
     let proof_path = devnet.root.join("down-000.proof");

@@ -45,6 +45,10 @@ pub const REFERENCE_KIND_LEN_MAX: usize = 32;
 /// Longest reference value, in bytes: an external document number or URL-like
 /// id from a marketplace, payment processor or ERP system.
 pub const REFERENCE_VALUE_LEN_MAX: usize = 128;
+/// The reference kind of an adjusting entry: its value is the id of the committed entry it
+/// adjusts. The chain refuses one that names no committed entry, and links the two, so the
+/// history of an entry lists its adjustments as it lists its reversal.
+pub const ADJUSTS_REFERENCE: &str = "adjusts";
 
 /// A client-chosen idempotency key: 1..=[`ENTRY_ID_LEN_MAX`] bytes of
 /// `[A-Za-z0-9._:/-]`. A second entry with a committed id is refused, so a

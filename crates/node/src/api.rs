@@ -156,6 +156,7 @@ fn chain_routes(chain: ChainHandle) -> Router {
         .route("/transactions", post(submit))
         .route("/transactions/{hash}", get(transaction))
         .route("/entries/{id}", get(entry))
+        .route("/entries/{id}/history", get(entry_history))
         .route("/blocks/{height}", get(block))
         .route("/proofs/entries/{id}", get(entry_proof))
         .route("/proofs/consistency", get(consistency_proof))
@@ -301,6 +302,29 @@ async fn entry(
             format!("no entry '{id}'"),
         )),
     }
+}
+
+async fn entry_history(
+    State(chain): State<ChainHandle>,
+    Path(id): Path<String>,
+) -> Result<Json<crate::history::EntryHistoryJson>, ApiError> {
+    let id = EntryId::new(&id).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            error.to_string(),
+        )
+    })?;
+    crate::history::entry_history(chain.store(), &chain.state(), &id)
+        .map_err(internal)?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no entry '{id}'"),
+            )
+        })
 }
 
 async fn block(

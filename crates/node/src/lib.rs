@@ -8,6 +8,7 @@ pub mod api;
 pub mod bookkeeper;
 pub mod config;
 pub mod devnet;
+pub mod history;
 pub mod keys;
 pub mod node;
 pub mod peers;

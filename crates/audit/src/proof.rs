@@ -31,7 +31,7 @@ pub const PROOF_HEADERS_MAX: usize = 100_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Proof {
-    Entry(EntryProof),
+    Entry(Box<EntryProof>),
     Consistency(ConsistencyProof),
 }
 
@@ -120,8 +120,9 @@ pub enum CheckError {
     MemberNotValid,
 }
 
-/// What a proof that checks establishes.
+/// What a proof that checks establishes. Made once per check, so its size does not matter.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Proven {
     Entry {
         chain_id: String,
@@ -350,7 +351,7 @@ pub fn prove_entry(store: &Store, chain_id: &str, id: &EntryId) -> Result<Proof,
         .map(|record| record.member.clone())
         .ok_or_else(|| ProveError::UnknownSigner(id.to_string()))?;
     let (headers, certificate) = certified_headers(store, committed.height, committed.height)?;
-    Ok(Proof::Entry(EntryProof {
+    Ok(Proof::Entry(Box::new(EntryProof {
         chain_id: chain_id.to_string(),
         entry_id: id.clone(),
         transaction,
@@ -361,7 +362,7 @@ pub fn prove_entry(store: &Store, chain_id: &str, id: &EntryId) -> Result<Proof,
         member,
         headers,
         certificate,
-    }))
+    })))
 }
 
 /// Builds the proof that the block at `to` extends the block at `from`.

@@ -304,7 +304,7 @@ pub fn verify_store(
                         problem,
                     )
                 })?;
-                if !links.iter().any(|linking| *linking == id) {
+                if !links.contains(&id) {
                     return Err(fail(
                         Location::Entry {
                             id: linked.to_string(),

@@ -155,7 +155,11 @@ fn short(path: &Path, root: &Path) -> String {
         .to_string()
 }
 
-fn find_stores(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+pub(crate) fn find_stores(
+    dir: &Path,
+    depth: usize,
+    found: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
     if depth > SEARCH_DEPTH_MAX {
         return Ok(());
     }

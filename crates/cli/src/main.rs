@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod audit;
 mod bench;
+mod bench_audit;
 mod bench_trades;
 mod client;
 mod demo;
@@ -42,7 +43,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a 4-validator private chain in this process with a realistic e-commerce workload.
+    /// Run the two-tier topology in this process (4 enterprises of 4 department validators, plus
+    /// the consortium chain) with a seeded trade workload.
     Demo(demo::DemoArgs),
     /// Set up a local multi-process network.
     Devnet {
@@ -80,6 +82,8 @@ enum Command {
         #[command(subcommand)]
         command: audit::ProofCommand,
     },
+    /// Audit speed (entries/s) and entry proof size and check time, on stored chains.
+    BenchAudit(bench_audit::BenchAuditArgs),
     /// Consortium trades per second from proposal to booked on both sides, with latency.
     BenchTrades(bench_trades::BenchTradesArgs),
 }
@@ -182,6 +186,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::BenchTrades(args) => bench_trades::run(args),
         Command::Verify(args) => audit::verify(args),
+        Command::BenchAudit(args) => bench_audit::run(args),
         Command::Proof { command } => audit::proof(command),
         Command::History(args) => audit::history(args),
     }

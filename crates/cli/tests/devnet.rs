@@ -349,15 +349,21 @@ fn devnet_survives_kill_and_restart() {
     let output = devnet.submit_cli(0, "client", &bogus);
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     assert!(
-        stderr_of(&output).contains("the entry adjusts 'no-such-entry', which is not a committed entry"),
+        stderr_of(&output)
+            .contains("the entry adjusts 'no-such-entry', which is not a committed entry"),
         "{}",
         describe(&output)
     );
-    submit_all(&mut devnet, &[(0, reversal.clone()), (1, adjustment.clone())]);
+    submit_all(
+        &mut devnet,
+        &[(0, reversal.clone()), (1, adjustment.clone())],
+    );
     committed.push(reversal);
     committed.push(adjustment);
     let output = run(
-        tally().args(["history", "cli-000", "--node"]).arg(devnet.api(2)),
+        tally()
+            .args(["history", "cli-000", "--node"])
+            .arg(devnet.api(2)),
         Duration::from_secs(30),
     );
     assert!(output.status.success(), "{}", describe(&output));
@@ -369,7 +375,10 @@ fn devnet_survives_kill_and_restart() {
         "reason     customer cancelled the order",
         "reason     late shipping surcharge",
     ] {
-        assert!(stdout.contains(expected), "missing '{expected}' in:\n{stdout}");
+        assert!(
+            stdout.contains(expected),
+            "missing '{expected}' in:\n{stdout}"
+        );
     }
 
     // Proofs from a running node, checked offline with the genesis alone.

@@ -15,8 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 use tally_chain::{
-    chain_hash, entry_leaves, header_digest, verify_signatures_with, BlockDigest, Genesis, Header,
-    Store, StoreError, Transaction, TxBody,
+    chain_hash, entry_leaves, header_digest, verify_signatures_with, BlockDigest, ChainState,
+    Genesis, Header, Store, StoreError, Transaction, TxBody,
 };
 use tally_consensus::{CertificateError, CertificateVerifier};
 use tally_identity::{merkle_proof, verify_merkle_proof, CertifiedMember, Digest};
@@ -327,8 +327,10 @@ fn certified_headers(
     }
 }
 
-/// Builds the inclusion proof of a committed entry from a store.
-pub fn prove_entry(store: &Store, chain_id: &str, id: &EntryId) -> Result<Proof, ProveError> {
+/// Builds the inclusion proof of a committed entry from a store; `state` is the store's current
+/// state (the author's member certificate comes from it).
+pub fn prove_entry(store: &Store, state: &ChainState, id: &EntryId) -> Result<Proof, ProveError> {
+    let chain_id = state.chain_id.as_str();
     let committed = store
         .entry(id)?
         .ok_or_else(|| ProveError::UnknownEntry(id.to_string()))?;
@@ -344,8 +346,7 @@ pub fn prove_entry(store: &Store, chain_id: &str, id: &EntryId) -> Result<Proof,
     })?;
     let leaves: Vec<Digest> = block.transactions.iter().map(Transaction::hash).collect();
     let tx_path = merkle_proof(&leaves, tx_index).expect("the index is in range");
-    let member = store
-        .state()?
+    let member = state
         .members
         .get(&committed.signer)
         .map(|record| record.member.clone())

@@ -21,7 +21,8 @@ fn an_entry_proof_round_trips_through_bytes_and_checks() {
         ("sale-3-2", 3),
         ("reversal-of-sale-2-0", REVERSAL_BLOCK),
     ] {
-        let proof = prove_entry(&store, CHAIN, &EntryId::new(id).unwrap()).unwrap();
+        let proof =
+            prove_entry(&store, &store.state().unwrap(), &EntryId::new(id).unwrap()).unwrap();
         let bytes = proof.to_bytes();
         let decoded = Proof::from_bytes(&bytes).unwrap();
         assert_eq!(decoded, proof);
@@ -52,7 +53,12 @@ fn an_entry_proof_round_trips_through_bytes_and_checks() {
 fn an_unknown_entry_has_no_proof() {
     let chain = build();
     let store = open(&chain);
-    let error = prove_entry(&store, CHAIN, &EntryId::new("nope").unwrap()).unwrap_err();
+    let error = prove_entry(
+        &store,
+        &store.state().unwrap(),
+        &EntryId::new("nope").unwrap(),
+    )
+    .unwrap_err();
     assert!(matches!(error, ProveError::UnknownEntry(_)), "{error}");
 }
 
@@ -60,7 +66,12 @@ fn an_unknown_entry_has_no_proof() {
 fn every_altered_byte_of_an_entry_proof_is_refused() {
     let chain = build();
     let store = open(&chain);
-    let proof = prove_entry(&store, CHAIN, &EntryId::new("sale-5-1").unwrap()).unwrap();
+    let proof = prove_entry(
+        &store,
+        &store.state().unwrap(),
+        &EntryId::new("sale-5-1").unwrap(),
+    )
+    .unwrap();
     let bytes = proof.to_bytes();
     for at in 0..bytes.len() {
         let mut altered = bytes.clone();
@@ -79,7 +90,12 @@ fn every_altered_byte_of_an_entry_proof_is_refused() {
 fn a_proof_does_not_check_against_another_genesis() {
     let chain = build();
     let store = open(&chain);
-    let proof = prove_entry(&store, CHAIN, &EntryId::new("sale-1-0").unwrap()).unwrap();
+    let proof = prove_entry(
+        &store,
+        &store.state().unwrap(),
+        &EntryId::new("sale-1-0").unwrap(),
+    )
+    .unwrap();
     let mut other = chain.genesis.clone();
     other.chain_id = "elsewhere".into();
     assert_eq!(
@@ -168,7 +184,12 @@ fn an_entry_in_a_block_without_its_own_certificate_is_proven_through_a_descendan
         write.commit().unwrap();
     }
     let (store, _) = Store::open_existing(&path).unwrap();
-    let proof = prove_entry(&store, CHAIN, &EntryId::new("sale-5-1").unwrap()).unwrap();
+    let proof = prove_entry(
+        &store,
+        &store.state().unwrap(),
+        &EntryId::new("sale-5-1").unwrap(),
+    )
+    .unwrap();
     let Proof::Entry(entry) = &proof else {
         panic!("an entry proof")
     };

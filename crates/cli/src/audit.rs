@@ -226,11 +226,9 @@ pub fn proof(command: ProofCommand) -> anyhow::Result<()> {
         ProofCommand::Entry { id, source, out } => {
             let entry = tally_ledger::EntryId::new(&id)
                 .map_err(|error| crate::user_error(error.to_string()))?;
-            let bytes = fetch_proof(
-                &source,
-                &format!("proofs/entries/{id}"),
-                |store, chain_id| tally_audit::prove_entry(store, chain_id, &entry),
-            )?;
+            let bytes = fetch_proof(&source, &format!("proofs/entries/{id}"), |store, _| {
+                tally_audit::prove_entry(store, &store.state()?, &entry)
+            })?;
             write_proof(&out, &bytes)
         }
         ProofCommand::Consistency {

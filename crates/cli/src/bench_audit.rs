@@ -56,13 +56,14 @@ pub fn run(args: BenchAuditArgs) -> anyhow::Result<()> {
         let verify_seconds = started.elapsed().as_secs_f64();
 
         let ids = store.entry_ids()?;
+        let state = store.state()?;
         let step = (ids.len() / args.proofs.max(1)).max(1);
         let (mut count, mut total_bytes, mut max_bytes) = (0usize, 0usize, 0usize);
         let (mut build, mut check) = (0.0f64, 0.0f64);
         for id in ids.iter().step_by(step).take(args.proofs) {
             let id = EntryId::new(id).map_err(|error| anyhow::anyhow!("{error}"))?;
             let started = Instant::now();
-            let proof = prove_entry(&store, &genesis.chain_id, &id)
+            let proof = prove_entry(&store, &state, &id)
                 .map_err(|error| anyhow::anyhow!("proof of {id}: {error}"))?;
             let bytes = proof.to_bytes();
             build += started.elapsed().as_secs_f64();

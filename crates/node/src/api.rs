@@ -395,7 +395,7 @@ async fn entry_proof(
         )
     })?;
     let proof =
-        tally_audit::prove_entry(chain.store(), chain.chain_id(), &id).map_err(prove_error)?;
+        tally_audit::prove_entry(chain.store(), &chain.state(), &id).map_err(prove_error)?;
     Ok(proof_response(proof))
 }
 

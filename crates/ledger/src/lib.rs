@@ -57,6 +57,6 @@ pub use ledger::{
     Balance, EntryLookup, KnownEntry, Ledger, PeriodError, PostError, TrialBalanceLine,
 };
 pub use money::{
-    format_amount, format_signed, parse_amount, AmountError, Currency, CurrencyError,
-    CURRENCY_EXPONENT_MAX,
+    format_amount, format_signed, parse_amount, parse_total, AmountError, Currency,
+    CurrencyError, CURRENCY_EXPONENT_MAX,
 };

@@ -290,14 +290,17 @@ fn bad_input_is_refused_and_changes_nothing() {
     let close = Transaction::Single(tally_chain::SignedTx::sign(
         &sales_key,
         &chain_id,
-        tally_chain::TxBody::ClosePeriod(tally_ledger::Date::parse(DATE).unwrap()),
+        tally_chain::TxBody::ClosePeriod(tally_chain::CloseSignOff {
+            through: tally_ledger::Date::parse(DATE).unwrap(),
+            trial_balance: Vec::new(),
+        }),
     ));
     // Regression: role refusals of administrative transactions used to be 422 rule_violated.
     devnet.post_tx(1, &close).expect_error(
         "sales closing a period",
         403,
         "not_allowed",
-        "role 'sales' may not close periods",
+        "role 'sales' may not sign off a period close (the close policy names: finance)",
     );
 
     // --- CLI: amounts the client refuses, or the node refuses ------------------------------

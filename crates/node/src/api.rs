@@ -13,9 +13,9 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use tally_chain::{Transaction, TxError};
+use tally_chain::{CloseError, Transaction, TxError};
 use tally_consensus::{AdmitError, ChainHandle, Outcome, Receipt, SubmitError};
-use tally_ledger::{EntryId, PostError};
+use tally_ledger::{EntryId, PeriodError, PostError};
 
 use crate::wire::{
     BlockJson, CommittedEntryJson, ErrorDetail, ErrorJson, StatusJson, SubmitJson,
@@ -85,13 +85,24 @@ fn tx_error_code(error: &TxError) -> (StatusCode, &'static str) {
             PostError::DuplicateId { .. } => (StatusCode::CONFLICT, "duplicate_id"),
             PostError::RoleNotAllowed { .. } => (StatusCode::FORBIDDEN, "not_allowed"),
             PostError::PeriodClosed { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "period_closed"),
+            PostError::PeriodClosing { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "period_closing"),
             _ => (StatusCode::UNPROCESSABLE_ENTITY, "rule_violated"),
         },
         TxError::BadSignature => (StatusCode::BAD_REQUEST, "bad_signature"),
         TxError::Account(tally_ledger::AccountError::RoleNotAllowed { .. })
-        | TxError::Period(tally_ledger::PeriodError::RoleNotAllowed { .. }) => {
-            (StatusCode::FORBIDDEN, "not_allowed")
+        | TxError::Close(CloseError::NotInPolicy { .. }) => (StatusCode::FORBIDDEN, "not_allowed"),
+        TxError::Close(CloseError::AlreadySigned { .. }) => {
+            (StatusCode::CONFLICT, "already_signed")
         }
+        TxError::Close(CloseError::TrialBalanceDiffers { .. }) => {
+            (StatusCode::CONFLICT, "trial_balance_differs")
+        }
+        TxError::Close(CloseError::Period(PeriodError::OtherClosePending { .. })) => {
+            (StatusCode::CONFLICT, "close_pending")
+        }
+        TxError::Close(CloseError::Period(
+            PeriodError::Backwards { .. } | PeriodError::AlreadyClosed { .. },
+        )) => (StatusCode::CONFLICT, "already_closed"),
         TxError::DuplicateInTransaction(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "duplicate_in_transaction")
         }

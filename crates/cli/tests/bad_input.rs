@@ -355,6 +355,33 @@ fn bad_input_is_refused_and_changes_nothing() {
         "the trial balance signed off through 2026-11-30 differs from the books at account '1100' \
          in EUR; sign the trial balance as of 2026-11-30 again",
     );
+    let close_period = |through: &str, key: &str| {
+        run(
+            tally()
+                .args([
+                    "close-period",
+                    "--wait",
+                    "5",
+                    "--through",
+                    through,
+                    "--node",
+                ])
+                .arg(devnet.api(0))
+                .arg("--key")
+                .arg(devnet.key(key)),
+            Duration::from_secs(40),
+        )
+    };
+    expect_cli_user_error(
+        "tally close-period through a day that does not exist",
+        &close_period("2026-13-01", "client"),
+        &["error: --through: month 13 does not exist (1 to 12)"],
+    );
+    expect_cli_user_error(
+        "tally close-period with the sales key",
+        &close_period("2026-11-30", "sales"),
+        &["error: role 'sales' may not sign off a period close (the close policy names: finance) (not_allowed)"],
+    );
 
     // --- CLI: amounts the client refuses, or the node refuses ------------------------------
     let zero = entry(

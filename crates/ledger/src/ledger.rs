@@ -1058,6 +1058,21 @@ mod tests {
         }
     }
 
+    /// EUR 100.00 from the bank exchanged for USD 110.00 through the FX
+    /// trading account, dated 2026-06-15.
+    fn exchange() -> BalancedEntry {
+        entry_on(
+            "fx-1",
+            "2026-06-15",
+            vec![
+                posting(codes::BANK, Side::Debit, 11_000, Currency::USD),
+                posting(codes::FX_TRADING, Side::Credit, 11_000, Currency::USD),
+                posting(codes::FX_TRADING, Side::Debit, 10_000, Currency::EUR),
+                posting(codes::BANK, Side::Credit, 10_000, Currency::EUR),
+            ],
+        )
+    }
+
     fn fund_bank(ledger: &mut Ledger, known: &mut Known, amount: u64) {
         let entry = transfer("funding", codes::BANK, codes::OPENING_EQUITY, amount);
         commit(ledger, known, &entry, Role::Finance);
@@ -1936,17 +1951,7 @@ mod tests {
         let mut ledger = ledger();
         let mut known = Known::new();
         fund_bank(&mut ledger, &mut known, 10_000);
-        let exchange = entry_on(
-            "fx-1",
-            "2026-06-15",
-            vec![
-                posting(codes::BANK, Side::Debit, 11_000, Currency::USD),
-                posting(codes::FX_TRADING, Side::Credit, 11_000, Currency::USD),
-                posting(codes::FX_TRADING, Side::Debit, 10_000, Currency::EUR),
-                posting(codes::BANK, Side::Credit, 10_000, Currency::EUR),
-            ],
-        );
-        commit(&mut ledger, &mut known, &exchange, Role::Finance);
+        commit(&mut ledger, &mut known, &exchange(), Role::Finance);
         let closing = ledger.close_period(date("2026-06-30")).unwrap();
         for currency in [Currency::EUR, Currency::USD] {
             let (debits, credits) = closing
@@ -2037,17 +2042,7 @@ mod tests {
         let mut ledger = ledger();
         let mut known = Known::new();
         fund_bank(&mut ledger, &mut known, 10_000);
-        let exchange = entry_on(
-            "fx-1",
-            "2026-06-15",
-            vec![
-                posting(codes::BANK, Side::Debit, 11_000, Currency::USD),
-                posting(codes::FX_TRADING, Side::Credit, 11_000, Currency::USD),
-                posting(codes::FX_TRADING, Side::Debit, 10_000, Currency::EUR),
-                posting(codes::BANK, Side::Credit, 10_000, Currency::EUR),
-            ],
-        );
-        commit(&mut ledger, &mut known, &exchange, Role::Finance);
+        commit(&mut ledger, &mut known, &exchange(), Role::Finance);
         assert!(ledger.is_balanced());
         assert_eq!(
             ledger.balance(&code(codes::BANK), Currency::USD).net(),

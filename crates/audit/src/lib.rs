@@ -14,8 +14,8 @@ pub mod proof;
 pub mod verify;
 
 pub use proof::{
-    prove_consistency, prove_entry, CheckError, ConsistencyProof, EntryProof, Proof, ProveError,
-    Proven, PROOF_BYTES_MAX, PROOF_HEADERS_MAX, PROOF_MAGIC,
+    prove_closing, prove_consistency, prove_entry, CheckError, ClosingProof, ConsistencyProof,
+    EntryProof, Proof, ProveError, Proven, PROOF_BYTES_MAX, PROOF_HEADERS_MAX, PROOF_MAGIC,
 };
 pub use verify::{
     verify_file, verify_store, ChainReport, Location, Problem, Progress, VerifyError,

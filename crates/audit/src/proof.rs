@@ -4,6 +4,8 @@
 //!   of that transaction to its block's `tx_root`, the author's member certificate (signed by the
 //!   enterprise root key the genesis names), the block header, the headers of any descendants up
 //!   to the first block with a finalization certificate of its own, and that certificate.
+//! - A **closing proof** is the same for the final sign-off of a period close, which carries the
+//!   closing trial balance.
 //! - A **consistency proof** carries the headers from one height to another (and on to the first
 //!   certified block): each names its parent's digest, so the later head extends the earlier.
 //!
@@ -33,6 +35,22 @@ pub const PROOF_HEADERS_MAX: usize = 100_000;
 pub enum Proof {
     Entry(Box<EntryProof>),
     Consistency(ConsistencyProof),
+    Closing(Box<ClosingProof>),
+}
+
+/// Proves a period close's trial balance: the final sign-off transaction (which carries the
+/// closing trial balance, accepted by the chain only if it equalled the books as of the closing
+/// day) in a final block, with its author's member certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosingProof {
+    pub chain_id: String,
+    pub transaction: Transaction,
+    pub tx_index: u32,
+    pub tx_count: u32,
+    pub tx_path: Vec<Digest>,
+    pub member: CertifiedMember,
+    pub headers: Vec<Header>,
+    pub certificate: Vec<u8>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +87,8 @@ pub struct ConsistencyProof {
 /// Why a proof could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ProveError {
+    #[error("no period of this chain is closed through {0}")]
+    UnknownClosing(String),
     #[error("entry '{0}' is not committed on this chain")]
     UnknownEntry(String),
     #[error("no block at height {0}")]
@@ -110,6 +130,8 @@ pub enum CheckError {
     NotInBlock,
     #[error("the transaction's signature does not verify")]
     BadSignature,
+    #[error("the transaction is not a period close sign-off")]
+    NotASignOff,
     #[error("the transaction holds no entry '{0}' at the claimed position")]
     EntryNotInTransaction(String),
     #[error("the member certificate is not signed by the enterprise root key")]
@@ -132,6 +154,16 @@ pub enum Proven {
         time_ms: u64,
         block: BlockDigest,
         /// The block whose certificate made it final (the entry's, or a descendant's).
+        certified_height: u64,
+        signers: usize,
+    },
+    Closing {
+        chain_id: String,
+        sign_off: tally_chain::CloseSignOff,
+        member: CertifiedMember,
+        height: u64,
+        time_ms: u64,
+        block: BlockDigest,
         certified_height: u64,
         signers: usize,
     },
@@ -176,6 +208,7 @@ impl Proof {
         match self {
             Proof::Entry(proof) => proof.check(genesis),
             Proof::Consistency(proof) => proof.check(genesis),
+            Proof::Closing(proof) => proof.check(genesis),
         }
     }
 }
@@ -224,49 +257,118 @@ fn check_headers(
     Ok((digests, certified.signers))
 }
 
+/// What a checked transaction inclusion establishes: the block, its digest, and the quorum.
+struct Included {
+    digest: BlockDigest,
+    signers: usize,
+}
+
+/// Checks that `transaction`, signed by the holder of `member`, is in the first of `headers`,
+/// which is final by `certificate`.
+#[allow(clippy::too_many_arguments)]
+fn check_inclusion(
+    genesis: &Genesis,
+    chain_id: &str,
+    transaction: &Transaction,
+    tx_index: u32,
+    tx_count: u32,
+    tx_path: &[Digest],
+    member: &CertifiedMember,
+    headers: &[Header],
+    certificate: &[u8],
+) -> Result<Included, CheckError> {
+    let (digests, signers) = check_headers(genesis, chain_id, headers, certificate)?;
+    let header = &headers[0];
+    if !verify_merkle_proof(
+        &transaction.hash(),
+        tx_index as usize,
+        tx_count as usize,
+        tx_path,
+        &header.tx_root,
+    ) {
+        return Err(CheckError::NotInBlock);
+    }
+    let leaves = entry_leaves(transaction);
+    verify_signatures_with(
+        &genesis.chain_id,
+        std::slice::from_ref(transaction),
+        std::slice::from_ref(&leaves),
+    )
+    .map_err(|_| CheckError::BadSignature)?;
+    member
+        .verify(&genesis.root_key, &genesis.chain_id)
+        .map_err(|_| CheckError::BadMember)?;
+    if member.member() != *transaction.signer() {
+        return Err(CheckError::MemberMismatch);
+    }
+    if !member.is_valid_at(header.time_ms) {
+        return Err(CheckError::MemberNotValid);
+    }
+    Ok(Included {
+        digest: digests[0],
+        signers,
+    })
+}
+
 impl EntryProof {
     fn check(&self, genesis: &Genesis) -> Result<Proven, CheckError> {
-        let (digests, signers) =
-            check_headers(genesis, &self.chain_id, &self.headers, &self.certificate)?;
-        let header = &self.headers[0];
-        let leaf = self.transaction.hash();
-        if !verify_merkle_proof(
-            &leaf,
-            self.tx_index as usize,
-            self.tx_count as usize,
+        let included = check_inclusion(
+            genesis,
+            &self.chain_id,
+            &self.transaction,
+            self.tx_index,
+            self.tx_count,
             &self.tx_path,
-            &header.tx_root,
-        ) {
-            return Err(CheckError::NotInBlock);
-        }
-        let leaves = entry_leaves(&self.transaction);
-        verify_signatures_with(
-            &genesis.chain_id,
-            std::slice::from_ref(&self.transaction),
-            std::slice::from_ref(&leaves),
-        )
-        .map_err(|_| CheckError::BadSignature)?;
+            &self.member,
+            &self.headers,
+            &self.certificate,
+        )?;
         let entry = entry_at(&self.transaction, self.item_index as usize)
             .filter(|entry| entry.id == self.entry_id)
             .ok_or_else(|| CheckError::EntryNotInTransaction(self.entry_id.to_string()))?;
-        self.member
-            .verify(&genesis.root_key, &genesis.chain_id)
-            .map_err(|_| CheckError::BadMember)?;
-        if self.member.member() != *self.transaction.signer() {
-            return Err(CheckError::MemberMismatch);
-        }
-        if !self.member.is_valid_at(header.time_ms) {
-            return Err(CheckError::MemberNotValid);
-        }
+        let header = &self.headers[0];
         Ok(Proven::Entry {
             chain_id: self.chain_id.clone(),
             entry: entry.clone(),
             member: self.member.clone(),
             height: header.height,
             time_ms: header.time_ms,
-            block: digests[0],
+            block: included.digest,
             certified_height: self.headers.last().expect("non-empty").height,
-            signers,
+            signers: included.signers,
+        })
+    }
+}
+
+impl ClosingProof {
+    fn check(&self, genesis: &Genesis) -> Result<Proven, CheckError> {
+        let included = check_inclusion(
+            genesis,
+            &self.chain_id,
+            &self.transaction,
+            self.tx_index,
+            self.tx_count,
+            &self.tx_path,
+            &self.member,
+            &self.headers,
+            &self.certificate,
+        )?;
+        let Transaction::Single(single) = &self.transaction else {
+            return Err(CheckError::NotASignOff);
+        };
+        let TxBody::ClosePeriod(sign_off) = &single.body else {
+            return Err(CheckError::NotASignOff);
+        };
+        let header = &self.headers[0];
+        Ok(Proven::Closing {
+            chain_id: self.chain_id.clone(),
+            sign_off: sign_off.clone(),
+            member: self.member.clone(),
+            height: header.height,
+            time_ms: header.time_ms,
+            block: included.digest,
+            certified_height: self.headers.last().expect("non-empty").height,
+            signers: included.signers,
         })
     }
 }
@@ -358,6 +460,46 @@ pub fn prove_entry(store: &Store, state: &ChainState, id: &EntryId) -> Result<Pr
         transaction,
         item_index: committed.item_index,
         tx_index: committed.tx_index,
+        tx_count: leaves.len() as u32,
+        tx_path,
+        member,
+        headers,
+        certificate,
+    })))
+}
+
+/// Builds the proof of the closing trial balance of the period closed through `through`.
+pub fn prove_closing(
+    store: &Store,
+    state: &ChainState,
+    through: tally_ledger::Date,
+) -> Result<Proof, ProveError> {
+    let closing = state
+        .closes
+        .closing(through)
+        .ok_or_else(|| ProveError::UnknownClosing(through.to_string()))?;
+    let block = store
+        .block(closing.height)?
+        .ok_or(ProveError::UnknownBlock(closing.height))?;
+    let tx_index = closing.tx_index as usize;
+    let transaction = block.transactions.get(tx_index).cloned().ok_or_else(|| {
+        ProveError::Inconsistent(format!(
+            "block {} has no transaction {tx_index}",
+            closing.height
+        ))
+    })?;
+    let leaves: Vec<Digest> = block.transactions.iter().map(Transaction::hash).collect();
+    let tx_path = merkle_proof(&leaves, tx_index).expect("the index is in range");
+    let member = state
+        .members
+        .get(transaction.signer())
+        .map(|record| record.member.clone())
+        .ok_or_else(|| ProveError::UnknownSigner(format!("the close through {through}")))?;
+    let (headers, certificate) = certified_headers(store, closing.height, closing.height)?;
+    Ok(Proof::Closing(Box::new(ClosingProof {
+        chain_id: state.chain_id.clone(),
+        transaction,
+        tx_index: closing.tx_index,
         tx_count: leaves.len() as u32,
         tx_path,
         member,

@@ -1,4 +1,5 @@
-//! Genesis: the validator set, the enterprise root key, the first members and the chart.
+//! Genesis: the validator set, the enterprise root key, the first members, the chart and the
+//! close policy.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use tally_ledger::{Account, Ledger};
 
 use crate::{
     block::{header_digest, Block, Header},
+    close::{ClosePolicy, ClosePolicyError, PeriodCloses},
     consortium::{certifying_enterprise, ConsortiumGenesis},
     log::EntryLog,
     state::{chain_hash, ChainState, MemberRecord},
@@ -40,6 +42,9 @@ pub struct Genesis {
     /// certified by their own enterprise's root key; `root_key` is the convening enterprise's.
     #[serde(default)]
     pub consortium: Option<ConsortiumGenesis>,
+    /// The roles that must each sign off a period close; finance alone when left out.
+    #[serde(default)]
+    pub close_policy: ClosePolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +61,8 @@ pub enum GenesisError {
     DuplicateMember(PublicKey),
     #[error("genesis consortium: {0}")]
     BadConsortium(String),
+    #[error("genesis close policy: {0}")]
+    ClosePolicy(#[from] ClosePolicyError),
     #[error("cannot read genesis {path}: {reason}")]
     Read { path: String, reason: String },
 }
@@ -76,6 +83,7 @@ impl Genesis {
                 count: self.validators.len(),
             });
         }
+        self.close_policy.validate()?;
         let consortium = match &self.consortium {
             Some(genesis) => Some(genesis.initial().map_err(GenesisError::BadConsortium)?),
             None => None,
@@ -125,6 +133,10 @@ impl Genesis {
             log: EntryLog::default(),
             consortium,
             contract_log: EntryLog::default(),
+            closes: PeriodCloses {
+                policy: self.close_policy.clone(),
+                ..PeriodCloses::default()
+            },
         };
         state.tip = header_digest(&self.header(&state)).0;
         Ok(state)

@@ -9,9 +9,12 @@
 //! - replaying the same blocks from the same genesis yields the same state root;
 //! - a consortium chain (a genesis with enterprises) carries contract calls and no journal
 //!   entries; a private chain carries entries and no contract calls;
+//! - a period closes only once every role of the genesis' close policy signed off the same trial
+//!   balance, the one the ledger computes (see the `close` module);
 //! - this crate knows nothing of consensus messages, the network or HTTP.
 
 mod block;
+mod close;
 mod consortium;
 mod genesis;
 mod log;
@@ -22,6 +25,10 @@ mod tx;
 
 pub use block::{
     header_digest, Block, BlockDecodeError, BlockDigest, Header, BLOCK_BYTES_MAX, TXS_PER_BLOCK_MAX,
+};
+pub use close::{
+    CloseError, ClosePolicy, ClosePolicyError, CloseProgress, CloseSignOff, CloseSigner, Closing,
+    PeriodCloses, CLOSING_LINES_MAX,
 };
 pub use consortium::{certifying_enterprise, ChainEvent, ConsortiumGenesis, EnterpriseGenesis};
 pub use genesis::{Genesis, GenesisError, Validator, VALIDATORS_MAX};

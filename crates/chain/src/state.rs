@@ -12,13 +12,14 @@ use sha2::{Digest as _, Sha256};
 use tally_identity::{CertifiedMember, Digest, PublicKey};
 use tally_ledger::{
     AccountError, BalancedEntry, EntryDraft, EntryError, EntryId, EntryLookup, KnownEntry, Ledger,
-    PeriodError, PostError, Role, ADJUSTS_REFERENCE,
+    PostError, Role, ADJUSTS_REFERENCE,
 };
 
 use tally_contracts::{Consortium, ContractError, EnterpriseName, Signer};
 
 use crate::{
     block::{header_digest, Block, BlockDigest, Header, TXS_PER_BLOCK_MAX},
+    close::{CloseError, CloseProgress, CloseSigner, PeriodCloses, TxPlace},
     consortium::{certifying_enterprise, ChainEvent},
     log::EntryLog,
     tx::{entry_leaves, verify_signatures_with, SignedTx, Transaction, TxBody, BATCH_ENTRIES_MAX},
@@ -50,10 +51,13 @@ pub struct ChainState {
     pub consortium: Option<Consortium>,
     /// Append-only log of every contract event (see [`ChainEvent::leaf`]); empty on private chains.
     pub contract_log: EntryLog,
+    /// The close policy, the sign-offs of a close under way and every completed close.
+    pub closes: PeriodCloses,
 }
 
 impl ChainState {
-    /// Digest over the ledger and the membership. Entries themselves are committed by the log root.
+    /// Digest over the ledger, the membership and the period closes. Entries themselves are
+    /// committed by the log root.
     pub fn state_root(&self) -> Digest {
         let mut hasher = Sha256::new();
         hasher.update(b"tally/v1/state");
@@ -65,6 +69,11 @@ impl ChainState {
             hasher.update((bytes.len() as u64).to_be_bytes());
             hasher.update(&bytes);
         }
+        // One short record per closed period: hashing them all is cheap, unlike the trial
+        // balances, which their sign-off transactions carry (see `close.rs`).
+        let closes = postcard::to_stdvec(&self.closes).expect("serialising to a Vec cannot fail");
+        hasher.update((closes.len() as u64).to_be_bytes());
+        hasher.update(&closes);
         if let Some(consortium) = &self.consortium {
             // Contracts are committed through the contract log: hashing every open contract in
             // every block would cost more with each trade.
@@ -203,7 +212,7 @@ pub enum TxError {
     #[error("{0}")]
     Account(#[from] AccountError),
     #[error("{0}")]
-    Period(#[from] PeriodError),
+    Close(#[from] CloseError),
     #[error("entry id '{0}' appears more than once in this transaction")]
     DuplicateInTransaction(EntryId),
     #[error("the entry adjusts '{adjusted}', which is not a committed entry")]
@@ -340,6 +349,9 @@ pub struct Executed {
     pub pending: Pending,
     /// Contract events of this block, in order (consortium chains only).
     pub events: Vec<ChainEvent>,
+    /// What each period close sign-off of this block achieved, with the index of its
+    /// transaction in the block.
+    pub sign_offs: Vec<(u32, CloseProgress)>,
 }
 
 /// Executes transactions one by one on a working state.
@@ -355,6 +367,7 @@ pub struct Executor<'a, L: EntryLookup + ?Sized> {
     log_leaves: Vec<Digest>,
     reversals: Vec<(EntryId, EntryId)>,
     events: Vec<ChainEvent>,
+    sign_offs: Vec<(u32, CloseProgress)>,
     height: u64,
     time_ms: u64,
     applied: u32,
@@ -377,6 +390,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             log_leaves: Vec::new(),
             reversals: Vec::new(),
             events: Vec::new(),
+            sign_offs: Vec::new(),
             height: parent.height + 1,
             time_ms,
             applied: 0,
@@ -515,7 +529,23 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                 Ok(self.state.ledger.open_account(account.clone(), role)?)
             }
             TxBody::CloseAccount(code) => Ok(self.state.ledger.close_account(code, role)?),
-            TxBody::ClosePeriod(date) => Ok(self.state.ledger.close_period(*date, role)?),
+            TxBody::ClosePeriod(sign_off) => {
+                let signer = CloseSigner {
+                    role,
+                    member: *signer,
+                };
+                let place = TxPlace {
+                    height: self.height,
+                    time_ms: self.time_ms,
+                    tx_index,
+                };
+                let progress =
+                    self.state
+                        .closes
+                        .sign_off(&mut self.state.ledger, sign_off, signer, place)?;
+                self.sign_offs.push((tx_index, progress));
+                Ok(())
+            }
             TxBody::RegisterMember(member) => {
                 if role != Role::Admin {
                     return Err(TxError::NotAllowed {
@@ -690,6 +720,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             reversals: self.reversals,
             pending: self.pending.with_layer(self.height, self.own),
             events: self.events,
+            sign_offs: self.sign_offs,
         };
         (block, executed)
     }

@@ -11,7 +11,9 @@ use tally_identity::{
     leaf_hash, merkle_root, CertifiedMember, Digest, Domain, PublicKey, SecretKey, Signature,
     SignatureCheck,
 };
-use tally_ledger::{Account, AccountCode, Date, EntryDraft};
+use tally_ledger::{Account, AccountCode, EntryDraft};
+
+use crate::close::CloseSignOff;
 
 /// Entries in one signed batch. A bound keeps one batch's Merkle computation and the block that
 /// carries it to a predictable size.
@@ -26,8 +28,9 @@ pub enum TxBody {
     OpenAccount(Account),
     /// Close an account (its balance must be zero).
     CloseAccount(AccountCode),
-    /// Close the books through a date: later postings dated on or before it are refused.
-    ClosePeriod(Date),
+    /// One role's sign-off of a close through a date, with the trial balance as of that date. The
+    /// first sign-off freezes the period; the last required one closes it (see `close.rs`).
+    ClosePeriod(CloseSignOff),
     /// Admit a member whose certificate the enterprise root key signed.
     RegisterMember(CertifiedMember),
     /// Revoke a member: its later transactions are refused.

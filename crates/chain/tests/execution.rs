@@ -10,10 +10,12 @@ use bytes::Bytes;
 use commonware_codec::{Decode, Encode, EncodeSize, Error as CodecError};
 use tally_chain::{
     build_block, execute_block, header_digest, replay, Block, BlockDecodeError, BlockError,
-    ChainState, Executed, Store, Transaction, TxBody, TxError, BLOCK_BYTES_MAX, TXS_PER_BLOCK_MAX,
+    ChainState, CloseError, ClosePolicy, CloseProgress, CloseSigner, Closing, Executed,
+    GenesisError, Store, Transaction, TxBody, TxError, BLOCK_BYTES_MAX, TXS_PER_BLOCK_MAX,
 };
 use tally_ledger::{
-    codes::*, Currency, EntryError, EntryLookup, PeriodError, PostError, Role, Side,
+    codes::*, Currency, Date, EntryError, EntryLookup, PeriodError, PostError, Role, RoleSet, Side,
+    TrialBalanceLine,
 };
 
 use common::*;
@@ -1074,31 +1076,126 @@ fn the_bank_account_may_not_go_negative() {
     );
 }
 
+// ------------------------------------------------------------------------------------------
+// Period close.
+
+/// A EUR entry of `amount` from opening equity to cash, dated `on`.
+fn cash_on(fx: &Fixture, entry_id: &str, on: Date, amount: u64) -> Transaction {
+    let mut entry = simple(entry_id, CASH, OPENING_EQUITY, amount);
+    entry.date = on;
+    post(&fx.finance, entry)
+}
+
+fn eur_line(account: &str, debit: u128, credit: u128) -> TrialBalanceLine {
+    TrialBalanceLine {
+        account: code(account),
+        currency: Currency::EUR,
+        debit,
+        credit,
+    }
+}
+
+/// The fixture with a close policy of finance and admin.
+fn two_role_fixture() -> Fixture {
+    let mut fx = fixture();
+    fx.genesis.close_policy = ClosePolicy {
+        signers: vec![Role::Finance, Role::Admin],
+    };
+    fx
+}
+
+/// Asserts that offering `candidate` on `parent` leaves the state as an empty block would.
+fn assert_refusal_changes_nothing(parent: &ChainState, store: &Store, candidate: Transaction) {
+    let (empty, _, _) = build_block(parent, store, HashMap::new(), T0 + 500, Vec::new());
+    let (block, _, rejected) =
+        build_block(parent, store, HashMap::new(), T0 + 500, vec![candidate]);
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(block.header.state_root, empty.header.state_root);
+}
+
 #[test]
 fn a_closed_period_refuses_entries_dated_in_it() {
     let fx = fixture();
     let (store, state) = open(&fx);
-    let close = |signer, through| single(signer, TxBody::ClosePeriod(through));
-    assert_eq!(
-        rejection(&state, &store, T0 + 1, close(&fx.sales, date(2026, 1, 31))),
-        TxError::Period(PeriodError::RoleNotAllowed { role: Role::Sales })
+    let through = date(2026, 1, 31);
+    commit_all(
+        &store,
+        T0 + 1,
+        vec![
+            cash_on(&fx, "jan", date(2026, 1, 15), 100),
+            cash_on(&fx, "feb", date(2026, 2, 1), 7),
+        ],
     );
-    commit_all(&store, T0 + 1, vec![close(&fx.finance, date(2026, 1, 31))]);
     let parent = store.state().unwrap();
-    assert_eq!(parent.ledger.closed_through(), Some(date(2026, 1, 31)));
 
-    let dated = |n: &str, on| {
-        let mut entry = simple(n, CASH, OPENING_EQUITY, 100);
-        entry.date = on;
-        post(&fx.finance, entry)
+    // The default policy: finance alone signs off.
+    assert_eq!(state.closes.policy.signers, vec![Role::Finance]);
+    let error = rejection(
+        &parent,
+        &store,
+        T0 + 2,
+        sign_off(&fx.sales, &parent, through),
+    );
+    assert_eq!(
+        error,
+        TxError::Close(CloseError::NotInPolicy {
+            role: Role::Sales,
+            policy: RoleSet::of(&[Role::Finance])
+        })
+    );
+    assert_eq!(
+        error.to_string(),
+        "role 'sales' may not sign off a period close (the close policy names: finance)"
+    );
+
+    let (block, executed) = commit_all(
+        &store,
+        T0 + 2,
+        vec![sign_off(&fx.finance, &parent, through)],
+    );
+    let closing_tb = vec![eur_line(CASH, 100, 0), eur_line(OPENING_EQUITY, 0, 100)];
+    assert_eq!(
+        executed.sign_offs,
+        vec![(
+            0,
+            CloseProgress {
+                through,
+                signed: vec![Role::Finance],
+                waiting_for: Vec::new()
+            }
+        )]
+    );
+    let parent = store.state().unwrap();
+    assert_eq!(parent.ledger.closed_through(), Some(through));
+    assert_eq!(parent.ledger.closing_through(), None);
+    let closing = Closing {
+        through,
+        height: 2,
+        time_ms: T0 + 2,
+        tx_index: 0,
+        signers: vec![CloseSigner {
+            role: Role::Finance,
+            member: fx.finance.public_key(),
+        }],
     };
-    for on in [date(2026, 1, 15), date(2026, 1, 31)] {
-        let error = rejection(&parent, &store, T0 + 2, dated("p-1", on));
+    assert_eq!(parent.closes.closings, vec![closing.clone()]);
+    assert_eq!(parent.closes.closing(through), Some(&closing));
+    // The closing trial balance is in the block, in the final sign-off.
+    match &block.transactions[closing.tx_index as usize] {
+        Transaction::Single(single) => match &single.body {
+            TxBody::ClosePeriod(carried) => assert_eq!(carried.trial_balance, closing_tb),
+            other => panic!("not a sign-off: {other:?}"),
+        },
+        other => panic!("not a single transaction: {other:?}"),
+    }
+
+    for on in [date(2026, 1, 15), through] {
+        let error = rejection(&parent, &store, T0 + 3, cash_on(&fx, "p-1", on, 100));
         assert_eq!(
             error,
             TxError::Post(PostError::PeriodClosed {
                 date: on,
-                closed_through: date(2026, 1, 31)
+                closed_through: through
             })
         );
         assert_eq!(
@@ -1109,18 +1206,346 @@ fn a_closed_period_refuses_entries_dated_in_it() {
     build_all(
         &parent,
         &store,
-        T0 + 2,
-        vec![dated("p-1", date(2026, 2, 1))],
+        T0 + 3,
+        vec![cash_on(&fx, "p-1", date(2026, 2, 1), 1)],
     );
 
-    // The close never moves back.
+    // A close never repeats and never moves back.
+    let again = rejection(
+        &parent,
+        &store,
+        T0 + 3,
+        sign_off(&fx.finance, &parent, through),
+    );
     assert_eq!(
-        rejection(&parent, &store, T0 + 2, close(&fx.admin, date(2026, 1, 1))),
-        TxError::Period(PeriodError::Backwards {
+        again,
+        TxError::Close(CloseError::Period(PeriodError::AlreadyClosed { through }))
+    );
+    assert_eq!(
+        again.to_string(),
+        "the books are already closed through 2026-01-31"
+    );
+    assert_eq!(
+        rejection(
+            &parent,
+            &store,
+            T0 + 3,
+            sign_off(&fx.finance, &parent, date(2026, 1, 1))
+        ),
+        TxError::Close(CloseError::Period(PeriodError::Backwards {
             requested: date(2026, 1, 1),
-            closed_through: date(2026, 1, 31)
+            closed_through: through
+        }))
+    );
+}
+
+#[test]
+fn a_two_role_close_freezes_its_period_until_the_last_role_signs() {
+    let fx = two_role_fixture();
+    let (store, _) = open(&fx);
+    let through = date(2026, 1, 31);
+    let mut blocks = Vec::new();
+    blocks.push(
+        commit_all(
+            &store,
+            T0 + 1,
+            vec![
+                cash_on(&fx, "jan", date(2026, 1, 15), 100),
+                cash_on(&fx, "feb", date(2026, 2, 3), 20),
+            ],
+        )
+        .0,
+    );
+    let before = store.state().unwrap();
+    let closing_tb = before.ledger.trial_balance_as_of(through).unwrap();
+    assert_eq!(
+        closing_tb,
+        vec![eur_line(CASH, 100, 0), eur_line(OPENING_EQUITY, 0, 100)]
+    );
+
+    // Finance signs first: the close is under way, not done.
+    let (block, executed) = commit_all(
+        &store,
+        T0 + 2,
+        vec![sign_off(&fx.finance, &before, through)],
+    );
+    blocks.push(block);
+    assert_eq!(
+        executed.sign_offs,
+        vec![(
+            0,
+            CloseProgress {
+                through,
+                signed: vec![Role::Finance],
+                waiting_for: vec![Role::Admin]
+            }
+        )]
+    );
+    let pending = store.state().unwrap();
+    assert_eq!(pending.ledger.closing_through(), Some(through));
+    assert_eq!(pending.ledger.closed_through(), None);
+    assert!(pending.closes.closings.is_empty());
+    let finance = CloseSigner {
+        role: Role::Finance,
+        member: fx.finance.public_key(),
+    };
+    assert_eq!(
+        pending.closes.pending(&pending.ledger),
+        Some((through, [finance].as_slice()))
+    );
+
+    // Entries dated in the period are refused, with the closing date; later ones are booked.
+    let error = rejection(
+        &pending,
+        &store,
+        T0 + 3,
+        cash_on(&fx, "late", date(2026, 1, 20), 5),
+    );
+    assert_eq!(
+        error,
+        TxError::Post(PostError::PeriodClosing {
+            date: date(2026, 1, 20),
+            closing_through: through
         })
     );
+    assert_eq!(
+        error.to_string(),
+        "2026-01-20 is in a period being closed (closing through 2026-01-31)"
+    );
+    blocks.push(
+        commit_all(
+            &store,
+            T0 + 3,
+            vec![cash_on(&fx, "feb-2", date(2026, 2, 10), 30)],
+        )
+        .0,
+    );
+    let pending = store.state().unwrap();
+    assert_eq!(
+        pending.ledger.trial_balance_as_of(through).unwrap(),
+        closing_tb
+    );
+
+    // Every other sign-off is refused, each for its own reason, and changes nothing.
+    let refusals = [
+        (
+            sign_off(&fx.finance, &pending, through),
+            "role 'finance' has already signed off the close through 2026-01-31",
+        ),
+        (
+            sign_off(&fx.admin, &pending, date(2026, 2, 28)),
+            "cannot close through 2026-02-28 while the close through 2026-01-31 is under way",
+        ),
+        (
+            sign_off(&fx.sales, &pending, through),
+            "role 'sales' may not sign off a period close (the close policy names: admin, finance)",
+        ),
+        (
+            sign_off(&fx.auditor, &pending, through),
+            "role 'auditor' may not sign off a period close (the close policy names: admin, finance)",
+        ),
+        (
+            sign_off_with(&fx.admin, through, vec![eur_line(CASH, 100, 0), eur_line(OPENING_EQUITY, 0, 99)]),
+            "the trial balance signed off through 2026-01-31 differs from the books at account '3000' \
+             in EUR; sign the trial balance as of 2026-01-31 again",
+        ),
+        (
+            // The books as of today, not as of the closing date.
+            sign_off_with(&fx.admin, through, pending.ledger.trial_balance()),
+            "the trial balance signed off through 2026-01-31 differs from the books at account '1010' \
+             in EUR; sign the trial balance as of 2026-01-31 again",
+        ),
+        (
+            sign_off_with(&fx.admin, through, Vec::new()),
+            "the trial balance signed off through 2026-01-31 differs from the books at account '1010' \
+             in EUR; sign the trial balance as of 2026-01-31 again",
+        ),
+    ];
+    for (candidate, message) in refusals {
+        let error = rejection(&pending, &store, T0 + 4, candidate.clone());
+        assert!(matches!(error, TxError::Close(_)), "{error:?}");
+        assert_eq!(error.to_string(), message);
+        assert_refusal_changes_nothing(&pending, &store, candidate);
+    }
+    assert_eq!(
+        rejection(
+            &pending,
+            &store,
+            T0 + 4,
+            sign_off(&fx.finance, &pending, through)
+        ),
+        TxError::Close(CloseError::AlreadySigned {
+            role: Role::Finance,
+            through
+        })
+    );
+
+    // Admin signs last: the period is closed with both sign-offs.
+    let (block, executed) =
+        commit_all(&store, T0 + 4, vec![sign_off(&fx.admin, &pending, through)]);
+    blocks.push(block);
+    assert_eq!(
+        executed.sign_offs,
+        vec![(
+            0,
+            CloseProgress {
+                through,
+                signed: vec![Role::Finance, Role::Admin],
+                waiting_for: Vec::new()
+            }
+        )]
+    );
+    let closed = store.state().unwrap();
+    assert_eq!(closed.ledger.closed_through(), Some(through));
+    assert_eq!(closed.ledger.closing_through(), None);
+    assert_eq!(closed.closes.pending(&closed.ledger), None);
+    assert_eq!(
+        closed.closes.closings,
+        vec![Closing {
+            through,
+            height: 4,
+            time_ms: T0 + 4,
+            tx_index: 0,
+            signers: vec![
+                finance,
+                CloseSigner {
+                    role: Role::Admin,
+                    member: fx.admin.public_key()
+                }
+            ],
+        }]
+    );
+    assert_eq!(
+        rejection(
+            &closed,
+            &store,
+            T0 + 5,
+            cash_on(&fx, "late", date(2026, 1, 20), 5)
+        ),
+        TxError::Post(PostError::PeriodClosed {
+            date: date(2026, 1, 20),
+            closed_through: through
+        })
+    );
+
+    // The next period can close now, and a replay from the genesis reaches the same state.
+    blocks.push(
+        commit_all(
+            &store,
+            T0 + 5,
+            vec![sign_off(&fx.admin, &closed, date(2026, 2, 28))],
+        )
+        .0,
+    );
+    let replayed = replay(&fx.genesis, &blocks).unwrap();
+    let stored = store.state().unwrap();
+    assert_eq!(replayed.state_root(), stored.state_root());
+    assert_eq!(
+        replayed.state_root(),
+        blocks.last().unwrap().header.state_root
+    );
+    assert_eq!(replayed.closes, stored.closes);
+    assert_eq!(replayed.ledger.closing_through(), Some(date(2026, 2, 28)));
+}
+
+#[test]
+fn who_signed_a_close_under_way_is_part_of_the_state_root() {
+    let fx = two_role_fixture();
+    let state = fx.genesis.initial_state().unwrap();
+    let through = date(2026, 1, 31);
+    let (_, by_finance) = build_all(
+        &state,
+        &empty_lookup(),
+        T0 + 1,
+        vec![sign_off(&fx.finance, &state, through)],
+    );
+    let (_, by_admin) = build_all(
+        &state,
+        &empty_lookup(),
+        T0 + 1,
+        vec![sign_off(&fx.admin, &state, through)],
+    );
+    assert_eq!(by_finance.state.ledger, by_admin.state.ledger);
+    assert_ne!(by_finance.state.state_root(), by_admin.state.state_root());
+}
+
+#[test]
+fn both_sign_offs_in_one_block_close_the_period_and_entries_between_them_are_refused() {
+    let fx = two_role_fixture();
+    let (store, state) = open(&fx);
+    let through = date(2026, 1, 31);
+    let (block, executed, rejected) = build_block(
+        &state,
+        &store,
+        HashMap::new(),
+        T0 + 1,
+        vec![
+            cash_on(&fx, "jan", date(2026, 1, 15), 100),
+            sign_off_with(
+                &fx.admin,
+                through,
+                vec![eur_line(CASH, 100, 0), eur_line(OPENING_EQUITY, 0, 100)],
+            ),
+            cash_on(&fx, "late", date(2026, 1, 16), 5),
+            sign_off_with(
+                &fx.finance,
+                through,
+                vec![eur_line(CASH, 100, 0), eur_line(OPENING_EQUITY, 0, 100)],
+            ),
+        ],
+    );
+    assert_eq!(block.transactions.len(), 3);
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(
+        rejected[0].1.to_string(),
+        "2026-01-16 is in a period being closed (closing through 2026-01-31)"
+    );
+    let progress: Vec<(u32, bool)> = executed
+        .sign_offs
+        .iter()
+        .map(|(index, progress)| (*index, progress.is_closed()))
+        .collect();
+    assert_eq!(progress, vec![(1, false), (2, true)]);
+    assert_eq!(executed.state.closes.closings[0].tx_index, 2);
+    assert_eq!(executed.state.ledger.closed_through(), Some(through));
+    // Another validator executing the block agrees.
+    let again = execute_block(&state, &store, HashMap::new(), &block).unwrap();
+    assert_eq!(again.state.state_root(), block.header.state_root);
+    assert_eq!(again.sign_offs, executed.sign_offs);
+}
+
+#[test]
+fn close_policy_is_checked_at_genesis() {
+    let cases = [
+        (vec![], "genesis close policy: the close policy names no role; name at least one role that signs off a close"),
+        (
+            vec![Role::Finance, Role::Admin, Role::Finance],
+            "genesis close policy: the close policy names role 'finance' twice",
+        ),
+        (
+            vec![Role::Finance, Role::Auditor],
+            "genesis close policy: the close policy names role 'auditor', which never signs (auditors only read)",
+        ),
+    ];
+    for (signers, message) in cases {
+        let mut fx = fixture();
+        fx.genesis.close_policy = ClosePolicy { signers };
+        let error = fx.genesis.initial_state().unwrap_err();
+        assert!(matches!(error, GenesisError::ClosePolicy(_)), "{error:?}");
+        assert_eq!(error.to_string(), message);
+    }
+
+    // A genesis document written before close policies existed gets finance alone.
+    let fx = fixture();
+    let mut json = serde_json::to_value(&fx.genesis).unwrap();
+    assert_eq!(
+        json["close_policy"],
+        serde_json::json!({"signers": ["finance"]})
+    );
+    json.as_object_mut().unwrap().remove("close_policy");
+    let read: tally_chain::Genesis = serde_json::from_value(json).unwrap();
+    assert_eq!(read.close_policy, ClosePolicy::default());
+    assert_eq!(read, fx.genesis);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1258,7 +1683,7 @@ fn oversized_blocks_and_lengths_are_refused_without_allocating_them() {
 fn too_many_transactions_are_refused_at_decode_and_execution() {
     let fx = fixture();
     let state = fx.genesis.initial_state().unwrap();
-    let tx = single(&fx.finance, TxBody::ClosePeriod(date(2026, 1, 1)));
+    let tx = sign_off_with(&fx.finance, date(2026, 1, 1), Vec::new());
     let block = forge(&state, T0 + 1, vec![tx; TXS_PER_BLOCK_MAX + 1]);
     let count = TXS_PER_BLOCK_MAX + 1;
     assert_eq!(

@@ -3,9 +3,11 @@
 //!
 //! 1. Blocks built from random candidates (valid ones mixed with unbalanced entries, unknown
 //!    accounts, wrong roles, duplicate ids, bad signatures, overdrafts, bad reversals, expired and
-//!    revoked signers) include exactly the candidates a simple model of the rules accepts,
-//!    refuse the others for the reason the model gives, and every committed state balances per
-//!    currency.
+//!    revoked signers, period close sign-offs by the wrong role, for a closed day or with a
+//!    trial balance other than the books') include exactly the candidates a simple model of the
+//!    rules accepts, refuse the others for the reason the model gives, and every committed state
+//!    balances per currency; every accepted sign-off carries the trial balance the model adds up
+//!    from the entries dated up to its day.
 //! 2. The same blocks reach the same roots through a replay from the genesis, through
 //!    `execute_block` on a second store committing each block, and through `execute_block` on
 //!    uncommitted ancestors (the `pending` overlay).
@@ -21,13 +23,13 @@ use bytes::Bytes;
 use commonware_codec::{Decode, Encode};
 use proptest::prelude::*;
 use tally_chain::{
-    build_block, execute_block, replay, verify_signatures, Block, ChainState, Store, Transaction,
-    TxBody, TxError,
+    build_block, execute_block, replay, verify_signatures, Block, ChainState, CloseError, Store,
+    Transaction, TxBody, TxError,
 };
 use tally_identity::SecretKey;
 use tally_ledger::{
-    codes::*, Currency, Date, EntryDraft, EntryError, EntryId, PeriodError, PostError, Posting,
-    Side,
+    codes::*, AccountCode, Currency, Date, EntryDraft, EntryError, EntryId, PeriodError, PostError,
+    Posting, Side, TrialBalanceLine,
 };
 
 use common::*;
@@ -94,10 +96,12 @@ enum Cand {
         ops: Vec<Op>,
         bad_sig: bool,
     },
-    /// By finance, or (refused) by sales.
+    /// A sign-off by finance (the default policy), or (refused) by sales; `tamper` signs a
+    /// trial balance other than the books'.
     ClosePeriod {
         by_finance: bool,
         day: u8,
+        tamper: bool,
     },
     /// By the admin.
     Revoke {
@@ -153,8 +157,8 @@ fn cand() -> impl Strategy<Value = Cand> {
             .prop_map(|(who, op, bad_sig)| Cand::Single { who, op, bad_sig }),
         3 => (who(), prop::collection::vec(op(), 1..4), prop::bool::weighted(0.1))
             .prop_map(|(who, ops, bad_sig)| Cand::Batch { who, ops, bad_sig }),
-        1 => (prop::bool::weighted(0.8), 0..25u8)
-            .prop_map(|(by_finance, day)| Cand::ClosePeriod { by_finance, day }),
+        1 => (prop::bool::weighted(0.8), 0..25u8, prop::bool::weighted(0.15))
+            .prop_map(|(by_finance, day, tamper)| Cand::ClosePeriod { by_finance, day, tamper }),
         1 => prop_oneof![
             Just(Who::Sales),
             Just(Who::Service),
@@ -198,8 +202,10 @@ enum Why {
     AlreadyReversed,
     NotAMirror,
     Overdraft,
-    PeriodRole,
+    NotInClosePolicy,
     PeriodBackwards,
+    AlreadyClosed,
+    TrialBalanceDiffers,
     MemberUnknown,
     InBatch(usize, Box<Why>),
     Unexpected(String),
@@ -223,8 +229,10 @@ fn why(error: &TxError) -> Why {
         TxError::Post(PostError::AlreadyReversed { .. }) => Why::AlreadyReversed,
         TxError::Post(PostError::NotAMirror { .. }) => Why::NotAMirror,
         TxError::Post(PostError::WouldGoNegative { .. }) => Why::Overdraft,
-        TxError::Period(PeriodError::RoleNotAllowed { .. }) => Why::PeriodRole,
-        TxError::Period(PeriodError::Backwards { .. }) => Why::PeriodBackwards,
+        TxError::Close(CloseError::NotInPolicy { .. }) => Why::NotInClosePolicy,
+        TxError::Close(CloseError::Period(PeriodError::Backwards { .. })) => Why::PeriodBackwards,
+        TxError::Close(CloseError::Period(PeriodError::AlreadyClosed { .. })) => Why::AlreadyClosed,
+        TxError::Close(CloseError::TrialBalanceDiffers { .. }) => Why::TrialBalanceDiffers,
         TxError::MemberUnknown(_) => Why::MemberUnknown,
         other => Why::Unexpected(other.to_string()),
     }
@@ -267,9 +275,13 @@ fn entry_id(n: u8) -> String {
 struct Model {
     /// Committed entries: postings and whether they were reversed.
     entries: BTreeMap<EntryId, (Vec<Posting>, bool)>,
+    /// Every accepted entry's date and postings, in order.
+    booked: Vec<(Date, Vec<Posting>)>,
     /// Net EUR debit balance of the bank account.
     bank: i128,
     closed: Option<Date>,
+    /// The last day of every completed close, in order.
+    closings: Vec<Date>,
     revoked: HashSet<Who>,
 }
 
@@ -429,7 +441,31 @@ impl Model {
         }
         self.entries
             .insert(draft.id.clone(), (draft.postings.clone(), false));
+        self.booked.push((draft.date, draft.postings.clone()));
         self.bank += bank;
+    }
+
+    /// The trial balance of the entries dated on or before `as_of`: every posting added up.
+    fn trial_balance(&self, as_of: Date) -> Vec<TrialBalanceLine> {
+        let mut sums: BTreeMap<(AccountCode, Currency), (u128, u128)> = BTreeMap::new();
+        for (_, postings) in self.booked.iter().filter(|(date, _)| *date <= as_of) {
+            for p in postings {
+                let sum = sums.entry((p.account.clone(), p.currency)).or_default();
+                match p.side {
+                    Side::Debit => sum.0 += u128::from(p.amount),
+                    Side::Credit => sum.1 += u128::from(p.amount),
+                }
+            }
+        }
+        sums.into_iter()
+            .filter(|(_, (debit, credit))| debit != credit)
+            .map(|((account, currency), (debit, credit))| TrialBalanceLine {
+                account,
+                currency,
+                debit: debit.saturating_sub(credit),
+                credit: credit.saturating_sub(debit),
+            })
+            .collect()
     }
 
     fn post(&mut self, who: Who, draft: &EntryDraft) -> Result<(), Why> {
@@ -500,8 +536,19 @@ fn realise(
         Cand::ClosePeriod {
             by_finance,
             day: offset,
+            tamper,
         } => {
             let through = day(*offset);
+            let mut trial_balance = next.trial_balance(through);
+            if *tamper {
+                // A currency the chain never books.
+                trial_balance.push(TrialBalanceLine {
+                    account: code(CASH),
+                    currency: Currency::JPY,
+                    debit: 1,
+                    credit: 0,
+                });
+            }
             let signer = if *by_finance {
                 &keys.fx.finance
             } else {
@@ -515,14 +562,23 @@ fn realise(
             let verdict = if let Err(refused) = next.authorise(signer_who, time_ms) {
                 Err(refused)
             } else if !by_finance {
-                Err(Why::PeriodRole)
+                Err(Why::NotInClosePolicy)
             } else if next.closed.is_some_and(|closed| through < closed) {
                 Err(Why::PeriodBackwards)
+            } else if next.closed == Some(through) {
+                Err(Why::AlreadyClosed)
+            } else if *tamper {
+                Err(Why::TrialBalanceDiffers)
             } else {
                 next.closed = Some(through);
+                next.closings.push(through);
                 Ok(())
             };
-            (single(signer, TxBody::ClosePeriod(through)), false, verdict)
+            (
+                sign_off_with(signer, through, trial_balance),
+                false,
+                verdict,
+            )
         }
         Cand::Revoke { target } => {
             let verdict = if *target == Who::Outsider {
@@ -618,6 +674,16 @@ fn build_chain(specs: &[BlockSpec]) -> Result<Chain, TestCaseError> {
         prop_assert_eq!(state.ledger.entry_count(), model.entries.len() as u64);
         prop_assert_eq!(state.log.len(), model.entries.len() as u64);
         prop_assert_eq!(state.ledger.closed_through(), model.closed);
+        let closings: Vec<Date> = state.closes.closings.iter().map(|c| c.through).collect();
+        prop_assert_eq!(&closings, &model.closings);
+        // Each accepted sign-off closed the period (finance alone signs by default).
+        for (index, progress) in &executed.sign_offs {
+            prop_assert!(progress.is_closed());
+            prop_assert!(matches!(
+                &block.transactions[*index as usize],
+                Transaction::Single(single) if matches!(single.body, TxBody::ClosePeriod(_))
+            ));
+        }
         prop_assert_eq!(state.state_root(), block.header.state_root);
         prop_assert_eq!(state.log.root(), block.header.log_root);
         prop_assert_eq!(state.tip, digest(&block).0);

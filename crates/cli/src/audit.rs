@@ -213,6 +213,16 @@ pub enum ProofCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write a proof of a period close's trial balance (the final sign-off, in a final block).
+    Closing {
+        /// The last day of the closed period (YYYY-MM-DD).
+        #[arg(long)]
+        through: String,
+        #[command(flatten)]
+        source: ProofSource,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check a proof offline against the chain's genesis file alone. Exit code 3 if it fails.
     Check {
         file: PathBuf,
@@ -242,6 +252,18 @@ pub fn proof(command: ProofCommand) -> anyhow::Result<()> {
                 &format!("proofs/consistency?from={from}&to={to}"),
                 |store, chain_id| tally_audit::prove_consistency(store, chain_id, from, to),
             )?;
+            write_proof(&out, &bytes)
+        }
+        ProofCommand::Closing {
+            through,
+            source,
+            out,
+        } => {
+            let date = tally_ledger::Date::parse(&through)
+                .map_err(|error| crate::user_error(format!("--through: {error}")))?;
+            let bytes = fetch_proof(&source, &format!("proofs/closings/{date}"), |store, _| {
+                tally_audit::prove_closing(store, &store.state()?, date)
+            })?;
             write_proof(&out, &bytes)
         }
         ProofCommand::Check { file, genesis } => check_proof(&file, &genesis),
@@ -360,6 +382,42 @@ fn check_proof(file: &Path, genesis: &Path) -> anyhow::Result<()> {
                 "{}",
                 serde_json::to_string_pretty(&tally_node::wire::EntryJson::from_draft(&entry))?
             );
+        }
+        tally_audit::Proven::Closing {
+            chain_id,
+            sign_off,
+            member,
+            height,
+            time_ms,
+            block,
+            certified_height,
+            signers,
+        } => {
+            println!(
+                "proof checks: chain '{chain_id}' accepted this trial balance as of {} in a period close sign-off",
+                sign_off.through
+            );
+            println!("  block        {height} ({})", hex::encode(block));
+            println!(
+                "  final        by {signers} validator signatures on block {certified_height}"
+            );
+            println!(
+                "  block time   {time_ms} ms since the Unix epoch ({})",
+                tally_ledger::Date::from_unix_ms(time_ms)
+            );
+            println!(
+                "  signed by    {} ({}, {}), key {}",
+                member.certificate.name,
+                member.certificate.role,
+                member.certificate.department,
+                member.member()
+            );
+            let lines: Vec<tally_node::wire::TrialBalanceJson> = sign_off
+                .trial_balance
+                .iter()
+                .map(tally_node::wire::TrialBalanceJson::from_line)
+                .collect();
+            crate::output::print_trial_balance_table(&lines);
         }
         tally_audit::Proven::Consistency {
             chain_id,

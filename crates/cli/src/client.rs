@@ -64,6 +64,13 @@ pub(crate) fn client() -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
+/// A runtime for one command's requests.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
 pub(crate) async fn error_of(response: reqwest::Response) -> anyhow::Error {
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
@@ -76,7 +83,7 @@ pub(crate) async fn error_of(response: reqwest::Response) -> anyhow::Error {
     }
 }
 
-async fn get_json<T: serde::de::DeserializeOwned>(
+pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
     client: &reqwest::Client,
     url: &str,
 ) -> anyhow::Result<T> {
@@ -105,10 +112,7 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
         .map_err(|error| user_error(format!("{}: {error}", args.entry.display())))?;
     let key = SecretKey::read_file(&args.key).map_err(|error| user_error(error.to_string()))?;
     let base = args.node.trim_end_matches('/').to_string();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
+    runtime()?.block_on(async move {
         let client = client()?;
         let status: StatusJson = get_json(&client, &format!("{base}/v1/status")).await?;
         let tx = Transaction::Single(SignedTx::sign(
@@ -116,69 +120,86 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
             &status.chain_id,
             TxBody::Post(draft.clone()),
         ));
-        let response = client
-            .post(format!("{base}/v1/transactions"))
-            .json(&tx)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {base}; is the node running?"))?;
-        if !response.status().is_success() {
-            return Err(error_of(response).await);
-        }
-        let receipt: SubmitJson = response.json().await?;
-        if receipt.status == "committed" {
-            println!(
-                "entry {} was already committed at height {}; nothing changed",
-                draft.id,
-                receipt.height.unwrap_or(0)
-            );
-            return Ok(());
-        }
-        if args.wait == 0 {
-            println!("entry {} accepted (transaction {})", draft.id, receipt.hash);
-            return Ok(());
-        }
-        let deadline = Instant::now() + Duration::from_secs(args.wait);
-        loop {
-            let status: TxStatusJson =
-                get_json(&client, &format!("{base}/v1/transactions/{}", receipt.hash)).await?;
-            match status.status.as_str() {
-                "committed" => {
-                    println!(
-                        "entry {} committed at height {}",
-                        draft.id,
-                        status.height.unwrap_or(0)
-                    );
-                    return Ok(());
-                }
-                "rejected" => {
-                    return Err(user_error(format!(
-                        "entry {} rejected: {}",
-                        draft.id,
-                        status.reason.unwrap_or_default()
-                    )))
-                }
-                _ if Instant::now() > deadline => {
-                    anyhow::bail!(
-                        "entry {} not final after {} s (transaction {}); check later with the API",
-                        draft.id,
-                        args.wait,
-                        receipt.hash
-                    )
-                }
-                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        let what = format!("entry {}", draft.id);
+        match send(&client, &base, &tx, args.wait, &what).await? {
+            Sent::AlreadyCommitted { height } => {
+                println!("{what} was already committed at height {height}; nothing changed")
+            }
+            Sent::Accepted { hash } => println!("{what} accepted (transaction {hash})"),
+            Sent::Committed(status) => {
+                println!("{what} committed at height {}", status.height.unwrap_or(0))
             }
         }
+        Ok(())
     })
+}
+
+/// What became of a transaction sent with [`send`].
+pub(crate) enum Sent {
+    /// The node had committed exactly this transaction before: nothing changed.
+    AlreadyCommitted { height: u64 },
+    /// Accepted and not waited for.
+    Accepted { hash: String },
+    /// Committed in a block: its status, with the height.
+    Committed(TxStatusJson),
+}
+
+/// Posts a signed transaction to the node at `base` and, unless `wait_s` is 0, waits until it is
+/// committed or rejected. `what` names it in messages ("entry order-1"). A refusal or rejection
+/// is a user error; not being final in time is a failure.
+pub(crate) async fn send(
+    client: &reqwest::Client,
+    base: &str,
+    tx: &Transaction,
+    wait_s: u64,
+    what: &str,
+) -> anyhow::Result<Sent> {
+    let response = client
+        .post(format!("{base}/v1/transactions"))
+        .json(tx)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {base}; is the node running?"))?;
+    if !response.status().is_success() {
+        return Err(error_of(response).await);
+    }
+    let receipt: SubmitJson = response.json().await?;
+    if receipt.status == "committed" {
+        return Ok(Sent::AlreadyCommitted {
+            height: receipt.height.unwrap_or(0),
+        });
+    }
+    if wait_s == 0 {
+        return Ok(Sent::Accepted { hash: receipt.hash });
+    }
+    let deadline = Instant::now() + Duration::from_secs(wait_s);
+    loop {
+        let status: TxStatusJson =
+            get_json(client, &format!("{base}/v1/transactions/{}", receipt.hash)).await?;
+        match status.status.as_str() {
+            "committed" => return Ok(Sent::Committed(status)),
+            "rejected" => {
+                return Err(user_error(format!(
+                    "{what} rejected: {}",
+                    status.reason.unwrap_or_default()
+                )))
+            }
+            _ if Instant::now() > deadline => {
+                anyhow::bail!(
+                    "{what} not final after {wait_s} s (transaction {}); check later with the API",
+                    receipt.hash
+                )
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
 }
 
 pub fn report(command: ReportCommand) -> anyhow::Result<()> {
     match command {
         ReportCommand::TrialBalance { node, format } => {
             let base = node.trim_end_matches('/').to_string();
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
+            let runtime = runtime()?;
             let lines: Vec<TrialBalanceJson> = runtime.block_on(async move {
                 let client = client()?;
                 get_json(&client, &format!("{base}/v1/reports/trial-balance")).await
@@ -194,9 +215,7 @@ pub fn report(command: ReportCommand) -> anyhow::Result<()> {
         } => {
             let base = node.trim_end_matches('/').to_string();
             let partner_base = partner_node.trim_end_matches('/').to_string();
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
+            let runtime = runtime()?;
             let (ours, theirs): (Vec<IntercompanyLine>, Vec<IntercompanyLine>) =
                 runtime.block_on(async move {
                     let client = client()?;

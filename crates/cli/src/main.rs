@@ -9,6 +9,7 @@ mod bench;
 mod bench_audit;
 mod bench_trades;
 mod client;
+mod close;
 mod demo;
 mod local;
 mod output;
@@ -59,6 +60,8 @@ enum Command {
     },
     /// Sign an entry with a member key and submit it to a node.
     Submit(client::SubmitArgs),
+    /// Sign off a period close with a member key whose role the close policy names.
+    ClosePeriod(close::ClosePeriodArgs),
     /// Reports from a node.
     Report {
         #[command(subcommand)]
@@ -167,6 +170,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => local::devnet_init(&out, validators, base_port, &chain_id, &enterprise),
         Command::Node { config } => local::run_node(&config),
         Command::Submit(args) => client::submit(args),
+        Command::ClosePeriod(args) => close::run(args),
         Command::Report { command } => client::report(command),
         Command::Keys { command } => match command {
             KeysCommand::Generate { out } => {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use tally_chain::Transaction;
 use tally_identity::Signature;
-use tally_node::wire::{EntryJson, PostingJson, SubmitJson};
+use tally_node::wire::{ClosingsJson, EntryJson, PostingJson, SubmitJson, TrialBalanceJson};
 
 fn posting(account: &str, debit: Option<&str>, credit: Option<&str>) -> PostingJson {
     PostingJson {
@@ -290,14 +290,97 @@ fn bad_input_is_refused_and_changes_nothing() {
     let close = Transaction::Single(tally_chain::SignedTx::sign(
         &sales_key,
         &chain_id,
-        tally_chain::TxBody::ClosePeriod(tally_ledger::Date::parse(DATE).unwrap()),
+        tally_chain::TxBody::ClosePeriod(tally_chain::CloseSignOff {
+            through: tally_ledger::Date::parse(DATE).unwrap(),
+            trial_balance: Vec::new(),
+        }),
     ));
     // Regression: role refusals of administrative transactions used to be 422 rule_violated.
     devnet.post_tx(1, &close).expect_error(
         "sales closing a period",
         403,
         "not_allowed",
-        "role 'sales' may not close periods",
+        "role 'sales' may not sign off a period close (the close policy names: finance)",
+    );
+
+    // --- Period close: reports, closings and sign-offs that do not hold ----------------------
+    let get = |path: &str| devnet.http.get(&devnet.url(2, path)).unwrap();
+    let reply = get("/v1/reports/trial-balance?as_of=2026-11-23");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json::<Vec<TrialBalanceJson>>(), Vec::new());
+    let reply = get(&format!("/v1/reports/trial-balance?as_of={DATE}"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(sorted(reply.json()), baseline_balance);
+    get("/v1/reports/trial-balance?as_of=2026-02-30").expect_error(
+        "trial balance as of a day that does not exist",
+        400,
+        "malformed_request",
+        "as_of: day 30 does not exist in 2026-02 (it has 28 days)",
+    );
+    get("/v1/closings/2026-11").expect_error(
+        "a closing date that is not a date",
+        400,
+        "malformed_request",
+        "through: invalid date '2026-11'",
+    );
+    get("/v1/closings/2026-11-30").expect_error(
+        "a close that never happened",
+        404,
+        "not_found",
+        "no close through 2026-11-30; see /v1/closings",
+    );
+    let reply = get("/v1/closings");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.json::<ClosingsJson>(),
+        ClosingsJson {
+            policy: vec!["finance".into()],
+            pending: None,
+            closings: Vec::new()
+        }
+    );
+    // Finance signing a trial balance other than the books': refused, nothing changes.
+    let wrong = Transaction::Single(tally_chain::SignedTx::sign(
+        &client,
+        &chain_id,
+        tally_chain::TxBody::ClosePeriod(tally_chain::CloseSignOff {
+            through: tally_ledger::Date::parse("2026-11-30").unwrap(),
+            trial_balance: Vec::new(),
+        }),
+    ));
+    devnet.post_tx(3, &wrong).expect_error(
+        "a sign-off of the wrong trial balance",
+        409,
+        "trial_balance_differs",
+        "the trial balance signed off through 2026-11-30 differs from the books at account '1100' \
+         in EUR; sign the trial balance as of 2026-11-30 again",
+    );
+    let close_period = |through: &str, key: &str| {
+        run(
+            tally()
+                .args([
+                    "close-period",
+                    "--wait",
+                    "5",
+                    "--through",
+                    through,
+                    "--node",
+                ])
+                .arg(devnet.api(0))
+                .arg("--key")
+                .arg(devnet.key(key)),
+            Duration::from_secs(40),
+        )
+    };
+    expect_cli_user_error(
+        "tally close-period through a day that does not exist",
+        &close_period("2026-13-01", "client"),
+        &["error: --through: month 13 does not exist (1 to 12)"],
+    );
+    expect_cli_user_error(
+        "tally close-period with the sales key",
+        &close_period("2026-11-30", "sales"),
+        &["error: role 'sales' may not sign off a period close (the close policy names: finance) (not_allowed)"],
     );
 
     // --- CLI: amounts the client refuses, or the node refuses ------------------------------

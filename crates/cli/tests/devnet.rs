@@ -1,13 +1,15 @@
 //! End to end: a 4-validator devnet of real `tally node` processes survives one validator being
 //! SIGKILLed and restarted. The three others keep committing; the restarted one catches up to the
-//! same state root, entry log and trial balance, and takes part in consensus again.
+//! same state root, entry log and trial balance, and takes part in consensus again. Then finance
+//! closes the period with `tally close-period` (the default policy: one sign-off), every node
+//! serves the same closing trial balance, and an entry dated in the closed period is refused.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::*;
-use tally_node::wire::{CommittedEntryJson, EntryJson, StatusJson};
+use tally_node::wire::{CloseSignerJson, ClosingJson, CommittedEntryJson, EntryJson, StatusJson};
 
 /// Runs `tally submit` for each (node, entry) concurrently and asserts every one is committed.
 fn submit_all(devnet: &mut Devnet, jobs: &[(usize, EntryJson)]) {
@@ -440,6 +442,81 @@ fn devnet_survives_kill_and_restart() {
         "{}",
         describe(&output)
     );
+
+    // Phase 4: finance closes November; the closing trial balance holds every entry.
+    let expected = expected_trial_balance(&committed);
+    let output = run(
+        tally()
+            .args(["close-period", "--through", "2026-11-30", "--node"])
+            .arg(devnet.api(1))
+            .arg("--key")
+            .arg(devnet.key("client")),
+        Duration::from_secs(45),
+    );
+    let stdout = stdout_of(&output);
+    let closed_at: u64 = stdout
+        .strip_prefix("period closed through 2026-11-30 at height ")
+        .and_then(|rest| rest.strip_suffix(" (signed off by finance)\n"))
+        .and_then(|height| height.parse().ok())
+        .unwrap_or_else(|| panic!("tally close-period: {}", describe(&output)));
+    assert!(output.status.success(), "{}", describe(&output));
+    devnet.wait_all_height(closed_at, Duration::from_secs(30));
+    for (index, name) in NAMES.iter().enumerate() {
+        let reply = devnet
+            .http
+            .get(&devnet.url(index, "/v1/closings/2026-11-30"))
+            .unwrap();
+        assert_eq!(reply.status, 200, "closing on {name}: {}", reply.body);
+        let closing: ClosingJson = reply.json();
+        assert_eq!(closing.height, closed_at, "{name}");
+        assert_eq!(
+            closing.signers,
+            vec![CloseSignerJson {
+                role: "finance".into(),
+                member: client.public_key().to_string()
+            }],
+            "{name}"
+        );
+        assert_eq!(
+            sorted(closing.trial_balance.expect("a closing trial balance")),
+            expected,
+            "closing trial balance of {name}"
+        );
+    }
+    // An entry dated in the closed period is refused: exit 2, the ledger's message, its code.
+    let output = devnet.submit_cli(2, "client", &sale("after-close", 1_234));
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert_eq!(
+        stderr_of(&output),
+        "error: 2026-11-24 is in a closed period (closed through 2026-11-30) (period_closed)\n"
+    );
+    assert!(output.stdout.is_empty(), "{}", describe(&output));
+
+    // The closing trial balance has its own proof, checked with the genesis alone.
+    let closing_path = devnet.root.join("closing.proof");
+    let output = run(
+        tally()
+            .args(["proof", "closing", "--through", "2026-11-30", "--node"])
+            .arg(devnet.api(2))
+            .arg("--out")
+            .arg(&closing_path),
+        Duration::from_secs(30),
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    let output = check(&closing_path);
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = stdout_of(&output);
+    assert!(
+        stdout.contains("accepted this trial balance as of 2026-11-30"),
+        "{stdout}"
+    );
+    for line in &expected {
+        assert!(
+            stdout.contains(&line.account),
+            "{} missing in:\n{stdout}",
+            line.account
+        );
+    }
 
     // Offline audit of a stopped node's data: clean, then with one flipped byte in a block.
     const AUDITED: usize = 1;

@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tally_chain::{
-    execute_block, Block, BlockError, ChainState, CommittedEntry, Executed, Executor, Genesis,
-    Store, StoreError, Transaction, TxError,
+    execute_block, Block, BlockError, ChainState, CloseProgress, CommittedEntry, Executed,
+    Executor, Genesis, Store, StoreError, Transaction, TxError,
 };
 use tally_identity::Digest;
 use tally_ledger::{EntryId, PostError};
@@ -24,8 +24,14 @@ pub const OUTCOMES_MAX: usize = 200_000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Pending,
-    Committed { height: u64 },
-    Rejected { reason: String },
+    Committed {
+        height: u64,
+        /// For a period close sign-off: whether it closed the period, or who still has to sign.
+        close: Option<CloseProgress>,
+    },
+    Rejected {
+        reason: String,
+    },
 }
 
 /// What `submit` answers.
@@ -361,13 +367,23 @@ impl ChainHandle {
             .store
             .commit_certified(block, executed, certificate)?;
         let state = executed.state.clone();
-        let hashes: HashSet<Digest> = block.transactions.iter().map(Transaction::hash).collect();
+        let hashes: Vec<Digest> = block.transactions.iter().map(Transaction::hash).collect();
         *self.inner.committed.write().expect("lock") = Arc::new(state);
-        self.inner.mempool.lock().expect("lock").remove(&hashes);
+        self.inner
+            .mempool
+            .lock()
+            .expect("lock")
+            .remove(&hashes.iter().copied().collect());
         {
+            let mut closes: HashMap<u32, &CloseProgress> = executed
+                .sign_offs
+                .iter()
+                .map(|(index, progress)| (*index, progress))
+                .collect();
             let mut outcomes = self.inner.outcomes.lock().expect("lock");
-            for hash in &hashes {
-                outcomes.record(*hash, Outcome::Committed { height });
+            for (index, hash) in hashes.iter().enumerate() {
+                let close = closes.remove(&(index as u32)).cloned();
+                outcomes.record(*hash, Outcome::Committed { height, close });
             }
         }
         self.inner

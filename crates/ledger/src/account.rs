@@ -232,14 +232,15 @@ impl FromStr for AccountKind {
 }
 
 /// What a member of the network does. Roles decide who may post to which
-/// account and who may change the chart or close periods. Serialized in lower
-/// case ("finance"), like `as_str`.
+/// account and who may change the chart; the chain's close policy names the
+/// roles that sign off a period close. Serialized in lower case ("finance"),
+/// like `as_str`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Runs the system: may open and close accounts and periods, does not post.
+    /// Runs the system: may open and close accounts, does not post.
     Admin,
-    /// The finance department: posts everywhere, opens and closes accounts and periods.
+    /// The finance department: posts everywhere, opens and closes accounts.
     Finance,
     /// Books sales: receivables, revenue, output VAT, shipping income, returns.
     Sales,
@@ -290,7 +291,7 @@ impl Role {
         }
     }
 
-    /// Whether this role may open and close accounts and close periods.
+    /// Whether this role may open and close accounts.
     pub fn administers_chart(self) -> bool {
         matches!(self, Role::Admin | Role::Finance)
     }

@@ -7,7 +7,7 @@
 //! never a general-purpose serializer whose output could change with a
 //! dependency update.
 //!
-//! Encoding, version 1 (all integers big-endian, fixed width):
+//! Encoding, version 2 (all integers big-endian, fixed width):
 //!
 //! ```text
 //! bytes(STATE_DIGEST_DOMAIN)
@@ -22,19 +22,29 @@
 //!     str account code, str currency code, u8 currency exponent,
 //!     u128 debit total, u128 credit total
 //! closed_through: u8 0, or u8 1 then u32 date as yyyymmdd
+//! closing (a close under way): u8 0, or u8 1 then u32 date as yyyymmdd
+//! u64 number of open dates with movements
+//! for each such date, ascending:
+//!     u32 date as yyyymmdd, u64 number of (account, currency) sums,
+//!     for each, ascending by account code then currency code:
+//!         str account code, str currency code, u8 currency exponent,
+//!         u128 debit sum, u128 credit sum
 //! u64 number of entries applied
 //! ```
 //!
 //! where `bytes(x)` and `str x` are a u64 byte length followed by the bytes.
+//!
+//! Version 1 had neither `closing` nor the movements.
 
 use sha2::{Digest, Sha256};
 
 use crate::account::AccountKind;
+use crate::date::Date;
 
 /// Domain and version tag hashed first. It keeps ledger digests apart from any
 /// other SHA-256 in the system, and must change whenever the encoding does, so
 /// that digests of different encodings can never be mistaken for each other.
-pub const STATE_DIGEST_DOMAIN: &[u8] = b"tally-ledger/state-digest/v1";
+pub const STATE_DIGEST_DOMAIN: &[u8] = b"tally-ledger/state-digest/v2";
 
 /// Feeds canonical encodings of values into SHA-256.
 pub(crate) struct Encoder {
@@ -88,6 +98,17 @@ impl Encoder {
 
     pub(crate) fn str(&mut self, text: &str) {
         self.bytes(text.as_bytes());
+    }
+
+    /// An optional date: u8 0, or u8 1 then the date as yyyymmdd.
+    pub(crate) fn date(&mut self, date: Option<Date>) {
+        match date {
+            None => self.u8(0),
+            Some(date) => {
+                self.u8(1);
+                self.u32(date.packed());
+            }
+        }
     }
 
     pub(crate) fn kind(&mut self, kind: AccountKind) {

@@ -1,5 +1,6 @@
-//! The ledger state: chart of accounts, balances, closed period, entry count;
-//! and the rules that decide whether an entry may be posted.
+//! The ledger state: chart of accounts, balances, the closed period and a close
+//! under way, what was posted with each open date, entry count; and the rules
+//! that decide whether an entry may be posted and a period closed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
@@ -11,6 +12,7 @@ use crate::date::Date;
 use crate::digest::Encoder;
 use crate::entry::{BalancedEntry, EntryId, Posting, Side};
 use crate::money::Currency;
+use crate::movements::{Movements, Totals};
 
 /// Running debit and credit totals of one account in one currency, in minor
 /// units. Totals only grow; the net balance is their difference. Keeping both
@@ -51,6 +53,15 @@ impl Balance {
                 debit: self.debit,
                 credit: self.credit.checked_add(amount)?,
             },
+        })
+    }
+
+    /// This balance less `other`, column by column, or `None` if `other`
+    /// holds more in either column.
+    pub fn less(&self, other: &Balance) -> Option<Balance> {
+        Some(Balance {
+            debit: self.debit.checked_sub(other.debit)?,
+            credit: self.credit.checked_sub(other.credit)?,
         })
     }
 
@@ -145,6 +156,15 @@ pub enum PostError {
         /// The last closed day.
         closed_through: Date,
     },
+    /// The entry's date is on or before the last day of a close under way:
+    /// the books through that day are frozen while the close is signed off.
+    #[error("{date} is in a period being closed (closing through {closing_through})")]
+    PeriodClosing {
+        /// The entry's date.
+        date: Date,
+        /// The last day of the period being closed.
+        closing_through: Date,
+    },
     /// An entry with this id is already committed.
     #[error("entry id '{id}' was already committed")]
     DuplicateId {
@@ -194,15 +214,10 @@ pub enum PostError {
     LedgerFull,
 }
 
-/// Why a period could not be closed.
+/// Why a close could not start or complete. Who may close is not the
+/// ledger's business: the chain's close policy decides that.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 pub enum PeriodError {
-    /// Only finance and admin close periods.
-    #[error("role '{role}' may not close periods (only admin and finance may)")]
-    RoleNotAllowed {
-        /// The refused role.
-        role: Role,
-    },
     /// Periods are closed for good: the closing date may not move back,
     /// otherwise closed books could be changed after the fact.
     #[error("cannot move the period close back to {requested} (closed through {closed_through})")]
@@ -210,6 +225,35 @@ pub enum PeriodError {
         /// The requested date.
         requested: Date,
         /// The current closing date.
+        closed_through: Date,
+    },
+    /// The books are closed through that very day already.
+    #[error("the books are already closed through {through}")]
+    AlreadyClosed {
+        /// The requested (and current) closing date.
+        through: Date,
+    },
+    /// Another close is under way; one close at a time, so that the period
+    /// frozen for signing is the one being signed.
+    #[error("cannot close through {requested} while the close through {pending} is under way")]
+    OtherClosePending {
+        /// The requested date.
+        requested: Date,
+        /// The last day of the close under way.
+        pending: Date,
+    },
+}
+
+/// Why balances as of a date cannot be given.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum AsOfError {
+    /// A close forgets the per-date detail of the period it closes; what is
+    /// kept of it is the closing trial balance.
+    #[error("balances as of {as_of} are not kept: the books are closed through {closed_through}, and a closed period keeps only its closing trial balance")]
+    BeforeClose {
+        /// The requested date.
+        as_of: Date,
+        /// The last closed day.
         closed_through: Date,
     },
 }
@@ -221,22 +265,32 @@ pub enum PeriodError {
 /// - per currency, the debit totals of all accounts add up to the credit totals;
 /// - a `no_negative` account's net balance never stands on the side opposite
 ///   to its kind's normal side;
-/// - totals never overflow: every addition is checked before it is made.
+/// - totals never overflow: every addition is checked before it is made;
+/// - a close under way is after the closed period, and every date with
+///   movements is after the closed period (see the `movements` module).
 ///
 /// It serializes as `{accounts: [Account], balances: [{account, currency,
-/// debit, credit}], closed_through, entries}` (a list rather than a map with
-/// tuple keys, so JSON can carry it too); deserialization re-checks the
-/// invariants above.
+/// debit, credit}], closed_through, closing, movements: [{date, account,
+/// currency, debit, credit}], entries}` (lists rather than maps with tuple
+/// keys, so JSON can carry it too); deserialization re-checks the invariants
+/// above.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct Ledger {
     accounts: BTreeMap<AccountCode, Account>,
-    balances: BTreeMap<(AccountCode, Currency), Balance>,
+    /// Running totals of everything ever posted.
+    balances: Totals,
     closed_through: Option<Date>,
+    /// The last day of a close that has started and not completed (a soft
+    /// close): entries dated on or before it are refused, so the closing trial
+    /// balance cannot move while the close is signed off.
+    closing: Option<Date>,
+    /// What was posted with each date after `closed_through`.
+    movements: Movements,
     entries: u64,
 }
 
 /// New totals of every (account, currency) an entry touches.
-type Updates = BTreeMap<(AccountCode, Currency), Balance>;
+type Updates = Totals;
 
 impl Ledger {
     /// A ledger with the given chart, no balances, no closed period. Accounts
@@ -267,9 +321,10 @@ impl Ledger {
     ///
     /// The checks run in a fixed order so every node reports the same error:
     /// duplicate id first (a resent entry is reported as such whatever else
-    /// changed since), then the closed period, then for each posting in order
-    /// the account's existence, openness and the author's right to post, then
-    /// the reversal rules, and last the effect on balances.
+    /// changed since), then the closed period, then a period being closed, then
+    /// for each posting in order the account's existence, openness and the
+    /// author's right to post, then the reversal rules, and last the effect on
+    /// balances.
     pub fn check_entry(
         &self,
         entry: &BalancedEntry,
@@ -286,6 +341,14 @@ impl Ledger {
                 return Err(PostError::PeriodClosed {
                     date: entry.date(),
                     closed_through,
+                });
+            }
+        }
+        if let Some(closing_through) = self.closing {
+            if entry.date() <= closing_through {
+                return Err(PostError::PeriodClosing {
+                    date: entry.date(),
+                    closing_through,
                 });
             }
         }
@@ -342,6 +405,7 @@ impl Ledger {
             panic!("apply_entry called without a successful check_entry: entry counter is full");
         };
         self.balances.extend(updates);
+        self.movements.record(entry);
         self.entries = entries;
     }
 
@@ -408,23 +472,53 @@ impl Ledger {
         Ok(())
     }
 
-    /// Closes the books through `through` (inclusive): no entry dated on or
-    /// before it will be accepted. Only finance and admin may; the date may
-    /// stay or move forward, never back.
-    pub fn close_period(&mut self, through: Date, author: Role) -> Result<(), PeriodError> {
-        if !author.administers_chart() {
-            return Err(PeriodError::RoleNotAllowed { role: author });
-        }
-        if let Some(closed_through) = self.closed_through {
-            if through < closed_through {
+    /// Decides whether the books may be closed through `through` now: the
+    /// date must be after the closed period, and no close through another date
+    /// may be under way. Changes nothing.
+    pub fn check_close(&self, through: Date) -> Result<(), PeriodError> {
+        match self.closed_through {
+            Some(closed_through) if through < closed_through => {
                 return Err(PeriodError::Backwards {
                     requested: through,
                     closed_through,
-                });
+                })
             }
+            Some(closed_through) if through == closed_through => {
+                return Err(PeriodError::AlreadyClosed { through })
+            }
+            _ => {}
         }
-        self.closed_through = Some(through);
+        match self.closing {
+            Some(pending) if pending != through => Err(PeriodError::OtherClosePending {
+                requested: through,
+                pending,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Starts a close through `through` (inclusive), or confirms the one under
+    /// way: from now on entries dated on or before it are refused, so the
+    /// balances as of that day stay what they are until
+    /// [`close_period`](Self::close_period) completes the close.
+    pub fn begin_close(&mut self, through: Date) -> Result<(), PeriodError> {
+        self.check_close(through)?;
+        self.closing = Some(through);
         Ok(())
+    }
+
+    /// Closes the books through `through` (inclusive), whether or not
+    /// [`begin_close`](Self::begin_close) started it: no entry dated on or
+    /// before it will be accepted again. Returns the closing trial balance, the
+    /// net balances counting only entries dated on or before `through`; the
+    /// per-date detail of the closed days is forgotten.
+    pub fn close_period(&mut self, through: Date) -> Result<Vec<TrialBalanceLine>, PeriodError> {
+        self.check_close(through)?;
+        let closing = net_lines(&self.movements.as_of(&self.balances, through));
+        self.closed_through = Some(through);
+        self.closing = None;
+        self.movements.close_through(through);
+        Ok(closing)
     }
 
     /// The account with this code.
@@ -469,6 +563,12 @@ impl Ledger {
         self.closed_through
     }
 
+    /// The last day of the close under way, if one started and has not
+    /// completed.
+    pub fn closing_through(&self) -> Option<Date> {
+        self.closing
+    }
+
     /// How many entries were applied.
     pub fn entry_count(&self) -> u64 {
         self.entries
@@ -477,22 +577,24 @@ impl Ledger {
     /// Net balances by account then currency, leaving out those that net to
     /// zero.
     pub fn trial_balance(&self) -> Vec<TrialBalanceLine> {
-        self.balances
-            .iter()
-            .filter_map(|((account, currency), balance)| {
-                let (side, amount) = balance.net()?;
-                let (debit, credit) = match side {
-                    Side::Debit => (amount, 0),
-                    Side::Credit => (0, amount),
-                };
-                Some(TrialBalanceLine {
-                    account: account.clone(),
-                    currency: *currency,
-                    debit,
-                    credit,
-                })
-            })
-            .collect()
+        net_lines(&self.balances)
+    }
+
+    /// The trial balance counting only entries dated on or before `as_of`, in
+    /// the form of [`trial_balance`](Self::trial_balance). Exact for any date
+    /// from the last closed day on, whatever the order entries arrived in;
+    /// earlier dates are refused, as a close keeps only its closing trial
+    /// balance of the days it closed.
+    pub fn trial_balance_as_of(&self, as_of: Date) -> Result<Vec<TrialBalanceLine>, AsOfError> {
+        if let Some(closed_through) = self.closed_through {
+            if as_of < closed_through {
+                return Err(AsOfError::BeforeClose {
+                    as_of,
+                    closed_through,
+                });
+            }
+        }
+        Ok(net_lines(&self.movements.as_of(&self.balances, as_of)))
     }
 
     /// Whether, per currency, all debit totals add up to all credit totals.
@@ -509,7 +611,8 @@ impl Ledger {
     }
 
     /// SHA-256 of the canonical encoding of the whole state (chart, balances,
-    /// closed period, entry count), as documented in the `digest` module.
+    /// closed period, close under way, movements per open date, entry count),
+    /// as documented in the `digest` module.
     /// Nodes compare it to detect divergence.
     pub fn state_digest(&self) -> [u8; 32] {
         let mut encoder = Encoder::new();
@@ -544,11 +647,18 @@ impl Ledger {
             encoder.u128(balance.debit);
             encoder.u128(balance.credit);
         }
-        match self.closed_through {
-            None => encoder.u8(0),
-            Some(date) => {
-                encoder.u8(1);
-                encoder.u32(date.packed());
+        encoder.date(self.closed_through);
+        encoder.date(self.closing);
+        encoder.len(self.movements.dates().count());
+        for (date, day) in self.movements.dates() {
+            encoder.u32(date.packed());
+            encoder.len(day.len());
+            for ((account, currency), sum) in day {
+                encoder.str(account.as_str());
+                encoder.str(currency.code());
+                encoder.u8(currency.exponent());
+                encoder.u128(sum.debit);
+                encoder.u128(sum.credit);
             }
         }
         encoder.u64(self.entries);
@@ -590,6 +700,27 @@ impl Ledger {
         }
         Ok(updates)
     }
+}
+
+/// The trial balance of `balances`: each net balance on its side, the other
+/// side 0, leaving out those that net to zero, by account then currency.
+fn net_lines(balances: &Totals) -> Vec<TrialBalanceLine> {
+    balances
+        .iter()
+        .filter_map(|((account, currency), balance)| {
+            let (side, amount) = balance.net()?;
+            let (debit, credit) = match side {
+                Side::Debit => (amount, 0),
+                Side::Credit => (0, amount),
+            };
+            Some(TrialBalanceLine {
+                account: account.clone(),
+                currency: *currency,
+                debit,
+                credit,
+            })
+        })
+        .collect()
 }
 
 /// Checks that `entry` may reverse `original`: the original is committed, not
@@ -659,12 +790,24 @@ struct BalanceRow<A> {
     credit: u128,
 }
 
+/// What was posted with one open date, as it appears in a serialized ledger.
+#[derive(Serialize, Deserialize)]
+struct MovementRow<A> {
+    date: Date,
+    account: A,
+    currency: Currency,
+    debit: u128,
+    credit: u128,
+}
+
 /// The serialized form of a ledger, borrowing from it.
 #[derive(Serialize)]
 struct SnapshotOut<'a> {
     accounts: Vec<&'a Account>,
     balances: Vec<BalanceRow<&'a AccountCode>>,
     closed_through: Option<Date>,
+    closing: Option<Date>,
+    movements: Vec<MovementRow<&'a AccountCode>>,
     entries: u64,
 }
 
@@ -674,6 +817,8 @@ struct SnapshotIn {
     accounts: Vec<Account>,
     balances: Vec<BalanceRow<AccountCode>>,
     closed_through: Option<Date>,
+    closing: Option<Date>,
+    movements: Vec<MovementRow<AccountCode>>,
     entries: u64,
 }
 
@@ -690,6 +835,16 @@ enum SnapshotError {
     Negative(AccountCode, Currency),
     #[error("ledger snapshot is not balanced: some currency's debits differ from its credits")]
     Unbalanced,
+    #[error("ledger snapshot has a close under way through {0}, not after the closed period")]
+    ClosingNotOpen(Date),
+    #[error("ledger snapshot has movements dated {0}, in the closed period")]
+    MovementClosed(Date),
+    #[error("ledger snapshot lists the {2} movement of account '{1}' on {0} empty or twice")]
+    BadMovement(Date, AccountCode, Currency),
+    #[error("ledger snapshot's movements on {0} are not balanced")]
+    MovementUnbalanced(Date),
+    #[error("ledger snapshot's movements of account '{0}' in {1} exceed its totals")]
+    MovementsExceedTotals(AccountCode, Currency),
 }
 
 impl Serialize for Ledger {
@@ -707,6 +862,21 @@ impl Serialize for Ledger {
                 })
                 .collect(),
             closed_through: self.closed_through,
+            closing: self.closing,
+            movements: self
+                .movements
+                .dates()
+                .flat_map(|(date, day)| {
+                    day.iter()
+                        .map(move |((account, currency), sum)| MovementRow {
+                            date,
+                            account,
+                            currency: *currency,
+                            debit: sum.debit,
+                            credit: sum.credit,
+                        })
+                })
+                .collect(),
             entries: self.entries,
         }
         .serialize(serializer)
@@ -750,8 +920,60 @@ impl Ledger {
             return Err(SnapshotError::Unbalanced);
         }
         ledger.closed_through = snapshot.closed_through;
+        let after_close = |date: Date| snapshot.closed_through.is_none_or(|closed| date > closed);
+        if let Some(closing) = snapshot.closing {
+            if !after_close(closing) {
+                return Err(SnapshotError::ClosingNotOpen(closing));
+            }
+        }
+        ledger.closing = snapshot.closing;
+        for row in snapshot.movements {
+            if !after_close(row.date) {
+                return Err(SnapshotError::MovementClosed(row.date));
+            }
+            if !ledger.accounts.contains_key(&row.account) {
+                return Err(SnapshotError::UnknownAccount(row.account));
+            }
+            let sum = Balance {
+                debit: row.debit,
+                credit: row.credit,
+            };
+            let key = (row.account, row.currency);
+            if sum.is_empty() || !ledger.movements.insert_row(row.date, key.clone(), sum) {
+                return Err(SnapshotError::BadMovement(row.date, key.0, key.1));
+            }
+        }
+        ledger.check_movements()?;
         ledger.entries = snapshot.entries;
         Ok(ledger)
+    }
+
+    /// Checks the movements against the invariants: each date balanced per
+    /// currency, and no account's sums beyond its totals.
+    fn check_movements(&self) -> Result<(), SnapshotError> {
+        let mut all = Totals::new();
+        for (date, day) in self.movements.dates() {
+            let mut columns: BTreeMap<Currency, (WideSum, WideSum)> = BTreeMap::new();
+            for ((account, currency), sum) in day {
+                let (debits, credits) = columns.entry(*currency).or_default();
+                debits.add(sum.debit);
+                credits.add(sum.credit);
+                let total = all.entry((account.clone(), *currency)).or_default();
+                *total = Balance {
+                    debit: total.debit.saturating_add(sum.debit),
+                    credit: total.credit.saturating_add(sum.credit),
+                };
+            }
+            if columns.values().any(|(debits, credits)| debits != credits) {
+                return Err(SnapshotError::MovementUnbalanced(date));
+            }
+        }
+        for ((account, currency), sums) in all {
+            if self.balance(&account, currency).less(&sums).is_none() {
+                return Err(SnapshotError::MovementsExceedTotals(account, currency));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -834,6 +1056,21 @@ mod tests {
                 record.reversed_by = Some(entry.id().clone());
             }
         }
+    }
+
+    /// EUR 100.00 from the bank exchanged for USD 110.00 through the FX
+    /// trading account, dated 2026-06-15.
+    fn exchange() -> BalancedEntry {
+        entry_on(
+            "fx-1",
+            "2026-06-15",
+            vec![
+                posting(codes::BANK, Side::Debit, 11_000, Currency::USD),
+                posting(codes::FX_TRADING, Side::Credit, 11_000, Currency::USD),
+                posting(codes::FX_TRADING, Side::Debit, 10_000, Currency::EUR),
+                posting(codes::BANK, Side::Credit, 10_000, Currency::EUR),
+            ],
+        )
     }
 
     fn fund_bank(ledger: &mut Ledger, known: &mut Known, amount: u64) {
@@ -1081,9 +1318,7 @@ mod tests {
     #[test]
     fn closed_period_is_refused() {
         let mut ledger = ledger();
-        ledger
-            .close_period(date("2026-03-31"), Role::Finance)
-            .unwrap();
+        ledger.close_period(date("2026-03-31")).unwrap();
         let early = entry_on(
             "e1",
             "2026-01-31",
@@ -1510,33 +1745,222 @@ mod tests {
         assert!(ledger.is_balanced());
     }
 
+    /// A EUR transfer of `amount` from `credit` to `debit` dated `day`.
+    fn dated(entry_id: &str, day: &str, debit: &str, credit: &str, amount: u64) -> BalancedEntry {
+        entry_on(
+            entry_id,
+            day,
+            vec![
+                posting(debit, Side::Debit, amount, Currency::EUR),
+                posting(credit, Side::Credit, amount, Currency::EUR),
+            ],
+        )
+    }
+
+    fn line(account: &str, debit: u128, credit: u128) -> TrialBalanceLine {
+        TrialBalanceLine {
+            account: code(account),
+            currency: Currency::EUR,
+            debit,
+            credit,
+        }
+    }
+
     #[test]
     fn close_period_rules() {
         let mut ledger = ledger();
+        assert_eq!(ledger.close_period(date("2026-03-31")), Ok(Vec::new()));
         assert_eq!(
             ledger
-                .close_period(date("2026-03-31"), Role::Bookkeeper)
+                .close_period(date("2026-03-31"))
                 .unwrap_err()
                 .to_string(),
-            "role 'bookkeeper' may not close periods (only admin and finance may)"
+            "the books are already closed through 2026-03-31"
         );
-        ledger
-            .close_period(date("2026-03-31"), Role::Finance)
-            .unwrap();
-        ledger
-            .close_period(date("2026-03-31"), Role::Admin)
-            .unwrap();
         assert_eq!(
             ledger
-                .close_period(date("2026-01-31"), Role::Finance)
+                .close_period(date("2026-01-31"))
                 .unwrap_err()
                 .to_string(),
             "cannot move the period close back to 2026-01-31 (closed through 2026-03-31)"
         );
-        ledger
-            .close_period(date("2026-06-30"), Role::Finance)
-            .unwrap();
+        ledger.begin_close(date("2026-06-30")).unwrap();
+        // Confirming the close under way is fine; another date is not.
+        ledger.begin_close(date("2026-06-30")).unwrap();
+        let before = ledger.clone();
+        for other in ["2026-05-31", "2026-07-31"] {
+            assert_eq!(
+                ledger.begin_close(date(other)).unwrap_err().to_string(),
+                format!(
+                    "cannot close through {other} while the close through 2026-06-30 is under way"
+                )
+            );
+            assert_eq!(
+                ledger.close_period(date(other)).unwrap_err(),
+                PeriodError::OtherClosePending {
+                    requested: date(other),
+                    pending: date("2026-06-30")
+                }
+            );
+        }
+        assert_eq!(ledger, before, "a refused close changed the ledger");
+        assert_eq!(ledger.closing_through(), Some(date("2026-06-30")));
+        ledger.close_period(date("2026-06-30")).unwrap();
         assert_eq!(ledger.closed_through(), Some(date("2026-06-30")));
+        assert_eq!(ledger.closing_through(), None);
+    }
+
+    #[test]
+    fn a_close_under_way_freezes_its_period_and_only_it() {
+        let mut ledger = ledger();
+        let mut known = Known::new();
+        let june = dated(
+            "june",
+            "2026-06-10",
+            codes::CASH,
+            codes::OPENING_EQUITY,
+            100,
+        );
+        commit(&mut ledger, &mut known, &june, Role::Finance);
+        ledger.begin_close(date("2026-06-30")).unwrap();
+
+        let before = ledger.clone();
+        let late = dated("late", "2026-06-30", codes::CASH, codes::OPENING_EQUITY, 7);
+        let error = ledger.post(&late, Role::Finance, &known).unwrap_err();
+        assert_eq!(
+            error,
+            PostError::PeriodClosing {
+                date: date("2026-06-30"),
+                closing_through: date("2026-06-30")
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "2026-06-30 is in a period being closed (closing through 2026-06-30)"
+        );
+        assert_eq!(ledger, before, "a refused entry changed the ledger");
+        // A resent entry is still reported as a duplicate first.
+        assert!(matches!(
+            ledger.check_entry(&june, Role::Finance, &known),
+            Err(PostError::DuplicateId { .. })
+        ));
+        // Entries dated after the period keep flowing and do not move its balances.
+        let july = dated("july", "2026-07-01", codes::CASH, codes::OPENING_EQUITY, 50);
+        commit(&mut ledger, &mut known, &july, Role::Finance);
+        let closing = ledger.close_period(date("2026-06-30")).unwrap();
+        assert_eq!(
+            closing,
+            vec![
+                line(codes::CASH, 100, 0),
+                line(codes::OPENING_EQUITY, 0, 100)
+            ]
+        );
+        assert_eq!(
+            ledger.post(&late, Role::Finance, &known).unwrap_err(),
+            PostError::PeriodClosed {
+                date: date("2026-06-30"),
+                closed_through: date("2026-06-30")
+            }
+        );
+        assert_eq!(
+            ledger.trial_balance(),
+            vec![
+                line(codes::CASH, 150, 0),
+                line(codes::OPENING_EQUITY, 0, 150)
+            ]
+        );
+    }
+
+    #[test]
+    fn trial_balance_as_of_counts_entries_dated_up_to_that_day() {
+        let mut ledger = ledger();
+        let mut known = Known::new();
+        // Arriving out of date order on purpose.
+        for (entry_id, day, amount) in [
+            ("c", "2026-03-05", 300),
+            ("a", "2026-01-05", 100),
+            ("b", "2026-02-05", 20),
+        ] {
+            let entry = dated(entry_id, day, codes::CASH, codes::OPENING_EQUITY, amount);
+            commit(&mut ledger, &mut known, &entry, Role::Finance);
+        }
+        let refund = dated("r", "2026-02-06", codes::OPENING_EQUITY, codes::CASH, 20);
+        commit(&mut ledger, &mut known, &refund, Role::Finance);
+        let as_of = |ledger: &Ledger, day| ledger.trial_balance_as_of(date(day)).unwrap();
+        assert_eq!(as_of(&ledger, "2025-12-31"), Vec::new());
+        assert_eq!(
+            as_of(&ledger, "2026-02-05"),
+            vec![
+                line(codes::CASH, 120, 0),
+                line(codes::OPENING_EQUITY, 0, 120)
+            ]
+        );
+        assert_eq!(
+            as_of(&ledger, "2026-02-28"),
+            vec![
+                line(codes::CASH, 100, 0),
+                line(codes::OPENING_EQUITY, 0, 100)
+            ]
+        );
+        assert_eq!(as_of(&ledger, "2026-12-31"), ledger.trial_balance());
+
+        // A reversal dated later moves the later balances only.
+        let original = dated("c", "2026-03-05", codes::CASH, codes::OPENING_EQUITY, 300);
+        let mut draft = reversal("undo-c", &original).into_draft();
+        draft.date = date("2026-04-01");
+        let undo = draft.check().unwrap();
+        commit(&mut ledger, &mut known, &undo, Role::Finance);
+        assert_eq!(
+            as_of(&ledger, "2026-03-31"),
+            vec![
+                line(codes::CASH, 400, 0),
+                line(codes::OPENING_EQUITY, 0, 400)
+            ]
+        );
+        assert_eq!(
+            as_of(&ledger, "2026-04-01"),
+            vec![
+                line(codes::CASH, 100, 0),
+                line(codes::OPENING_EQUITY, 0, 100)
+            ]
+        );
+
+        let closing = ledger.close_period(date("2026-02-28")).unwrap();
+        assert_eq!(closing, as_of(&ledger, "2026-02-28"));
+        // The closed days' detail is gone; the close's own day and later remain exact.
+        let error = ledger.trial_balance_as_of(date("2026-02-27")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "balances as of 2026-02-27 are not kept: the books are closed through 2026-02-28, \
+             and a closed period keeps only its closing trial balance"
+        );
+        assert_eq!(as_of(&ledger, "2026-02-28"), closing);
+        assert_eq!(
+            as_of(&ledger, "2026-03-31"),
+            vec![
+                line(codes::CASH, 400, 0),
+                line(codes::OPENING_EQUITY, 0, 400)
+            ]
+        );
+        let open_dates: Vec<Date> = ledger.movements.dates().map(|(day, _)| day).collect();
+        assert_eq!(open_dates, [date("2026-03-05"), date("2026-04-01")]);
+    }
+
+    #[test]
+    fn closing_in_several_currencies_balances_each() {
+        let mut ledger = ledger();
+        let mut known = Known::new();
+        fund_bank(&mut ledger, &mut known, 10_000);
+        commit(&mut ledger, &mut known, &exchange(), Role::Finance);
+        let closing = ledger.close_period(date("2026-06-30")).unwrap();
+        for currency in [Currency::EUR, Currency::USD] {
+            let (debits, credits) = closing
+                .iter()
+                .filter(|line| line.currency == currency)
+                .fold((0, 0), |(d, c), line| (d + line.debit, c + line.credit));
+            assert_eq!(debits, credits, "{currency}");
+            assert!(debits > 0, "{currency}");
+        }
     }
 
     #[test]
@@ -1546,8 +1970,23 @@ mod tests {
         assert_eq!(ledger().state_digest(), digest);
 
         let mut closed = base.clone();
-        closed
-            .close_period(date("2026-01-31"), Role::Finance)
+        closed.close_period(date("2026-01-31")).unwrap();
+        let mut closing = base.clone();
+        closing.begin_close(date("2026-01-31")).unwrap();
+        let mut posted_later = base.clone();
+        posted_later
+            .post(
+                &entry_on(
+                    "e",
+                    "2026-06-16",
+                    vec![
+                        posting(codes::CASH, Side::Debit, 1, Currency::EUR),
+                        posting(codes::OPENING_EQUITY, Side::Credit, 1, Currency::EUR),
+                    ],
+                ),
+                Role::Finance,
+                &Known::new(),
+            )
             .unwrap();
         let mut posted = base.clone();
         posted
@@ -1573,6 +2012,9 @@ mod tests {
         let digests = [
             digest,
             closed.state_digest(),
+            closing.state_digest(),
+            // Same balances as `posted`, another date.
+            posted_later.state_digest(),
             posted.state_digest(),
             account_closed.state_digest(),
             opened.state_digest(),
@@ -1600,17 +2042,7 @@ mod tests {
         let mut ledger = ledger();
         let mut known = Known::new();
         fund_bank(&mut ledger, &mut known, 10_000);
-        let exchange = entry_on(
-            "fx-1",
-            "2026-06-15",
-            vec![
-                posting(codes::BANK, Side::Debit, 11_000, Currency::USD),
-                posting(codes::FX_TRADING, Side::Credit, 11_000, Currency::USD),
-                posting(codes::FX_TRADING, Side::Debit, 10_000, Currency::EUR),
-                posting(codes::BANK, Side::Credit, 10_000, Currency::EUR),
-            ],
-        );
-        commit(&mut ledger, &mut known, &exchange, Role::Finance);
+        commit(&mut ledger, &mut known, &exchange(), Role::Finance);
         assert!(ledger.is_balanced());
         assert_eq!(
             ledger.balance(&code(codes::BANK), Currency::USD).net(),

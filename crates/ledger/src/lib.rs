@@ -18,12 +18,20 @@
 //! 4. [`Ledger::apply_entry`] updates the balances ([`Ledger::post`] does 3
 //!    and 4).
 //!
+//! A period close: [`Ledger::begin_close`] freezes the books through a day
+//! (entries dated on or before it are refused from then on) while the close is
+//! signed off, and [`Ledger::close_period`] completes it and returns the
+//! closing trial balance, exact whatever order the entries arrived in because
+//! the ledger keeps what was posted with each date not yet closed.
+//!
 //! Invariants:
 //! - per currency, the sum of all debits equals the sum of all credits, in every
 //!   entry and therefore in the ledger;
 //! - amounts are whole minor units (`u64` per posting, `u128` per total) and all
 //!   arithmetic is checked, so no value is ever rounded or wrapped;
 //! - a refused entry or operation changes nothing;
+//! - [`Ledger::trial_balance_as_of`] a day equals the sum of the entries dated
+//!   on or before it, for any day from the last close on;
 //! - [`Ledger::state_digest`] depends only on the state, never on map iteration
 //!   order or platform, so equal states give equal digests on every node.
 //!
@@ -37,6 +45,7 @@ mod digest;
 mod entry;
 mod ledger;
 mod money;
+mod movements;
 mod text;
 
 pub use account::{
@@ -54,9 +63,9 @@ pub use entry::{
     REFERENCE_KIND_LEN_MAX, REFERENCE_VALUE_LEN_MAX,
 };
 pub use ledger::{
-    Balance, EntryLookup, KnownEntry, Ledger, PeriodError, PostError, TrialBalanceLine,
+    AsOfError, Balance, EntryLookup, KnownEntry, Ledger, PeriodError, PostError, TrialBalanceLine,
 };
 pub use money::{
-    format_amount, format_signed, parse_amount, AmountError, Currency, CurrencyError,
+    format_amount, format_signed, parse_amount, parse_total, AmountError, Currency, CurrencyError,
     CURRENCY_EXPONENT_MAX,
 };

@@ -248,6 +248,14 @@ pub enum AmountError {
         /// The rejected text.
         text: String,
     },
+    /// A total (see [`parse_total`]) that does not fit in `u128` minor units.
+    #[error("total '{text}' is too large for {currency} (at most {})", format_amount(u128::MAX, *currency))]
+    TotalOverflow {
+        /// The currency the total was meant in.
+        currency: Currency,
+        /// The rejected text.
+        text: String,
+    },
     /// Anything that is not digits with an optional decimal point.
     #[error(
         "invalid amount '{text}' (expected digits with an optional decimal point, e.g. 100.50)"
@@ -267,6 +275,26 @@ pub enum AmountError {
 /// it says), and values beyond `u64::MAX` minor units. Zero parses; postings
 /// refuse it later, where the reason is clearer.
 pub fn parse_amount(text: &str, currency: Currency) -> Result<u64, AmountError> {
+    let overflow = || AmountError::Overflow {
+        currency,
+        text: echo(text),
+    };
+    let minor = parse_minor(text, currency).map_err(|error| match error {
+        AmountError::TotalOverflow { .. } => overflow(),
+        other => other,
+    })?;
+    u64::try_from(minor).map_err(|_| overflow())
+}
+
+/// Parses a non-negative decimal total (a balance, a trial balance column) into
+/// minor units of `currency`: the rules of [`parse_amount`], up to `u128::MAX`
+/// minor units, the width balances are kept in.
+pub fn parse_total(text: &str, currency: Currency) -> Result<u128, AmountError> {
+    parse_minor(text, currency)
+}
+
+/// The digits of `text` as minor units; too large for `u128` is `TotalOverflow`.
+fn parse_minor(text: &str, currency: Currency) -> Result<u128, AmountError> {
     if text.is_empty() {
         return Err(AmountError::Empty);
     }
@@ -295,12 +323,12 @@ pub fn parse_amount(text: &str, currency: Currency) -> Result<u64, AmountError> 
         .bytes()
         .chain(fraction.bytes())
         .chain(std::iter::repeat_n(b'0', padding));
-    let mut minor: u64 = 0;
+    let mut minor: u128 = 0;
     for digit in digits {
         minor = minor
             .checked_mul(10)
-            .and_then(|shifted| shifted.checked_add(u64::from(digit.wrapping_sub(b'0'))))
-            .ok_or_else(|| AmountError::Overflow {
+            .and_then(|shifted| shifted.checked_add(u128::from(digit.wrapping_sub(b'0'))))
+            .ok_or_else(|| AmountError::TotalOverflow {
                 currency,
                 text: echo(text),
             })?;
@@ -490,6 +518,26 @@ mod tests {
         assert_eq!(
             parse_amount("12x", eur()).unwrap_err().to_string(),
             "invalid amount '12x' (expected digits with an optional decimal point, e.g. 100.50)"
+        );
+    }
+
+    #[test]
+    fn parses_totals_beyond_u64() {
+        assert_eq!(parse_total("100.50", eur()), Ok(10050));
+        assert_eq!(
+            parse_total("3402823669209384634633746074317682114.55", eur()),
+            Ok(u128::MAX)
+        );
+        assert_eq!(
+            parse_total("3402823669209384634633746074317682114.56", eur())
+                .unwrap_err()
+                .to_string(),
+            "total '3402823669209384634633746074317682114.56' is too large for EUR \
+             (at most 3402823669209384634633746074317682114.55)"
+        );
+        assert_eq!(
+            parse_total("1.5", Currency::JPY).unwrap_err().to_string(),
+            "too many decimal places for JPY: '1.5' (JPY has 0)"
         );
     }
 

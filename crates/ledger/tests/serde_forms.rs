@@ -110,7 +110,10 @@ fn ledger_snapshot_round_trips_in_both_encodings() {
     let known: BTreeMap<EntryId, KnownEntry> = BTreeMap::new();
     ledger.post(&sale(), Role::Sales, &known).unwrap();
     ledger
-        .close_period(Date::parse("2026-01-31").unwrap(), Role::Finance)
+        .close_period(Date::parse("2026-01-31").unwrap())
+        .unwrap();
+    ledger
+        .begin_close(Date::parse("2026-12-31").unwrap())
         .unwrap();
 
     let bytes = postcard::to_stdvec(&ledger).unwrap();
@@ -145,6 +148,29 @@ fn ledger_snapshot_invariants_are_rechecked() {
     duplicated["balances"].as_array_mut().unwrap().push(first);
     let err = serde_json::from_value::<Ledger>(duplicated).unwrap_err();
     assert!(err.to_string().contains("twice"), "{err}");
+
+    // The per-date movements are re-checked too.
+    let mut unbalanced_day = good.clone();
+    unbalanced_day["movements"][0]["debit"] = serde_json::json!(1);
+    let err = serde_json::from_value::<Ledger>(unbalanced_day).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("movements on 2026-11-24 are not balanced"),
+        "{err}"
+    );
+    let mut beyond = good.clone();
+    beyond["movements"][0]["debit"] = serde_json::json!(20100);
+    beyond["movements"][1]["credit"] = serde_json::json!(20100);
+    let err = serde_json::from_value::<Ledger>(beyond).unwrap_err();
+    assert!(err.to_string().contains("exceed its totals"), "{err}");
+    let mut in_closed = good.clone();
+    in_closed["closed_through"] = serde_json::json!("2026-12-31");
+    let err = serde_json::from_value::<Ledger>(in_closed).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("movements dated 2026-11-24, in the closed period"),
+        "{err}"
+    );
 
     let mut negative_bank = good;
     negative_bank["balances"] = serde_json::json!([

@@ -1,4 +1,5 @@
-//! The node's HTTP API (`/v1`): submit signed transactions, read entries, status and reports.
+//! The node's HTTP API (`/v1`): submit signed transactions, read entries, status, reports and
+//! period closes.
 //!
 //! Every error is a JSON body `{"error": {"code", "message"}}` with a 4xx status; nothing a client
 //! sends can panic the node or change state when it is refused.
@@ -13,13 +14,13 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use tally_chain::{Transaction, TxError};
+use tally_chain::{CloseError, SignedTx, Transaction, TxBody, TxError};
 use tally_consensus::{AdmitError, ChainHandle, Outcome, Receipt, SubmitError};
-use tally_ledger::{EntryId, PostError};
+use tally_ledger::{Date, EntryId, PeriodError, PostError};
 
 use crate::wire::{
-    BlockJson, CommittedEntryJson, ErrorDetail, ErrorJson, StatusJson, SubmitJson,
-    TrialBalanceJson, TxStatusJson,
+    BlockJson, CloseProgressJson, ClosingJson, ClosingsJson, CommittedEntryJson, ErrorDetail,
+    ErrorJson, StatusJson, SubmitJson, TrialBalanceJson, TxStatusJson,
 };
 
 /// Largest request body. A full signed batch of 8,192 entries is a few MiB of JSON; anything far
@@ -85,13 +86,24 @@ fn tx_error_code(error: &TxError) -> (StatusCode, &'static str) {
             PostError::DuplicateId { .. } => (StatusCode::CONFLICT, "duplicate_id"),
             PostError::RoleNotAllowed { .. } => (StatusCode::FORBIDDEN, "not_allowed"),
             PostError::PeriodClosed { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "period_closed"),
+            PostError::PeriodClosing { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "period_closing"),
             _ => (StatusCode::UNPROCESSABLE_ENTITY, "rule_violated"),
         },
         TxError::BadSignature => (StatusCode::BAD_REQUEST, "bad_signature"),
         TxError::Account(tally_ledger::AccountError::RoleNotAllowed { .. })
-        | TxError::Period(tally_ledger::PeriodError::RoleNotAllowed { .. }) => {
-            (StatusCode::FORBIDDEN, "not_allowed")
+        | TxError::Close(CloseError::NotInPolicy { .. }) => (StatusCode::FORBIDDEN, "not_allowed"),
+        TxError::Close(CloseError::AlreadySigned { .. }) => {
+            (StatusCode::CONFLICT, "already_signed")
         }
+        TxError::Close(CloseError::TrialBalanceDiffers { .. }) => {
+            (StatusCode::CONFLICT, "trial_balance_differs")
+        }
+        TxError::Close(CloseError::Period(PeriodError::OtherClosePending { .. })) => {
+            (StatusCode::CONFLICT, "close_pending")
+        }
+        TxError::Close(CloseError::Period(
+            PeriodError::Backwards { .. } | PeriodError::AlreadyClosed { .. },
+        )) => (StatusCode::CONFLICT, "already_closed"),
         TxError::DuplicateInTransaction(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "duplicate_in_transaction")
         }
@@ -160,8 +172,11 @@ fn chain_routes(chain: ChainHandle) -> Router {
         .route("/blocks/{height}", get(block))
         .route("/proofs/entries/{id}", get(entry_proof))
         .route("/proofs/consistency", get(consistency_proof))
+        .route("/proofs/closings/{through}", get(closing_proof))
         .route("/reports/trial-balance", get(trial_balance))
         .route("/reports/intercompany", get(intercompany))
+        .route("/closings", get(closings))
+        .route("/closings/{through}", get(closing))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(chain)
@@ -175,7 +190,7 @@ async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
-        "no such endpoint; see /v1/chains, /v1/status, /v1/transactions, /v1/entries/{id}, /v1/blocks/{height}, /v1/reports/trial-balance",
+        "no such endpoint; see /v1/chains, /v1/status, /v1/transactions, /v1/entries/{id}, /v1/blocks/{height}, /v1/reports/trial-balance, /v1/closings",
     )
 }
 
@@ -258,21 +273,25 @@ async fn transaction(
             status: "pending".into(),
             height: None,
             reason: None,
+            close: None,
         },
-        Some(Outcome::Committed { height }) => TxStatusJson {
+        Some(Outcome::Committed { height, close }) => TxStatusJson {
             status: "committed".into(),
             height: Some(height),
             reason: None,
+            close: close.as_ref().map(CloseProgressJson::from_progress),
         },
         Some(Outcome::Rejected { reason }) => TxStatusJson {
             status: "rejected".into(),
             height: None,
             reason: Some(reason),
+            close: None,
         },
         None => TxStatusJson {
             status: "unknown".into(),
             height: None,
             reason: None,
+            close: None,
         },
     };
     Ok(Json(status))
@@ -366,7 +385,9 @@ fn proof_response(proof: tally_audit::Proof) -> axum::response::Response {
 fn prove_error(error: tally_audit::ProveError) -> ApiError {
     use tally_audit::ProveError;
     match error {
-        ProveError::UnknownEntry(_) | ProveError::UnknownBlock(_) => {
+        ProveError::UnknownEntry(_)
+        | ProveError::UnknownBlock(_)
+        | ProveError::UnknownClosing(_) => {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", error.to_string())
         }
         ProveError::NotCertified(_) => {
@@ -399,6 +420,16 @@ async fn entry_proof(
     Ok(proof_response(proof))
 }
 
+async fn closing_proof(
+    State(chain): State<ChainHandle>,
+    Path(through): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let through = parse_date("through", &through)?;
+    let proof =
+        tally_audit::prove_closing(chain.store(), &chain.state(), through).map_err(prove_error)?;
+    Ok(proof_response(proof))
+}
+
 #[derive(serde::Deserialize)]
 struct RangeQuery {
     from: u64,
@@ -422,16 +453,114 @@ async fn consistency_proof(
     Ok(proof_response(proof))
 }
 
-async fn trial_balance(State(chain): State<ChainHandle>) -> Json<Vec<TrialBalanceJson>> {
+fn parse_date(field: &str, text: &str) -> Result<Date, ApiError> {
+    Date::parse(text).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            format!("{field}: {error}"),
+        )
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct TrialBalanceQuery {
+    as_of: Option<String>,
+}
+
+/// The trial balance now, or with `?as_of=YYYY-MM-DD` counting only entries dated on or before
+/// that day. Any day from the last closed day on is exact; an earlier one is refused (422
+/// `as_of_closed`), as a close keeps only its closing trial balance (`/v1/closings/{through}`).
+async fn trial_balance(
+    State(chain): State<ChainHandle>,
+    query: Result<Query<TrialBalanceQuery>, QueryRejection>,
+) -> Result<Json<Vec<TrialBalanceJson>>, ApiError> {
+    let Query(query) = query.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            format!(
+                "{}; the only parameter is ?as_of=YYYY-MM-DD",
+                rejection.body_text()
+            ),
+        )
+    })?;
     let state = chain.state();
-    Json(
-        state
-            .ledger
-            .trial_balance()
-            .iter()
-            .map(TrialBalanceJson::from_line)
-            .collect(),
-    )
+    let lines = match query.as_of {
+        None => state.ledger.trial_balance(),
+        Some(text) => {
+            let as_of = parse_date("as_of", &text)?;
+            state.ledger.trial_balance_as_of(as_of).map_err(|error| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "as_of_closed",
+                    format!("{error}; see /v1/closings"),
+                )
+            })?
+        }
+    };
+    Ok(Json(
+        lines.iter().map(TrialBalanceJson::from_line).collect(),
+    ))
+}
+
+/// The close policy, the close under way and every completed close (without trial balances).
+async fn closings(State(chain): State<ChainHandle>) -> Json<ClosingsJson> {
+    let state = chain.state();
+    Json(ClosingsJson::from_closes(&state.closes, &state.ledger))
+}
+
+/// One completed close with its closing trial balance, read from the final sign-off in the
+/// stored block (the state records where it is).
+async fn closing(
+    State(chain): State<ChainHandle>,
+    Path(through): Path<String>,
+) -> Result<Json<ClosingJson>, ApiError> {
+    let through = parse_date("through", &through)?;
+    let state = chain.state();
+    let Some(closing) = state.closes.closing(through) else {
+        return Err(match state.closes.pending(&state.ledger) {
+            Some((pending, _)) if pending == through => {
+                let waiting: Vec<&str> = state
+                    .closes
+                    .waiting_for()
+                    .into_iter()
+                    .map(|role| role.as_str())
+                    .collect();
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "pending",
+                    format!(
+                        "the close through {through} waits for the sign-off of: {}",
+                        waiting.join(", ")
+                    ),
+                )
+            }
+            _ => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no close through {through}; see /v1/closings"),
+            ),
+        });
+    };
+    let block = chain
+        .store()
+        .block(closing.height)
+        .map_err(internal)?
+        .ok_or_else(|| internal(format!("block {} is not stored", closing.height)))?;
+    match block.transactions.get(closing.tx_index as usize) {
+        Some(Transaction::Single(SignedTx {
+            body: TxBody::ClosePeriod(sign_off),
+            ..
+        })) if sign_off.through == through => Ok(Json(ClosingJson::from_closing(
+            closing,
+            Some(&sign_off.trial_balance),
+        ))),
+        _ => Err(internal(format!(
+            "block {} does not carry the final sign-off of the close through {through} at position {}",
+            closing.height, closing.tx_index
+        ))),
+    }
 }
 
 #[derive(serde::Deserialize)]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use commonware_codec::DecodeExt;
 use commonware_cryptography::{ed25519, Signer};
 use rand::RngCore;
-use tally_chain::{Genesis, Validator};
+use tally_chain::{ClosePolicy, Genesis, Validator};
 use tally_identity::{CertifiedMember, MemberCertificate, SecretKey};
 use tally_ledger::{default_chart, Role};
 
@@ -142,6 +142,7 @@ impl DevnetPlan {
             members: certified,
             chart: default_chart(),
             consortium: None,
+            close_policy: ClosePolicy::default(),
         };
         DevnetPlan {
             genesis,

@@ -6,7 +6,7 @@
 //! trade benchmark and the whole-topology simulation all start from a [`TopologyPlan`].
 
 use rand::RngCore;
-use tally_chain::{ConsortiumGenesis, EnterpriseGenesis, Genesis, Validator};
+use tally_chain::{ClosePolicy, ConsortiumGenesis, EnterpriseGenesis, Genesis, Validator};
 use tally_contracts::{EnterpriseKind, EnterpriseName, Threshold};
 use tally_identity::{CertifiedMember, MemberCertificate, SecretKey};
 use tally_ledger::{codes, AccountCode, Currency, Date, EntryDraft, EntryId, Posting, Role, Side};
@@ -181,6 +181,7 @@ impl TopologyPlan {
                     })
                     .collect(),
             }),
+            close_policy: ClosePolicy::default(),
         };
         TopologyPlan {
             enterprises,

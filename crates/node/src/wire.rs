@@ -5,10 +5,10 @@
 //! always decimal strings so no JSON parser rounds them through a float.
 
 use serde::{Deserialize, Serialize};
-use tally_chain::CommittedEntry;
+use tally_chain::{CloseProgress, CloseSigner, Closing, CommittedEntry, PeriodCloses};
 use tally_ledger::{
-    format_amount, parse_amount, AccountCode, Currency, Date, EntryDraft, EntryId, Posting,
-    Reference, Side, TrialBalanceLine,
+    format_amount, parse_amount, parse_total, AccountCode, Currency, Date, EntryDraft, EntryId,
+    Ledger, Posting, Reference, Role, Side, TrialBalanceLine,
 };
 
 /// An entry as a person writes it (`tally submit ENTRY.json`).
@@ -184,6 +184,133 @@ impl TrialBalanceJson {
             credit: format_amount(line.credit, line.currency),
         }
     }
+
+    /// Parses back into the model's line (as a client signing a close does); every error names
+    /// the field.
+    pub fn to_line(&self) -> Result<TrialBalanceLine, WireError> {
+        let field = |field: &'static str| {
+            move |error: &dyn std::fmt::Display| WireError::Field {
+                field,
+                reason: error.to_string(),
+            }
+        };
+        let account = AccountCode::new(&self.account).map_err(|e| field("account")(&e))?;
+        let currency = Currency::from_code(&self.currency).map_err(|e| field("currency")(&e))?;
+        Ok(TrialBalanceLine {
+            account,
+            currency,
+            debit: parse_total(&self.debit, currency).map_err(|e| field("debit")(&e))?,
+            credit: parse_total(&self.credit, currency).map_err(|e| field("credit")(&e))?,
+        })
+    }
+}
+
+fn role_names(roles: &[Role]) -> Vec<String> {
+    roles.iter().map(|role| role.as_str().to_string()).collect()
+}
+
+/// One sign-off of a period close: the role it counts for and the member's public key (hex).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CloseSignerJson {
+    pub role: String,
+    pub member: String,
+}
+
+impl CloseSignerJson {
+    pub fn from_signer(signer: &CloseSigner) -> Self {
+        CloseSignerJson {
+            role: signer.role.as_str().to_string(),
+            member: signer.member.to_string(),
+        }
+    }
+}
+
+/// What a committed sign-off achieved: whether the period is closed, who signed, who still has to.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CloseProgressJson {
+    pub through: String,
+    pub closed: bool,
+    pub signed: Vec<String>,
+    pub waiting_for: Vec<String>,
+}
+
+impl CloseProgressJson {
+    pub fn from_progress(progress: &CloseProgress) -> Self {
+        CloseProgressJson {
+            through: progress.through.to_string(),
+            closed: progress.is_closed(),
+            signed: role_names(&progress.signed),
+            waiting_for: role_names(&progress.waiting_for),
+        }
+    }
+}
+
+/// A completed close. `trial_balance` (the closing trial balance, as the final sign-off carries
+/// it in block `height` at position `tx_index`) is given by `GET /v1/closings/{through}` only.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClosingJson {
+    pub through: String,
+    pub height: u64,
+    pub time_ms: u64,
+    pub tx_index: u32,
+    pub signers: Vec<CloseSignerJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_balance: Option<Vec<TrialBalanceJson>>,
+}
+
+impl ClosingJson {
+    pub fn from_closing(closing: &Closing, trial_balance: Option<&[TrialBalanceLine]>) -> Self {
+        ClosingJson {
+            through: closing.through.to_string(),
+            height: closing.height,
+            time_ms: closing.time_ms,
+            tx_index: closing.tx_index,
+            signers: closing
+                .signers
+                .iter()
+                .map(CloseSignerJson::from_signer)
+                .collect(),
+            trial_balance: trial_balance
+                .map(|lines| lines.iter().map(TrialBalanceJson::from_line).collect()),
+        }
+    }
+}
+
+/// A close under way: its last day, who signed it off, who still has to.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PendingCloseJson {
+    pub through: String,
+    pub signers: Vec<CloseSignerJson>,
+    pub waiting_for: Vec<String>,
+}
+
+/// `GET /v1/closings`: the close policy, the close under way if any, and every completed close,
+/// oldest first.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClosingsJson {
+    pub policy: Vec<String>,
+    pub pending: Option<PendingCloseJson>,
+    pub closings: Vec<ClosingJson>,
+}
+
+impl ClosingsJson {
+    pub fn from_closes(closes: &PeriodCloses, ledger: &Ledger) -> Self {
+        ClosingsJson {
+            policy: role_names(&closes.policy.signers),
+            pending: closes
+                .pending(ledger)
+                .map(|(through, signers)| PendingCloseJson {
+                    through: through.to_string(),
+                    signers: signers.iter().map(CloseSignerJson::from_signer).collect(),
+                    waiting_for: role_names(&closes.waiting_for()),
+                }),
+            closings: closes
+                .closings
+                .iter()
+                .map(|closing| ClosingJson::from_closing(closing, None))
+                .collect(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -221,6 +348,9 @@ pub struct TxStatusJson {
     pub height: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For a committed period close sign-off: what it achieved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close: Option<CloseProgressJson>,
 }
 
 /// Every error body: a stable machine code and a message for people.

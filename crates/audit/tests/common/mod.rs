@@ -77,6 +77,7 @@ pub fn genesis() -> (Genesis, SecretKey) {
         members: vec![member],
         chart: default_chart(),
         consortium: None,
+        close_policy: tally_chain::ClosePolicy::default(),
     };
     (genesis, finance)
 }

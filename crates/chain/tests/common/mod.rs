@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 
 use tally_chain::{
-    build_block, Block, BlockDigest, ChainState, Executed, Genesis, Header, SignedBatch, SignedTx,
-    Transaction, TxBody, TxError, Validator,
+    build_block, Block, BlockDigest, ChainState, ClosePolicy, CloseSignOff, Executed, Genesis,
+    Header, SignedBatch, SignedTx, Transaction, TxBody, TxError, Validator,
 };
 use tally_identity::{CertifiedMember, MemberCertificate, SecretKey};
 use tally_ledger::{
     default_chart, AccountCode, Currency, Date, EntryDraft, EntryId, EntryLookup, KnownEntry,
-    Posting, Role, Side,
+    Posting, Role, Side, TrialBalanceLine,
 };
 
 pub const CHAIN: &str = "tally-test";
@@ -173,6 +173,7 @@ pub fn fixture_on(chain_id: &str) -> Fixture {
         members,
         chart: default_chart(),
         consortium: None,
+        close_policy: ClosePolicy::default(),
     };
     Fixture {
         genesis,
@@ -251,6 +252,31 @@ pub fn single(signer: &SecretKey, body: TxBody) -> Transaction {
 
 pub fn post(signer: &SecretKey, entry: EntryDraft) -> Transaction {
     single(signer, TxBody::Post(entry))
+}
+
+/// `signer`'s sign-off of a close through `through`, carrying `trial_balance`.
+pub fn sign_off_with(
+    signer: &SecretKey,
+    through: Date,
+    trial_balance: Vec<TrialBalanceLine>,
+) -> Transaction {
+    single(
+        signer,
+        TxBody::ClosePeriod(CloseSignOff {
+            through,
+            trial_balance,
+        }),
+    )
+}
+
+/// `signer`'s sign-off of a close through `through`, carrying the trial balance `state` has as
+/// of that day (none if the day is closed already), as an honest client would sign it.
+pub fn sign_off(signer: &SecretKey, state: &ChainState, through: Date) -> Transaction {
+    let trial_balance = state
+        .ledger
+        .trial_balance_as_of(through)
+        .unwrap_or_default();
+    sign_off_with(signer, through, trial_balance)
 }
 
 pub fn batch(signer: &SecretKey, entries: Vec<EntryDraft>) -> Transaction {

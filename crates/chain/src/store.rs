@@ -233,6 +233,29 @@ impl Store {
             .map_err(|error| StoreError::Corrupt(format!("block {height}: {error}")))
     }
 
+    /// Overwrites the stored block at `height` with a good copy, after a damaged one was found.
+    /// Only the block's bytes change: the caller has checked `block` against the digest the
+    /// chain committed to (certificate or child's parent link).
+    pub fn replace_block(&self, height: u64, block: &Block) -> Result<(), StoreError> {
+        if block.height() != height {
+            return Err(StoreError::Corrupt(format!(
+                "replacement for block {height} is block {}",
+                block.height()
+            )));
+        }
+        let write = self.db.begin_write().map_err(storage)?;
+        {
+            let mut blocks = write.open_table(BLOCKS).map_err(storage)?;
+            if blocks.get(height).map_err(storage)?.is_none() {
+                return Err(StoreError::Corrupt(format!("no block {height} to replace")));
+            }
+            blocks
+                .insert(height, block.to_bytes().as_slice())
+                .map_err(storage)?;
+        }
+        write.commit().map_err(storage)
+    }
+
     /// The finalization certificate stored with the block at `height`, if it had its own.
     pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let read = self.db.begin_read().map_err(storage)?;

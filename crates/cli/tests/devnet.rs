@@ -575,6 +575,54 @@ fn devnet_survives_kill_and_restart() {
         "{stderr}"
     );
 
+    // A running node protects itself: damage block 2 in the stopped node's own store, restart
+    // it, and read the block. It reports the fault, repairs from a good copy, and serves the
+    // block every other node serves; its data then passes the offline audit again.
+    let live_store = data.join(&chain_id).join("ledger.redb");
+    let mut bytes = std::fs::read(&live_store).unwrap();
+    let spots: Vec<usize> = bytes
+        .windows(block.len())
+        .enumerate()
+        .filter(|(_, window)| *window == block.as_slice())
+        .map(|(at, _)| at)
+        .collect();
+    assert!(!spots.is_empty());
+    for at in spots {
+        bytes[at + block.len() / 2] ^= 0x01;
+    }
+    std::fs::write(&live_store, bytes).unwrap();
+    devnet.start_node(AUDITED);
+    wait_for("the damaged node's API", Duration::from_secs(30), || {
+        devnet.status(AUDITED)
+    });
+    let block_of = |index: usize| -> tally_node::wire::BlockJson {
+        let reply = devnet.http.get(&devnet.url(index, "/v1/blocks/2")).unwrap();
+        assert_eq!(
+            reply.status, 200,
+            "block 2 from node {index}: {}",
+            reply.body
+        );
+        reply.json()
+    };
+    assert_eq!(block_of(AUDITED).digest, block_of(0).digest);
+    let log = devnet.log_tail(AUDITED, 200);
+    assert!(log.contains("stored block failed its check"), "{log}");
+    assert!(log.contains("repaired a damaged block"), "{log}");
+    devnet.kill_node(AUDITED);
+    let output = run(
+        tally()
+            .arg("verify")
+            .arg("--data")
+            .arg(&data)
+            .arg("--quiet"),
+        Duration::from_secs(60),
+    );
+    assert!(
+        output.status.success(),
+        "after repair: {}",
+        describe(&output)
+    );
+
     eprintln!(
         "devnet_survives_kill_and_restart: {} entries, final height ~{}, took {:?}",
         committed.len(),

@@ -81,23 +81,36 @@ impl CertificateVerifier {
         bytes: &[u8],
         digest: &BlockDigest,
     ) -> Result<Certified, CertificateError> {
+        let (certified_digest, certified) = self.certified_block(bytes)?;
+        if certified_digest != *digest {
+            return Err(CertificateError::WrongBlock {
+                certified: hex::encode(certified_digest),
+                expected: hex::encode(digest),
+            });
+        }
+        Ok(certified)
+    }
+
+    /// Checks that `bytes` is a finalization signed by a quorum of the genesis validators and
+    /// returns the digest of the block it finalizes.
+    pub fn certified_block(
+        &self,
+        bytes: &[u8],
+    ) -> Result<(BlockDigest, Certified), CertificateError> {
         // Decoding consumes the whole input: trailing bytes are malformed too.
         let finalization =
             Finalization::<Scheme, sha256::Digest>::decode_cfg(bytes.to_vec(), &self.validators)
                 .map_err(|_| CertificateError::Malformed)?;
-        if finalization.proposal.payload != *digest {
-            return Err(CertificateError::WrongBlock {
-                certified: hex::encode(finalization.proposal.payload),
-                expected: hex::encode(digest),
-            });
-        }
         let mut rng = commonware_utils::rng::sys_rng();
         if !finalization.verify(&mut rng, &self.scheme, &Sequential) {
             return Err(CertificateError::BadSignatures);
         }
-        Ok(Certified {
-            view: finalization.round().view().get(),
-            signers: finalization.certificate.signers.count(),
-        })
+        Ok((
+            finalization.proposal.payload,
+            Certified {
+                view: finalization.round().view().get(),
+                signers: finalization.certificate.signers.count(),
+            },
+        ))
     }
 }

@@ -243,6 +243,7 @@ where
         },
     )
     .await;
+    chain.set_marshal(marshal_mailbox.clone());
     let finalizer = Finalizer::start(
         context.child("committer"),
         chain.clone(),

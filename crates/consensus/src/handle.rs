@@ -100,6 +100,10 @@ struct Inner {
     outcomes: Mutex<Outcomes>,
     stats: Mutex<Stats>,
     height: watch::Sender<u64>,
+    /// Marshal's mailbox, once consensus started: where good copies of damaged blocks come from.
+    marshal: std::sync::OnceLock<crate::application::MarshalMailbox>,
+    certificates: Option<crate::certificate::CertificateVerifier>,
+    repairs: crate::repair::RepairCounters,
 }
 
 #[derive(Clone)]
@@ -126,6 +130,7 @@ impl ChainHandle {
             finalized_tip: state.height,
         };
         let (height, _) = watch::channel(state.height);
+        let genesis_for_verifier = genesis.clone();
         Ok(ChainHandle {
             inner: Arc::new(Inner {
                 genesis,
@@ -136,6 +141,10 @@ impl ChainHandle {
                 outcomes: Mutex::new(Outcomes::default()),
                 stats: Mutex::new(stats),
                 height,
+                marshal: std::sync::OnceLock::new(),
+                certificates: crate::certificate::CertificateVerifier::new(&genesis_for_verifier)
+                    .ok(),
+                repairs: crate::repair::RepairCounters::default(),
             }),
         })
     }
@@ -150,6 +159,23 @@ impl ChainHandle {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// Gives the handle marshal's mailbox, to repair damaged blocks from (set once, at start).
+    pub fn set_marshal(&self, mailbox: crate::application::MarshalMailbox) {
+        let _ = self.inner.marshal.set(mailbox);
+    }
+
+    pub(crate) fn marshal(&self) -> Option<&crate::application::MarshalMailbox> {
+        self.inner.marshal.get()
+    }
+
+    pub(crate) fn certificate_verifier(&self) -> Option<&crate::certificate::CertificateVerifier> {
+        self.inner.certificates.as_ref()
+    }
+
+    pub(crate) fn repair_counters(&self) -> &crate::repair::RepairCounters {
+        &self.inner.repairs
     }
 
     /// The state after the last committed block.

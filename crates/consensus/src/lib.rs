@@ -13,6 +13,7 @@ mod certificate;
 mod engine;
 mod handle;
 mod mempool;
+mod repair;
 
 pub use application::{Finalizer, Scheme, TallyApp, BLOCK_ENTRIES_MAX, CLOCK_SKEW_MAX, IDLE_WAIT};
 pub use certificate::{
@@ -23,3 +24,4 @@ pub use handle::{
     ChainHandle, CommitError, Outcome, Receipt, Speculative, Stats, SubmitError, OUTCOMES_MAX,
 };
 pub use mempool::{AdmitError, Mempool, MEMPOOL_ENTRIES_MAX};
+pub use repair::{ReadError, REPAIR_TIMEOUT};

@@ -358,9 +358,9 @@ async fn block(
         )
     })?;
     let block = chain
-        .store()
-        .block(height)
-        .map_err(internal)?
+        .checked_block(height)
+        .await
+        .map_err(read_error)?
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -370,6 +370,19 @@ async fn block(
         })?;
     let certificate = chain.store().certificate(height).map_err(internal)?;
     Ok(Json(BlockJson::from_block(&block, certificate.as_deref())))
+}
+
+/// A stored block failed its check and could not be repaired yet: the node serves nothing
+/// rather than damaged data.
+fn read_error(error: tally_consensus::ReadError) -> ApiError {
+    match error {
+        tally_consensus::ReadError::Damaged { .. } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "damaged",
+            error.to_string(),
+        ),
+        tally_consensus::ReadError::Store(error) => internal(error),
+    }
 }
 
 /// A proof file's bytes (see `tally_audit::proof`), as `tally proof check` reads them.
@@ -415,6 +428,13 @@ async fn entry_proof(
             error.to_string(),
         )
     })?;
+    // The proof carries the entry's block: check (and repair) it first.
+    if let Some(committed) = chain.store().entry(&id).map_err(internal)? {
+        chain
+            .checked_block(committed.height)
+            .await
+            .map_err(read_error)?;
+    }
     let proof =
         tally_audit::prove_entry(chain.store(), &chain.state(), &id).map_err(prove_error)?;
     Ok(proof_response(proof))

@@ -6,13 +6,17 @@
 //!   rebuilt by replay compared byte for byte with the stored snapshot.
 //! - [`proof`]: self-contained entry inclusion and chain consistency proofs (`tally proof`),
 //!   checked offline against the genesis alone.
+//! - [`anchors`]: partners' private chain heads anchored on the consortium chain, compared with
+//!   what their chains show now.
 //!
 //! Invariant: an audit never writes to what it audits, and never panics on damaged data; it names
 //! the chain, the record and what is wrong.
 
+pub mod anchors;
 pub mod proof;
 pub mod verify;
 
+pub use anchors::{check_anchors, AnchorMismatch, AnchorReport};
 pub use proof::{
     prove_closing, prove_consistency, prove_entry, CheckError, ClosingProof, ConsistencyProof,
     EntryProof, Proof, ProveError, Proven, PROOF_BYTES_MAX, PROOF_HEADERS_MAX, PROOF_MAGIC,

@@ -38,6 +38,10 @@ pub struct VerifyArgs {
     /// genesis stored with the data is trusted).
     #[arg(long)]
     genesis: Option<PathBuf>,
+    /// A partner's node API (repeatable): anchors of the chains it serves are checked against
+    /// the blocks it shows now.
+    #[arg(long = "partner")]
+    partners: Vec<String>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -139,6 +143,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         blocks += report.blocks;
         entries += report.entries;
     }
+    check_partner_anchors(&reports, &args.partners)?;
     let seconds = total.as_secs_f64();
     println!(
         "verified {} store(s): {blocks} blocks, {entries} entries in {seconds:.2}s ({:.0} entries/s); no problems found",
@@ -530,6 +535,122 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<()> {
             "(more than {} changes; the list was cut)",
             tally_node::history::HISTORY_CHANGES_MAX
         );
+    }
+    Ok(())
+}
+
+/// Compares every anchor on a verified consortium chain with the anchored private chain: a store
+/// verified here, or a block a partner's node serves now. Any difference is damage (exit 3).
+fn check_partner_anchors(
+    reports: &[(PathBuf, ChainReport)],
+    partners: &[String],
+) -> anyhow::Result<()> {
+    let mut local: std::collections::HashMap<String, Store> = std::collections::HashMap::new();
+    let mut consortium = Vec::new();
+    for (path, report) in reports {
+        if local.contains_key(&report.chain_id) {
+            continue;
+        }
+        let (store, genesis) = Store::open_existing(path)?;
+        if genesis.consortium.is_some() {
+            consortium.push(store.state()?);
+        }
+        local.insert(report.chain_id.clone(), store);
+    }
+    if consortium.is_empty() {
+        if !partners.is_empty() {
+            return Err(crate::user_error(
+                "--partner needs a consortium chain store under --data (its anchors are checked)",
+            ));
+        }
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let client = crate::client::client()?;
+    // Which partner serves which chain.
+    let mut served: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for partner in partners {
+        let base = partner.trim_end_matches('/').to_string();
+        let url = format!("{base}/v1/chains");
+        let chains: Vec<tally_node::wire::StatusJson> = runtime.block_on(async {
+            let response =
+                client.get(&url).send().await.with_context(|| {
+                    format!("cannot reach {url}; is the partner's node running?")
+                })?;
+            if !response.status().is_success() {
+                return Err(crate::client::error_of(response).await);
+            }
+            Ok(response.json().await?)
+        })?;
+        for chain in chains {
+            served.entry(chain.chain_id).or_insert_with(|| base.clone());
+        }
+    }
+    let mut lookup = |chain_id: &str, height: u64| -> Result<Option<Option<[u8; 32]>>, String> {
+        if let Some(store) = local.get(chain_id) {
+            let block = store.block(height).map_err(|error| error.to_string())?;
+            return Ok(Some(
+                block.map(|block| tally_chain::header_digest(&block.header).0),
+            ));
+        }
+        let Some(base) = served.get(chain_id) else {
+            return Ok(None);
+        };
+        let url = format!("{base}/v1/chains/{chain_id}/blocks/{height}");
+        runtime.block_on(async {
+            let response = client
+                .get(&url)
+                .send()
+                .await
+                .map_err(|error| format!("cannot reach {url}: {error}"))?;
+            if response.status() == reqwest::StatusCode::NOT_FOUND {
+                return Ok(Some(None));
+            }
+            if !response.status().is_success() {
+                return Err(format!("{url} answered {}", response.status()));
+            }
+            let block: tally_node::wire::BlockJson = response
+                .json()
+                .await
+                .map_err(|error| format!("{url}: {error}"))?;
+            let digest: [u8; 32] = hex::decode(&block.digest)
+                .ok()
+                .and_then(|bytes| bytes.try_into().ok())
+                .ok_or_else(|| format!("{url} sent a malformed digest"))?;
+            Ok(Some(Some(digest)))
+        })
+    };
+    for state in &consortium {
+        let report = tally_audit::check_anchors(state, &mut lookup)
+            .map_err(|error| anyhow::anyhow!(error))?;
+        println!(
+            "anchors on '{}': {} checked against the anchored chains, {} mismatched{}",
+            state.chain_id,
+            report.checked,
+            report.mismatches.len(),
+            if report.unavailable.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; not checked (chain not here, no --partner serving it): {}",
+                    report
+                        .unavailable
+                        .iter()
+                        .map(|(chain, count)| format!("{chain} ({count})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        );
+        if !report.mismatches.is_empty() {
+            let lines: Vec<String> = report.mismatches.iter().map(|m| m.to_string()).collect();
+            return Err(anyhow::Error::new(Damaged(format!(
+                "a partner's private chain no longer matches its anchor: {}",
+                lines.join("; ")
+            ))));
+        }
     }
     Ok(())
 }

@@ -454,6 +454,58 @@ fn run(seed: u64) {
             );
         }
 
+        // The audit's anchor check agrees: every anchor of every enterprise matches, and a
+        // private chain that shows another block at an anchored height is reported.
+        let chain_stores: std::collections::HashMap<String, _> = plan
+            .enterprises
+            .iter()
+            .map(|enterprise| {
+                (
+                    enterprise.chain_id().to_string(),
+                    private[&enterprise.name][0].clone(),
+                )
+            })
+            .collect();
+        let mut honest = |chain_id: &str, height: u64| {
+            Ok(chain_stores.get(chain_id).map(|handle| {
+                handle
+                    .store()
+                    .block(height)
+                    .unwrap()
+                    .map(|block| tally_chain::header_digest(&block.header).0)
+            }))
+        };
+        let report = tally_audit::check_anchors(&state, &mut honest).unwrap();
+        assert!(
+            report.checked >= plan.enterprises.len() as u64,
+            "seed {seed}: {report:?}"
+        );
+        assert!(report.mismatches.is_empty(), "seed {seed}: {report:?}");
+        let rewritten = plan.enterprises[1].chain_id().to_string();
+        let mut lying = |chain_id: &str, height: u64| {
+            let shown = honest(chain_id, height)?;
+            Ok(if chain_id == rewritten {
+                shown.map(|digest| {
+                    digest.map(|mut bytes| {
+                        bytes[0] ^= 0x01;
+                        bytes
+                    })
+                })
+            } else {
+                shown
+            })
+        };
+        let report = tally_audit::check_anchors(&state, &mut lying).unwrap();
+        assert!(!report.mismatches.is_empty(), "seed {seed}");
+        assert!(
+            report.mismatches.iter().all(|m| m.chain_id == rewritten),
+            "seed {seed}: {report:?}"
+        );
+        assert!(report.mismatches[0].to_string().starts_with(&format!(
+            "enterprise {} anchored block",
+            plan.enterprises[1].name
+        )));
+
         // Replaying the consortium chain reproduces its state root.
         let blocks: Vec<_> = (1..=consortium_height)
             .map(|height| hub.store().block(height).unwrap().unwrap())

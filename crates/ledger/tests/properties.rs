@@ -606,11 +606,13 @@ proptest! {
 #[test]
 fn generator_reaches_successes_and_failures() {
     use proptest::strategy::ValueTree;
-    use proptest::test_runner::{Config, TestRunner};
+    use proptest::test_runner::TestRunner;
 
-    let mut runner = TestRunner::new(Config::default());
+    // A fixed seed: this checks the generator's reach, and a random seed sometimes missed one
+    // of the rarer outcomes.
+    let mut runner = TestRunner::deterministic();
     let mut outcomes: Vec<String> = Vec::new();
-    for _ in 0..64 {
+    for _ in 0..256 {
         let ops = prop::collection::vec(op(), 40)
             .new_tree(&mut runner)
             .unwrap()

@@ -548,18 +548,7 @@ fn devnet_survives_kill_and_restart() {
         let (store, _) = tally_chain::Store::open_existing(&store_path).unwrap();
         store.raw_block(2).unwrap().expect("block 2")
     };
-    let mut bytes = std::fs::read(&store_path).unwrap();
-    let spots: Vec<usize> = bytes
-        .windows(block.len())
-        .enumerate()
-        .filter(|(_, window)| *window == block.as_slice())
-        .map(|(at, _)| at)
-        .collect();
-    assert!(!spots.is_empty());
-    for at in spots {
-        bytes[at + block.len() / 2] ^= 0x01;
-    }
-    std::fs::write(&store_path, bytes).unwrap();
+    flip_in_every_copy(&store_path, &block);
     let output = run(
         tally()
             .arg("verify")
@@ -579,18 +568,7 @@ fn devnet_survives_kill_and_restart() {
     // it, and read the block. It reports the fault, repairs from a good copy, and serves the
     // block every other node serves; its data then passes the offline audit again.
     let live_store = data.join(&chain_id).join("ledger.redb");
-    let mut bytes = std::fs::read(&live_store).unwrap();
-    let spots: Vec<usize> = bytes
-        .windows(block.len())
-        .enumerate()
-        .filter(|(_, window)| *window == block.as_slice())
-        .map(|(at, _)| at)
-        .collect();
-    assert!(!spots.is_empty());
-    for at in spots {
-        bytes[at + block.len() / 2] ^= 0x01;
-    }
-    std::fs::write(&live_store, bytes).unwrap();
+    flip_in_every_copy(&live_store, &block);
     devnet.start_node(AUDITED);
     wait_for("the damaged node's API", Duration::from_secs(30), || {
         devnet.status(AUDITED)
@@ -629,4 +607,21 @@ fn devnet_survives_kill_and_restart() {
         after[0].height,
         started.elapsed()
     );
+}
+
+/// Flips one byte in the middle of every copy of `record` in the file at `path` (the store's
+/// copy-on-write leaves stale copies in free pages; one of them is the live record).
+fn flip_in_every_copy(path: &std::path::Path, record: &[u8]) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let spots: Vec<usize> = bytes
+        .windows(record.len())
+        .enumerate()
+        .filter(|(_, window)| *window == record)
+        .map(|(at, _)| at)
+        .collect();
+    assert!(!spots.is_empty(), "the record is not in {}", path.display());
+    for at in spots {
+        bytes[at + record.len() / 2] ^= 0x01;
+    }
+    std::fs::write(path, bytes).unwrap();
 }

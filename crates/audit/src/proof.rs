@@ -38,39 +38,40 @@ pub enum Proof {
     Closing(Box<ClosingProof>),
 }
 
-/// Proves a period close's trial balance: the final sign-off transaction (which carries the
-/// closing trial balance, accepted by the chain only if it equalled the books as of the closing
-/// day) in a final block, with its author's member certificate.
+/// A transaction in a final block: the signed transaction, its Merkle path to the block's
+/// `tx_root`, its author's member certificate, the block header and any descendants up to the
+/// first with a certificate of its own, and that certificate. Entry and closing proofs are one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClosingProof {
-    pub chain_id: String,
+pub struct TxInclusion {
     pub transaction: Transaction,
     pub tx_index: u32,
     pub tx_count: u32,
     pub tx_path: Vec<Digest>,
+    /// The author's certificate, issued by the enterprise root key.
     pub member: CertifiedMember,
+    /// The transaction's block header, then each descendant up to the certified one.
     pub headers: Vec<Header>,
+    /// Finalization certificate of the last header, in the consensus engine's encoding.
     pub certificate: Vec<u8>,
+}
+
+/// Proves a period close's trial balance: the final sign-off transaction (which carries the
+/// closing trial balance, accepted by the chain only if it equalled the books as of the closing
+/// day) in a final block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosingProof {
+    pub chain_id: String,
+    pub inclusion: TxInclusion,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryProof {
     pub chain_id: String,
     pub entry_id: EntryId,
-    /// The transaction that carried the entry, with its signature.
-    pub transaction: Transaction,
     /// Position of the entry inside the transaction (0 for a single entry).
     pub item_index: u32,
-    pub tx_index: u32,
-    pub tx_count: u32,
-    /// Merkle path of the transaction's hash to the block's `tx_root`.
-    pub tx_path: Vec<Digest>,
-    /// The author's certificate, issued by the enterprise root key.
-    pub member: CertifiedMember,
-    /// The entry's block header, then each descendant up to the certified one.
-    pub headers: Vec<Header>,
-    /// Finalization certificate of the last header, in the consensus engine's encoding.
-    pub certificate: Vec<u8>,
+    /// The transaction that carried the entry.
+    pub inclusion: TxInclusion,
 }
 
 /// Proves that the last header's block extends the first's. It has no separate `from` and `to`
@@ -99,7 +100,7 @@ pub enum ProveError {
     TooLong { count: u64 },
     #[error("block {0} is not covered by a finalization certificate yet")]
     NotCertified(u64),
-    #[error("the signer of entry '{0}' is not a member of the chain")]
+    #[error("the signer of {0} is not a member of the chain")]
     UnknownSigner(String),
     #[error("stored data does not match: {0}")]
     Inconsistent(String),
@@ -263,26 +264,28 @@ struct Included {
     signers: usize,
 }
 
-/// Checks that `transaction`, signed by the holder of `member`, is in the first of `headers`,
-/// which is final by `certificate`.
-#[allow(clippy::too_many_arguments)]
+/// Checks that the transaction, signed by the holder of the member certificate, is in the first
+/// of the headers, which is final by the certificate.
 fn check_inclusion(
     genesis: &Genesis,
     chain_id: &str,
-    transaction: &Transaction,
-    tx_index: u32,
-    tx_count: u32,
-    tx_path: &[Digest],
-    member: &CertifiedMember,
-    headers: &[Header],
-    certificate: &[u8],
+    inclusion: &TxInclusion,
 ) -> Result<Included, CheckError> {
+    let TxInclusion {
+        transaction,
+        tx_index,
+        tx_count,
+        tx_path,
+        member,
+        headers,
+        certificate,
+    } = inclusion;
     let (digests, signers) = check_headers(genesis, chain_id, headers, certificate)?;
     let header = &headers[0];
     if !verify_merkle_proof(
         &transaction.hash(),
-        tx_index as usize,
-        tx_count as usize,
+        *tx_index as usize,
+        *tx_count as usize,
         tx_path,
         &header.tx_root,
     ) {
@@ -312,29 +315,20 @@ fn check_inclusion(
 
 impl EntryProof {
     fn check(&self, genesis: &Genesis) -> Result<Proven, CheckError> {
-        let included = check_inclusion(
-            genesis,
-            &self.chain_id,
-            &self.transaction,
-            self.tx_index,
-            self.tx_count,
-            &self.tx_path,
-            &self.member,
-            &self.headers,
-            &self.certificate,
-        )?;
-        let entry = entry_at(&self.transaction, self.item_index as usize)
+        let inclusion = &self.inclusion;
+        let included = check_inclusion(genesis, &self.chain_id, inclusion)?;
+        let entry = entry_at(&inclusion.transaction, self.item_index as usize)
             .filter(|entry| entry.id == self.entry_id)
             .ok_or_else(|| CheckError::EntryNotInTransaction(self.entry_id.to_string()))?;
-        let header = &self.headers[0];
+        let header = &inclusion.headers[0];
         Ok(Proven::Entry {
             chain_id: self.chain_id.clone(),
             entry: entry.clone(),
-            member: self.member.clone(),
+            member: inclusion.member.clone(),
             height: header.height,
             time_ms: header.time_ms,
             block: included.digest,
-            certified_height: self.headers.last().expect("non-empty").height,
+            certified_height: inclusion.headers.last().expect("non-empty").height,
             signers: included.signers,
         })
     }
@@ -342,32 +336,23 @@ impl EntryProof {
 
 impl ClosingProof {
     fn check(&self, genesis: &Genesis) -> Result<Proven, CheckError> {
-        let included = check_inclusion(
-            genesis,
-            &self.chain_id,
-            &self.transaction,
-            self.tx_index,
-            self.tx_count,
-            &self.tx_path,
-            &self.member,
-            &self.headers,
-            &self.certificate,
-        )?;
-        let Transaction::Single(single) = &self.transaction else {
+        let inclusion = &self.inclusion;
+        let included = check_inclusion(genesis, &self.chain_id, inclusion)?;
+        let Transaction::Single(single) = &inclusion.transaction else {
             return Err(CheckError::NotASignOff);
         };
         let TxBody::ClosePeriod(sign_off) = &single.body else {
             return Err(CheckError::NotASignOff);
         };
-        let header = &self.headers[0];
+        let header = &inclusion.headers[0];
         Ok(Proven::Closing {
             chain_id: self.chain_id.clone(),
             sign_off: sign_off.clone(),
-            member: self.member.clone(),
+            member: inclusion.member.clone(),
             height: header.height,
             time_ms: header.time_ms,
             block: included.digest,
-            certified_height: self.headers.last().expect("non-empty").height,
+            certified_height: inclusion.headers.last().expect("non-empty").height,
             signers: included.signers,
         })
     }
@@ -429,42 +414,61 @@ fn certified_headers(
     }
 }
 
-/// Builds the inclusion proof of a committed entry from a store; `state` is the store's current
-/// state (the author's member certificate comes from it).
-pub fn prove_entry(store: &Store, state: &ChainState, id: &EntryId) -> Result<Proof, ProveError> {
-    let chain_id = state.chain_id.as_str();
-    let committed = store
-        .entry(id)?
-        .ok_or_else(|| ProveError::UnknownEntry(id.to_string()))?;
+/// The inclusion of the transaction at `tx_index` of block `height`, whose author is a member in
+/// `state`. `what` names it in errors.
+fn include(
+    store: &Store,
+    state: &ChainState,
+    height: u64,
+    tx_index: u32,
+    what: &str,
+) -> Result<TxInclusion, ProveError> {
     let block = store
-        .block(committed.height)?
-        .ok_or(ProveError::UnknownBlock(committed.height))?;
-    let tx_index = committed.tx_index as usize;
-    let transaction = block.transactions.get(tx_index).cloned().ok_or_else(|| {
-        ProveError::Inconsistent(format!(
-            "block {} has no transaction {tx_index}",
-            committed.height
-        ))
-    })?;
+        .block(height)?
+        .ok_or(ProveError::UnknownBlock(height))?;
+    let transaction = block
+        .transactions
+        .get(tx_index as usize)
+        .cloned()
+        .ok_or_else(|| {
+            ProveError::Inconsistent(format!("block {height} has no transaction {tx_index}"))
+        })?;
     let leaves: Vec<Digest> = block.transactions.iter().map(Transaction::hash).collect();
-    let tx_path = merkle_proof(&leaves, tx_index).expect("the index is in range");
+    let tx_path = merkle_proof(&leaves, tx_index as usize).expect("the index is in range");
     let member = state
         .members
-        .get(&committed.signer)
+        .get(transaction.signer())
         .map(|record| record.member.clone())
-        .ok_or_else(|| ProveError::UnknownSigner(id.to_string()))?;
-    let (headers, certificate) = certified_headers(store, committed.height, committed.height)?;
-    Ok(Proof::Entry(Box::new(EntryProof {
-        chain_id: chain_id.to_string(),
-        entry_id: id.clone(),
+        .ok_or_else(|| ProveError::UnknownSigner(what.to_string()))?;
+    let (headers, certificate) = certified_headers(store, height, height)?;
+    Ok(TxInclusion {
         transaction,
-        item_index: committed.item_index,
-        tx_index: committed.tx_index,
+        tx_index,
         tx_count: leaves.len() as u32,
         tx_path,
         member,
         headers,
         certificate,
+    })
+}
+
+/// Builds the inclusion proof of a committed entry from a store; `state` is the store's current
+/// state (the author's member certificate comes from it).
+pub fn prove_entry(store: &Store, state: &ChainState, id: &EntryId) -> Result<Proof, ProveError> {
+    let committed = store
+        .entry(id)?
+        .ok_or_else(|| ProveError::UnknownEntry(id.to_string()))?;
+    Ok(Proof::Entry(Box::new(EntryProof {
+        chain_id: state.chain_id.clone(),
+        entry_id: id.clone(),
+        item_index: committed.item_index,
+        inclusion: include(
+            store,
+            state,
+            committed.height,
+            committed.tx_index,
+            &format!("entry {id}"),
+        )?,
     })))
 }
 
@@ -478,33 +482,15 @@ pub fn prove_closing(
         .closes
         .closing(through)
         .ok_or_else(|| ProveError::UnknownClosing(through.to_string()))?;
-    let block = store
-        .block(closing.height)?
-        .ok_or(ProveError::UnknownBlock(closing.height))?;
-    let tx_index = closing.tx_index as usize;
-    let transaction = block.transactions.get(tx_index).cloned().ok_or_else(|| {
-        ProveError::Inconsistent(format!(
-            "block {} has no transaction {tx_index}",
-            closing.height
-        ))
-    })?;
-    let leaves: Vec<Digest> = block.transactions.iter().map(Transaction::hash).collect();
-    let tx_path = merkle_proof(&leaves, tx_index).expect("the index is in range");
-    let member = state
-        .members
-        .get(transaction.signer())
-        .map(|record| record.member.clone())
-        .ok_or_else(|| ProveError::UnknownSigner(format!("the close through {through}")))?;
-    let (headers, certificate) = certified_headers(store, closing.height, closing.height)?;
     Ok(Proof::Closing(Box::new(ClosingProof {
         chain_id: state.chain_id.clone(),
-        transaction,
-        tx_index: closing.tx_index,
-        tx_count: leaves.len() as u32,
-        tx_path,
-        member,
-        headers,
-        certificate,
+        inclusion: include(
+            store,
+            state,
+            closing.height,
+            closing.tx_index,
+            &format!("the close through {through}"),
+        )?,
     })))
 }
 

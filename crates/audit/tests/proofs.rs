@@ -193,7 +193,11 @@ fn an_entry_in_a_block_without_its_own_certificate_is_proven_through_a_descendan
     let Proof::Entry(entry) = &proof else {
         panic!("an entry proof")
     };
-    assert_eq!(entry.headers.len(), 2, "block 5 and its certified child");
+    assert_eq!(
+        entry.inclusion.headers.len(),
+        2,
+        "block 5 and its certified child"
+    );
     match proof.check(&chain.genesis).unwrap() {
         Proven::Entry {
             height,

@@ -292,10 +292,7 @@ fn fetch_proof(
             Some(chain) => format!("{base}/v1/chains/{chain}/{path}"),
             None => format!("{base}/v1/{path}"),
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        return runtime.block_on(async {
+        return crate::client::runtime()?.block_on(async {
             let response = crate::client::client()?
                 .get(&url)
                 .send()
@@ -366,21 +363,7 @@ fn check_proof(file: &Path, genesis: &Path) -> anyhow::Result<()> {
                 "proof checks: entry '{}' is in chain '{chain_id}'",
                 entry.id
             );
-            println!("  block        {height} ({})", hex::encode(block));
-            println!(
-                "  final        by {signers} validator signatures on block {certified_height}"
-            );
-            println!(
-                "  block time   {time_ms} ms since the Unix epoch ({})",
-                tally_ledger::Date::from_unix_ms(time_ms)
-            );
-            println!(
-                "  signed by    {} ({}, {}), key {}",
-                member.certificate.name,
-                member.certificate.role,
-                member.certificate.department,
-                member.member()
-            );
+            print_inclusion(height, &block, signers, certified_height, time_ms, &member);
             println!("  date         {}", entry.date);
             println!("  description  {}", entry.description);
             println!(
@@ -402,21 +385,7 @@ fn check_proof(file: &Path, genesis: &Path) -> anyhow::Result<()> {
                 "proof checks: chain '{chain_id}' accepted this trial balance as of {} in a period close sign-off",
                 sign_off.through
             );
-            println!("  block        {height} ({})", hex::encode(block));
-            println!(
-                "  final        by {signers} validator signatures on block {certified_height}"
-            );
-            println!(
-                "  block time   {time_ms} ms since the Unix epoch ({})",
-                tally_ledger::Date::from_unix_ms(time_ms)
-            );
-            println!(
-                "  signed by    {} ({}, {}), key {}",
-                member.certificate.name,
-                member.certificate.role,
-                member.certificate.department,
-                member.member()
-            );
+            print_inclusion(height, &block, signers, certified_height, time_ms, &member);
             let lines: Vec<tally_node::wire::TrialBalanceJson> = sign_off
                 .trial_balance
                 .iter()
@@ -464,20 +433,9 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<()> {
         Some(chain) => format!("{base}/v1/chains/{chain}/entries/{}/history", args.id),
         None => format!("{base}/v1/entries/{}/history", args.id),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let history: tally_node::history::EntryHistoryJson = runtime.block_on(async {
-        let response = crate::client::client()?
-            .get(&url)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {url}; is the node running?"))?;
-        if !response.status().is_success() {
-            return Err(crate::client::error_of(response).await);
-        }
-        Ok(response.json().await?)
-    })?;
+    let client = crate::client::client()?;
+    let history: tally_node::history::EntryHistoryJson =
+        crate::client::runtime()?.block_on(crate::client::get_json(&client, &url))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&history)?);
         return Ok(());
@@ -565,25 +523,15 @@ fn check_partner_anchors(
         }
         return Ok(());
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::client::runtime()?;
     let client = crate::client::client()?;
     // Which partner serves which chain.
     let mut served: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for partner in partners {
         let base = partner.trim_end_matches('/').to_string();
         let url = format!("{base}/v1/chains");
-        let chains: Vec<tally_node::wire::StatusJson> = runtime.block_on(async {
-            let response =
-                client.get(&url).send().await.with_context(|| {
-                    format!("cannot reach {url}; is the partner's node running?")
-                })?;
-            if !response.status().is_success() {
-                return Err(crate::client::error_of(response).await);
-            }
-            Ok(response.json().await?)
-        })?;
+        let chains: Vec<tally_node::wire::StatusJson> =
+            runtime.block_on(crate::client::get_json(&client, &url))?;
         for chain in chains {
             served.entry(chain.chain_id).or_insert_with(|| base.clone());
         }
@@ -653,4 +601,28 @@ fn check_partner_anchors(
         }
     }
     Ok(())
+}
+
+/// Where and by whom a proven transaction was included, as `tally proof check` prints it.
+fn print_inclusion(
+    height: u64,
+    block: &tally_chain::BlockDigest,
+    signers: usize,
+    certified_height: u64,
+    time_ms: u64,
+    member: &tally_identity::CertifiedMember,
+) {
+    println!("  block        {height} ({})", hex::encode(block));
+    println!("  final        by {signers} validator signatures on block {certified_height}");
+    println!(
+        "  block time   {time_ms} ms since the Unix epoch ({})",
+        tally_ledger::Date::from_unix_ms(time_ms)
+    );
+    println!(
+        "  signed by    {} ({}, {}), key {}",
+        member.certificate.name,
+        member.certificate.role,
+        member.certificate.department,
+        member.member()
+    );
 }

@@ -50,6 +50,18 @@ fn storage<E: std::fmt::Display>(error: E) -> StoreError {
     StoreError::Storage(error.to_string())
 }
 
+/// Opens a table that a store may not have yet (tables are created by their first write).
+fn open_optional<K: redb::Key + 'static, V: redb::Value + 'static>(
+    read: &redb::ReadTransaction,
+    table: TableDefinition<K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>, StoreError> {
+    match read.open_table(table) {
+        Ok(table) => Ok(Some(table)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(error) => Err(storage(error)),
+    }
+}
+
 pub struct Store {
     db: Database,
 }
@@ -259,10 +271,8 @@ impl Store {
     /// The finalization certificate stored with the block at `height`, if it had its own.
     pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let read = self.db.begin_read().map_err(storage)?;
-        let certificates = match read.open_table(CERTIFICATES) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(error) => return Err(storage(error)),
+        let Some(certificates) = open_optional(&read, CERTIFICATES)? else {
+            return Ok(None);
         };
         let value = certificates.get(height).map_err(storage)?;
         Ok(value.map(|bytes| bytes.value().to_vec()))
@@ -271,10 +281,8 @@ impl Store {
     /// The ids of the entries that reverse or adjust `id`, in id order.
     pub fn links_to(&self, id: &str) -> Result<Vec<String>, StoreError> {
         let read = self.db.begin_read().map_err(storage)?;
-        let links = match read.open_table(LINKS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(error) => return Err(storage(error)),
+        let Some(links) = open_optional(&read, LINKS)? else {
+            return Ok(Vec::new());
         };
         let mut found = Vec::new();
         for item in links.range((id, "")..).map_err(storage)? {
@@ -291,10 +299,9 @@ impl Store {
     /// How many links are stored.
     pub fn link_count(&self) -> Result<u64, StoreError> {
         let read = self.db.begin_read().map_err(storage)?;
-        match read.open_table(LINKS) {
-            Ok(table) => table.len().map_err(storage),
-            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
-            Err(error) => Err(storage(error)),
+        match open_optional(&read, LINKS)? {
+            Some(table) => table.len().map_err(storage),
+            None => Ok(0),
         }
     }
 
@@ -319,10 +326,8 @@ impl Store {
     /// The contract events committed at heights `from..=to`, in order.
     pub fn events(&self, from: u64, to: u64) -> Result<Vec<ChainEvent>, StoreError> {
         let read = self.db.begin_read().map_err(storage)?;
-        let table = match read.open_table(EVENTS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(error) => return Err(storage(error)),
+        let Some(table) = open_optional(&read, EVENTS)? else {
+            return Ok(Vec::new());
         };
         let mut events = Vec::new();
         for item in table.range((from, 0)..=(to, u32::MAX)).map_err(storage)? {
@@ -420,10 +425,8 @@ impl Store {
     /// The heights that have a certificate of their own.
     pub fn certificate_heights(&self) -> Result<Vec<u64>, StoreError> {
         let read = self.db.begin_read().map_err(storage)?;
-        let certificates = match read.open_table(CERTIFICATES) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(error) => return Err(storage(error)),
+        let Some(certificates) = open_optional(&read, CERTIFICATES)? else {
+            return Ok(Vec::new());
         };
         let mut heights = Vec::new();
         for item in certificates.iter().map_err(storage)? {
@@ -436,10 +439,8 @@ impl Store {
     /// The stored contract events of the block at `height`: (position, bytes), in order.
     pub fn raw_events_at(&self, height: u64) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
         let read = self.db.begin_read().map_err(storage)?;
-        let table = match read.open_table(EVENTS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(error) => return Err(storage(error)),
+        let Some(table) = open_optional(&read, EVENTS)? else {
+            return Ok(Vec::new());
         };
         let mut events = Vec::new();
         for item in table
@@ -455,10 +456,9 @@ impl Store {
     /// How many contract events are stored.
     pub fn event_count(&self) -> Result<u64, StoreError> {
         let read = self.db.begin_read().map_err(storage)?;
-        match read.open_table(EVENTS) {
-            Ok(table) => table.len().map_err(storage),
-            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
-            Err(error) => Err(storage(error)),
+        match open_optional(&read, EVENTS)? {
+            Some(table) => table.len().map_err(storage),
+            None => Ok(0),
         }
     }
 }

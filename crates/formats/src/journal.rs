@@ -1,0 +1,1 @@
+//! ledger / hledger / beancount journals: placeholder until the parser lands.

@@ -1,0 +1,1 @@
+//! Shopify order exports (CSV): placeholder until the parser lands.

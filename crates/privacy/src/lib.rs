@@ -1,0 +1,1 @@
+//! Field encryption: placeholder until the crate lands.

@@ -81,6 +81,7 @@ fn main() {
             ],
             references: Vec::new(),
             reverses: None,
+            sealed: Vec::new(),
         })
         .collect();
     let transactions: Vec<Transaction> = drafts

@@ -376,6 +376,7 @@ impl Model {
             postings,
             references: Vec::new(),
             reverses,
+            sealed: Vec::new(),
         }
     }
 

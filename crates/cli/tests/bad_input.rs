@@ -29,6 +29,7 @@ fn entry(id: &str, postings: Vec<PostingJson>) -> EntryJson {
         postings,
         references: Vec::new(),
         reverses: None,
+        sealed: Vec::new(),
     }
 }
 

@@ -146,6 +146,7 @@ mod tests {
             postings: vec![posting("1100", Side::Debit), posting("4000", Side::Credit)],
             references: Vec::new(),
             reverses: None,
+            sealed: Vec::new(),
         }
     }
 

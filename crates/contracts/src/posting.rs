@@ -173,6 +173,7 @@ pub fn derive_entry(
         postings,
         references,
         reverses: None,
+        sealed: Vec::new(),
     })
 }
 

@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::account::AccountCode;
 use crate::date::Date;
 use crate::money::{format_amount, Currency};
+use crate::sealed::{
+    FieldName, SealedField, SEALED_CIPHERTEXT_LEN_MAX, SEALED_CIPHERTEXT_LEN_MIN,
+    SEALED_FIELDS_PER_ENTRY_MAX,
+};
 use crate::text::{echo, first_control_or_bidi};
 
 /// Longest entry id, in bytes. Ids are idempotency keys that clients derive
@@ -256,6 +260,10 @@ pub struct EntryDraft {
     pub references: Vec<Reference>,
     /// The committed entry this one cancels, if it is a reversal.
     pub reverses: Option<EntryId>,
+    /// Encrypted sensitive fields (customer name, address, ...), readable only with their
+    /// category's key.
+    #[serde(default)]
+    pub sealed: Vec<SealedField>,
 }
 
 /// Why a draft is not a valid entry on its own.
@@ -351,6 +359,32 @@ pub enum EntryError {
         /// The entry's id.
         id: EntryId,
     },
+    /// More than [`SEALED_FIELDS_PER_ENTRY_MAX`] sealed fields.
+    #[error("an entry may have at most {max} sealed fields, got {count}")]
+    TooManySealedFields {
+        /// How many there were.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Two sealed fields with one name.
+    #[error("sealed field '{name}' appears twice")]
+    DuplicateSealedField {
+        /// The repeated name.
+        name: FieldName,
+    },
+    /// A ciphertext too short to hold salt and tag, or longer than the longest value allows.
+    #[error("sealed field '{name}' has a ciphertext of {len} bytes (expected {min} to {max})")]
+    SealedLength {
+        /// The field's name.
+        name: FieldName,
+        /// Its ciphertext length.
+        len: usize,
+        /// Shortest possible ciphertext.
+        min: usize,
+        /// Longest allowed ciphertext.
+        max: usize,
+    },
 }
 
 /// Debit and credit totals per currency, in minor units.
@@ -375,6 +409,7 @@ impl EntryDraft {
             return Err(EntryError::ZeroAmount { index });
         }
         self.check_texts()?;
+        self.check_sealed()?;
         if self.reverses.as_ref() == Some(&self.id) {
             return Err(EntryError::SelfReversal { id: self.id });
         }
@@ -435,6 +470,37 @@ impl EntryDraft {
                         character,
                     });
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sealed field count, unique names and ciphertext bounds: all that can be checked without
+    /// the key.
+    fn check_sealed(&self) -> Result<(), EntryError> {
+        if self.sealed.len() > SEALED_FIELDS_PER_ENTRY_MAX {
+            return Err(EntryError::TooManySealedFields {
+                count: self.sealed.len(),
+                max: SEALED_FIELDS_PER_ENTRY_MAX,
+            });
+        }
+        for (index, field) in self.sealed.iter().enumerate() {
+            if self.sealed[..index]
+                .iter()
+                .any(|seen| seen.name == field.name)
+            {
+                return Err(EntryError::DuplicateSealedField {
+                    name: field.name.clone(),
+                });
+            }
+            let len = field.ciphertext.len();
+            if !(SEALED_CIPHERTEXT_LEN_MIN..=SEALED_CIPHERTEXT_LEN_MAX).contains(&len) {
+                return Err(EntryError::SealedLength {
+                    name: field.name.clone(),
+                    len,
+                    min: SEALED_CIPHERTEXT_LEN_MIN,
+                    max: SEALED_CIPHERTEXT_LEN_MAX,
+                });
             }
         }
         Ok(())
@@ -511,6 +577,11 @@ impl BalancedEntry {
     pub fn reverses(&self) -> Option<&EntryId> {
         self.draft.reverses.as_ref()
     }
+
+    /// The encrypted fields.
+    pub fn sealed(&self) -> &[SealedField] {
+        &self.draft.sealed
+    }
 }
 
 #[cfg(test)]
@@ -541,6 +612,7 @@ mod tests {
                 value: "123".into(),
             }],
             reverses: None,
+            sealed: Vec::new(),
         }
     }
 
@@ -549,6 +621,85 @@ mod tests {
             posting("1100", Side::Debit, amount, Currency::EUR),
             posting("4000", Side::Credit, amount, Currency::EUR),
         ])
+    }
+
+    fn sealed(name: &str, ciphertext_len: usize) -> SealedField {
+        SealedField {
+            name: FieldName::new(name).unwrap(),
+            category: crate::sealed::Category::customer_pii(),
+            epoch: 0,
+            commitment: [7; crate::sealed::COMMITMENT_BYTES],
+            nonce: [1; crate::sealed::SEAL_NONCE_BYTES],
+            ciphertext: vec![0; ciphertext_len],
+        }
+    }
+
+    #[test]
+    fn sealed_fields_are_bounded_and_named_once() {
+        let mut entry = sale(100);
+        entry.sealed = vec![
+            sealed("email", SEALED_CIPHERTEXT_LEN_MIN),
+            sealed("address1", SEALED_CIPHERTEXT_LEN_MAX),
+        ];
+        let checked = entry.clone().check().unwrap();
+        assert_eq!(checked.sealed().len(), 2);
+        assert_eq!(checked.sealed()[0].value_len(), 0);
+
+        let mut twice = entry.clone();
+        twice.sealed.push(sealed("email", 40));
+        assert_eq!(
+            twice.check().unwrap_err().to_string(),
+            "sealed field 'email' appears twice"
+        );
+
+        for len in [SEALED_CIPHERTEXT_LEN_MIN - 1, SEALED_CIPHERTEXT_LEN_MAX + 1] {
+            let mut bad = entry.clone();
+            bad.sealed[0].ciphertext = vec![0; len];
+            assert_eq!(
+                bad.check().unwrap_err().to_string(),
+                format!(
+                    "sealed field 'email' has a ciphertext of {len} bytes (expected 32 to 1056)"
+                )
+            );
+        }
+
+        let mut many = sale(100);
+        many.sealed = (0..=SEALED_FIELDS_PER_ENTRY_MAX)
+            .map(|i| sealed(&format!("f{i}"), 40))
+            .collect();
+        assert_eq!(
+            many.check().unwrap_err().to_string(),
+            "an entry may have at most 16 sealed fields, got 17"
+        );
+    }
+
+    #[test]
+    fn category_and_field_names() {
+        use crate::sealed::Category;
+        assert_eq!(
+            Category::new("customer-pii").unwrap().as_str(),
+            "customer-pii"
+        );
+        assert_eq!(
+            Category::new("Customer PII").unwrap_err().to_string(),
+            "category 'Customer PII' may contain only lowercase letters, digits and '-'"
+        );
+        assert_eq!(
+            FieldName::new("").unwrap_err().to_string(),
+            "a field name may not be empty"
+        );
+        assert_eq!(
+            FieldName::new(&"a".repeat(33)).unwrap_err().to_string(),
+            format!(
+                "field name '{}' is 33 bytes long (at most 32)",
+                "a".repeat(33)
+            )
+        );
+        // Names are checked when decoded too, not only when built.
+        let decoded: Result<FieldName, _> = serde_json::from_str("\"bad name\"");
+        assert!(decoded.is_err());
+        let decoded: Category = serde_json::from_str("\"partner-banking\"").unwrap();
+        assert_eq!(decoded, Category::partner_banking());
     }
 
     #[test]

@@ -1022,6 +1022,7 @@ mod tests {
                 value: entry_id.into(),
             }],
             reverses: None,
+            sealed: Vec::new(),
         }
         .check()
         .unwrap()

@@ -46,6 +46,7 @@ mod entry;
 mod ledger;
 mod money;
 mod movements;
+mod sealed;
 mod text;
 
 pub use account::{
@@ -68,4 +69,10 @@ pub use ledger::{
 pub use money::{
     format_amount, format_signed, parse_amount, parse_total, AmountError, Currency, CurrencyError,
     CURRENCY_EXPONENT_MAX,
+};
+pub use sealed::{
+    Category, FieldName, NameError, SealedField, CATEGORY_LEN_MAX, COMMITMENT_BYTES,
+    FIELD_NAME_LEN_MAX, SEALED_CIPHERTEXT_LEN_MAX, SEALED_CIPHERTEXT_LEN_MIN,
+    SEALED_FIELDS_PER_ENTRY_MAX, SEALED_VALUE_LEN_MAX, SEAL_NONCE_BYTES, SEAL_SALT_BYTES,
+    SEAL_TAG_BYTES,
 };

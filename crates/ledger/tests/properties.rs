@@ -274,6 +274,7 @@ impl Harness {
                     postings,
                     references: Vec::new(),
                     reverses: None,
+                    sealed: Vec::new(),
                 };
                 Some((draft, *author))
             }
@@ -302,6 +303,7 @@ impl Harness {
                     postings,
                     references: Vec::new(),
                     reverses: Some(original.clone()),
+                    sealed: Vec::new(),
                 };
                 Some((draft, *author))
             }
@@ -532,6 +534,7 @@ fn free_entries() -> impl Strategy<Value = Vec<BalancedEntry>> {
                     ],
                     references: Vec::new(),
                     reverses: None,
+                    sealed: Vec::new(),
                 }
                 .check()
                 .unwrap()

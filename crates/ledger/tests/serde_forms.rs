@@ -32,6 +32,7 @@ fn sale() -> BalancedEntry {
             value: "1".into(),
         }],
         reverses: None,
+        sealed: Vec::new(),
     }
     .check()
     .unwrap()

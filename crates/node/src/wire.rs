@@ -7,8 +7,9 @@
 use serde::{Deserialize, Serialize};
 use tally_chain::{CloseProgress, CloseSigner, Closing, CommittedEntry, PeriodCloses};
 use tally_ledger::{
-    format_amount, parse_amount, parse_total, AccountCode, Currency, Date, EntryDraft, EntryId,
-    Ledger, Posting, Reference, Role, Side, TrialBalanceLine,
+    format_amount, parse_amount, parse_total, AccountCode, Category, Currency, Date, EntryDraft,
+    EntryId, FieldName, Ledger, Posting, Reference, Role, SealedField, Side, TrialBalanceLine,
+    COMMITMENT_BYTES, SEAL_NONCE_BYTES,
 };
 
 /// An entry as a person writes it (`tally submit ENTRY.json`).
@@ -24,6 +25,65 @@ pub struct EntryJson {
     pub references: Vec<ReferenceJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reverses: Option<String>,
+    /// Encrypted fields, as the client sealed them; the node never sees their values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sealed: Vec<SealedFieldJson>,
+}
+
+/// A sealed field: names in clear, the commitment, nonce and ciphertext in hex.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SealedFieldJson {
+    pub name: String,
+    pub category: String,
+    pub epoch: u32,
+    pub commitment: String,
+    pub nonce: String,
+    pub ciphertext: String,
+}
+
+impl SealedFieldJson {
+    pub fn from_field(field: &SealedField) -> SealedFieldJson {
+        SealedFieldJson {
+            name: field.name.to_string(),
+            category: field.category.to_string(),
+            epoch: field.epoch,
+            commitment: hex::encode(field.commitment),
+            nonce: hex::encode(field.nonce),
+            ciphertext: hex::encode(&field.ciphertext),
+        }
+    }
+
+    /// Parses into the model's field; the error names the part that is wrong.
+    pub fn to_field(&self) -> Result<SealedField, String> {
+        let name = FieldName::new(&self.name).map_err(|e| e.to_string())?;
+        let category = Category::new(&self.category).map_err(|e| e.to_string())?;
+        let bytes = |part: &str, text: &str| {
+            hex::decode(text).map_err(|e| format!("{part} of '{name}' is not hex: {e}"))
+        };
+        let fixed = |part: &str, text: &str, len: usize| {
+            let decoded = bytes(part, text)?;
+            if decoded.len() == len {
+                Ok(decoded)
+            } else {
+                Err(format!(
+                    "{part} of '{name}' is {} bytes (expected {len})",
+                    decoded.len()
+                ))
+            }
+        };
+        let commitment = fixed("commitment", &self.commitment, COMMITMENT_BYTES)?;
+        let nonce = fixed("nonce", &self.nonce, SEAL_NONCE_BYTES)?;
+        let ciphertext = bytes("ciphertext", &self.ciphertext)?;
+        Ok(SealedField {
+            name: name.clone(),
+            category,
+            epoch: self.epoch,
+            commitment: commitment.try_into().expect("length checked"),
+            nonce: nonce.try_into().expect("length checked"),
+            ciphertext,
+        })
+    }
 }
 
 /// One posting: exactly one of `debit` or `credit`, as a decimal string.
@@ -51,6 +111,8 @@ pub enum WireError {
     Posting { index: usize, reason: String },
     #[error("{field}: {reason}")]
     Field { field: &'static str, reason: String },
+    #[error("sealed field {index}: {reason}")]
+    Sealed { index: usize, reason: String },
 }
 
 impl EntryJson {
@@ -101,6 +163,16 @@ impl EntryJson {
                 })
                 .collect(),
             reverses,
+            sealed: self
+                .sealed
+                .iter()
+                .enumerate()
+                .map(|(index, field)| {
+                    field
+                        .to_field()
+                        .map_err(|reason| WireError::Sealed { index, reason })
+                })
+                .collect::<Result<_, _>>()?,
         })
     }
 
@@ -135,6 +207,11 @@ impl EntryJson {
                 })
                 .collect(),
             reverses: draft.reverses.as_ref().map(|id| id.as_str().to_string()),
+            sealed: draft
+                .sealed
+                .iter()
+                .map(SealedFieldJson::from_field)
+                .collect(),
         }
     }
 }

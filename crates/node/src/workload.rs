@@ -115,6 +115,7 @@ impl Workload {
             postings,
             references,
             reverses: None,
+            sealed: Vec::new(),
         }
     }
 

@@ -53,6 +53,7 @@ fn sale(index: u64) -> EntryDraft {
             value: index.to_string(),
         }],
         reverses: None,
+        sealed: Vec::new(),
     }
 }
 

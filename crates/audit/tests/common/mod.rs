@@ -103,6 +103,7 @@ pub fn entry(id: &str, amount: u64) -> EntryDraft {
         ],
         references: Vec::new(),
         reverses: None,
+        sealed: Vec::new(),
     }
 }
 
@@ -178,6 +179,7 @@ pub fn build() -> TestChain {
                 description: "customer cancelled".into(),
                 postings: original.postings.iter().map(Posting::mirrored).collect(),
                 reverses: Some(original.id.clone()),
+                sealed: Vec::new(),
                 ..original
             };
             transactions.push(Transaction::Single(SignedTx::sign(

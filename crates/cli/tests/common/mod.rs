@@ -680,6 +680,7 @@ pub fn sale(id: &str, net_cents: u64) -> EntryJson {
             value: id.to_string(),
         }],
         reverses: None,
+        sealed: Vec::new(),
     }
 }
 

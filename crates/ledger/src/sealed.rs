@@ -1,0 +1,248 @@
+//! Sealed fields: the sensitive parts of an entry (a customer's name, address, phone, e-mail; a
+//! partner's bank details) as the ledger carries them, encrypted.
+//!
+//! This module knows only their shape: which key category and epoch a field is sealed under, its
+//! name, the salted commitment to its value and the ciphertext, each bounded. Sealing and opening
+//! (AES-256-GCM) live in the privacy crate; whether the category and epoch exist and may still be
+//! used is the chain's business. A validator checks a sealed field without being able to read it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::echo;
+
+/// Most sealed fields on one entry: an order's customer has a name, e-mail, phone and a few
+/// address lines; 16 leaves room for billing and shipping addresses both.
+pub const SEALED_FIELDS_PER_ENTRY_MAX: usize = 16;
+
+/// Longest field name, in bytes ("customer_name", "address1", "iban").
+pub const FIELD_NAME_LEN_MAX: usize = 32;
+
+/// Longest key category name, in bytes ("customer-pii", "partner-banking").
+pub const CATEGORY_LEN_MAX: usize = 32;
+
+/// Longest plaintext value of a sealed field, in bytes. An address line or an IBAN is far
+/// shorter; free-form notes do not belong in sealed fields.
+pub const SEALED_VALUE_LEN_MAX: usize = 1024;
+
+/// Bytes of the random salt sealed with each value, which makes its commitment hiding: equal
+/// values (the same city on many orders) have unrelated commitments.
+pub const SEAL_SALT_BYTES: usize = 16;
+
+/// Bytes of the AES-GCM authentication tag that ends each ciphertext.
+pub const SEAL_TAG_BYTES: usize = 16;
+
+/// Bytes of the AES-GCM nonce stored with each ciphertext.
+pub const SEAL_NONCE_BYTES: usize = 12;
+
+/// Bytes of a commitment (SHA-256).
+pub const COMMITMENT_BYTES: usize = 32;
+
+/// Shortest ciphertext: salt and tag around an empty value.
+pub const SEALED_CIPHERTEXT_LEN_MIN: usize = SEAL_SALT_BYTES + SEAL_TAG_BYTES;
+
+/// Longest ciphertext: salt, the longest value and the tag.
+pub const SEALED_CIPHERTEXT_LEN_MAX: usize =
+    SEAL_SALT_BYTES + SEALED_VALUE_LEN_MAX + SEAL_TAG_BYTES;
+
+/// Why a text is not a category or field name.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum NameError {
+    /// The empty text.
+    #[error("a {what} may not be empty")]
+    Empty {
+        /// "category" or "field name".
+        what: &'static str,
+    },
+    /// Longer than its limit.
+    #[error("{what} '{text}' is {len} bytes long (at most {max})")]
+    TooLong {
+        /// "category" or "field name".
+        what: &'static str,
+        /// The text, shortened for display.
+        text: String,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A character outside the allowed set.
+    #[error("{what} '{text}' may contain only {allowed}")]
+    Character {
+        /// "category" or "field name".
+        what: &'static str,
+        /// The text, shortened and with hidden characters spelled out.
+        text: String,
+        /// The allowed characters, in words.
+        allowed: &'static str,
+    },
+}
+
+/// Checks `text` against a name's rules: non-empty, at most `max` bytes, ASCII lowercase letters
+/// and digits plus `extra`.
+fn check_name(
+    text: &str,
+    what: &'static str,
+    max: usize,
+    extra: char,
+    allowed: &'static str,
+) -> Result<(), NameError> {
+    if text.is_empty() {
+        return Err(NameError::Empty { what });
+    }
+    if text.len() > max {
+        return Err(NameError::TooLong {
+            what,
+            text: echo(text),
+            len: text.len(),
+            max,
+        });
+    }
+    if !text
+        .chars()
+        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == extra)
+    {
+        return Err(NameError::Character {
+            what,
+            text: echo(text),
+            allowed,
+        });
+    }
+    Ok(())
+}
+
+/// A key category: the kind of sensitive data a key protects, and so who may read it.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Category(String);
+
+impl Category {
+    /// Customers' personal data: name, e-mail, phone, addresses.
+    pub const CUSTOMER_PII: &'static str = "customer-pii";
+    /// Partners' bank details.
+    pub const PARTNER_BANKING: &'static str = "partner-banking";
+
+    /// Validates a category name: 1 to [`CATEGORY_LEN_MAX`] bytes of lowercase ASCII letters,
+    /// digits and '-'.
+    pub fn new(text: &str) -> Result<Category, NameError> {
+        check_name(
+            text,
+            "category",
+            CATEGORY_LEN_MAX,
+            '-',
+            "lowercase letters, digits and '-'",
+        )?;
+        Ok(Category(text.to_owned()))
+    }
+
+    /// The customer-pii category.
+    pub fn customer_pii() -> Category {
+        Category(Self::CUSTOMER_PII.to_owned())
+    }
+
+    /// The partner-banking category.
+    pub fn partner_banking() -> Category {
+        Category(Self::PARTNER_BANKING.to_owned())
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Category {
+    type Error = NameError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Category::new(&text)
+    }
+}
+
+impl From<Category> for String {
+    fn from(category: Category) -> String {
+        category.0
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The name of a sealed field within its entry ("customer_name", "address1").
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct FieldName(String);
+
+impl FieldName {
+    /// Validates a field name: 1 to [`FIELD_NAME_LEN_MAX`] bytes of lowercase ASCII letters,
+    /// digits and '_'.
+    pub fn new(text: &str) -> Result<FieldName, NameError> {
+        check_name(
+            text,
+            "field name",
+            FIELD_NAME_LEN_MAX,
+            '_',
+            "lowercase letters, digits and '_'",
+        )?;
+        Ok(FieldName(text.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for FieldName {
+    type Error = NameError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        FieldName::new(&text)
+    }
+}
+
+impl From<FieldName> for String {
+    fn from(name: FieldName) -> String {
+        name.0
+    }
+}
+
+impl fmt::Display for FieldName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One encrypted field of an entry.
+///
+/// `ciphertext` is AES-256-GCM of (salt, value) under the category's key for `epoch`, with the
+/// tag at its end; `commitment` is a salted hash of the value, so that the value can later be
+/// disclosed to someone without the key and checked against what the chain recorded.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct SealedField {
+    /// The field's name within the entry.
+    pub name: FieldName,
+    /// The key category it is sealed under.
+    pub category: Category,
+    /// The key epoch of that category.
+    pub epoch: u32,
+    /// Salted hash of the value.
+    pub commitment: [u8; COMMITMENT_BYTES],
+    /// The AES-GCM nonce.
+    pub nonce: [u8; SEAL_NONCE_BYTES],
+    /// Salt and value, encrypted, then the tag.
+    pub ciphertext: Vec<u8>,
+}
+
+impl SealedField {
+    /// The length of the sealed value in bytes, told by the ciphertext's length.
+    pub fn value_len(&self) -> usize {
+        self.ciphertext
+            .len()
+            .saturating_sub(SEALED_CIPHERTEXT_LEN_MIN)
+    }
+}

@@ -82,6 +82,7 @@ fn main() {
             references: Vec::new(),
             reverses: None,
             sealed: Vec::new(),
+            seal_keys: Vec::new(),
         })
         .collect();
     let transactions: Vec<Transaction> = drafts

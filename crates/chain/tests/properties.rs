@@ -377,6 +377,7 @@ impl Model {
             references: Vec::new(),
             reverses,
             sealed: Vec::new(),
+            seal_keys: Vec::new(),
         }
     }
 

@@ -147,6 +147,7 @@ mod tests {
             references: Vec::new(),
             reverses: None,
             sealed: Vec::new(),
+            seal_keys: Vec::new(),
         }
     }
 

@@ -174,6 +174,7 @@ pub fn derive_entry(
         references,
         reverses: None,
         sealed: Vec::new(),
+        seal_keys: Vec::new(),
     })
 }
 

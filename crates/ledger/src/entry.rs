@@ -15,8 +15,8 @@ use crate::account::AccountCode;
 use crate::date::Date;
 use crate::money::{format_amount, Currency};
 use crate::sealed::{
-    FieldName, SealedField, SEALED_CIPHERTEXT_LEN_MAX, SEALED_CIPHERTEXT_LEN_MIN,
-    SEALED_FIELDS_PER_ENTRY_MAX,
+    Category, FieldName, SealKey, SealedField, SEALED_CIPHERTEXT_LEN_MAX,
+    SEALED_CIPHERTEXT_LEN_MIN, SEALED_FIELDS_PER_ENTRY_MAX, WRAPPED_SEAL_KEY_LEN_MAX,
 };
 use crate::text::{echo, first_control_or_bidi};
 
@@ -264,6 +264,9 @@ pub struct EntryDraft {
     /// category's key.
     #[serde(default)]
     pub sealed: Vec<SealedField>,
+    /// The wrapped keys `sealed` was sealed with, one per (category, epoch) used.
+    #[serde(default)]
+    pub seal_keys: Vec<SealKey>,
 }
 
 /// Why a draft is not a valid entry on its own.
@@ -385,6 +388,26 @@ pub enum EntryError {
         /// Longest allowed ciphertext.
         max: usize,
     },
+    /// A sealed field whose (category, epoch) has no wrapped seal key in the entry.
+    #[error("sealed field '{name}' has no seal key for {category} epoch {epoch}")]
+    MissingSealKey {
+        /// The field's name.
+        name: FieldName,
+        /// Its category.
+        category: Category,
+        /// Its epoch.
+        epoch: u32,
+    },
+    /// Two seal keys for one (category, epoch), or one that no field uses.
+    #[error("seal key for {category} epoch {epoch} is {problem}")]
+    SealKey {
+        /// The key's category.
+        category: Category,
+        /// The key's epoch.
+        epoch: u32,
+        /// "given twice", "used by no sealed field" or "too long".
+        problem: &'static str,
+    },
 }
 
 /// Debit and credit totals per currency, in minor units.
@@ -502,6 +525,37 @@ impl EntryDraft {
                     max: SEALED_CIPHERTEXT_LEN_MAX,
                 });
             }
+            let keyed = |key: &SealKey| key.category == field.category && key.epoch == field.epoch;
+            if !self.seal_keys.iter().any(keyed) {
+                return Err(EntryError::MissingSealKey {
+                    name: field.name.clone(),
+                    category: field.category.clone(),
+                    epoch: field.epoch,
+                });
+            }
+        }
+        for (index, key) in self.seal_keys.iter().enumerate() {
+            let same = |other: &SealKey| other.category == key.category && other.epoch == key.epoch;
+            let problem = if self.seal_keys[..index].iter().any(same) {
+                Some("given twice")
+            } else if !self
+                .sealed
+                .iter()
+                .any(|field| field.category == key.category && field.epoch == key.epoch)
+            {
+                Some("used by no sealed field")
+            } else if key.wrapped.len() > WRAPPED_SEAL_KEY_LEN_MAX {
+                Some("too long")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(EntryError::SealKey {
+                    category: key.category.clone(),
+                    epoch: key.epoch,
+                    problem,
+                });
+            }
         }
         Ok(())
     }
@@ -582,6 +636,11 @@ impl BalancedEntry {
     pub fn sealed(&self) -> &[SealedField] {
         &self.draft.sealed
     }
+
+    /// The wrapped keys of the encrypted fields.
+    pub fn seal_keys(&self) -> &[SealKey] {
+        &self.draft.seal_keys
+    }
 }
 
 #[cfg(test)]
@@ -613,6 +672,7 @@ mod tests {
             }],
             reverses: None,
             sealed: Vec::new(),
+            seal_keys: Vec::new(),
         }
     }
 
@@ -634,6 +694,15 @@ mod tests {
         }
     }
 
+    fn seal_key(epoch: u32) -> SealKey {
+        SealKey {
+            category: Category::customer_pii(),
+            epoch,
+            encapped: [3; crate::sealed::ENCAPPED_KEY_BYTES],
+            wrapped: vec![4; 48],
+        }
+    }
+
     #[test]
     fn sealed_fields_are_bounded_and_named_once() {
         let mut entry = sale(100);
@@ -641,9 +710,34 @@ mod tests {
             sealed("email", SEALED_CIPHERTEXT_LEN_MIN),
             sealed("address1", SEALED_CIPHERTEXT_LEN_MAX),
         ];
+        assert_eq!(
+            entry.clone().check().unwrap_err().to_string(),
+            "sealed field 'email' has no seal key for customer-pii epoch 0"
+        );
+        entry.seal_keys = vec![seal_key(0)];
         let checked = entry.clone().check().unwrap();
         assert_eq!(checked.sealed().len(), 2);
+        assert_eq!(checked.seal_keys().len(), 1);
         assert_eq!(checked.sealed()[0].value_len(), 0);
+
+        let mut unused = entry.clone();
+        unused.seal_keys.push(seal_key(1));
+        assert_eq!(
+            unused.check().unwrap_err().to_string(),
+            "seal key for customer-pii epoch 1 is used by no sealed field"
+        );
+        let mut doubled = entry.clone();
+        doubled.seal_keys.push(seal_key(0));
+        assert_eq!(
+            doubled.check().unwrap_err().to_string(),
+            "seal key for customer-pii epoch 0 is given twice"
+        );
+        let mut long = entry.clone();
+        long.seal_keys[0].wrapped = vec![0; WRAPPED_SEAL_KEY_LEN_MAX + 1];
+        assert_eq!(
+            long.check().unwrap_err().to_string(),
+            "seal key for customer-pii epoch 0 is too long"
+        );
 
         let mut twice = entry.clone();
         twice.sealed.push(sealed("email", 40));
@@ -664,6 +758,7 @@ mod tests {
         }
 
         let mut many = sale(100);
+        many.seal_keys = vec![seal_key(0)];
         many.sealed = (0..=SEALED_FIELDS_PER_ENTRY_MAX)
             .map(|i| sealed(&format!("f{i}"), 40))
             .collect();
@@ -675,7 +770,6 @@ mod tests {
 
     #[test]
     fn category_and_field_names() {
-        use crate::sealed::Category;
         assert_eq!(
             Category::new("customer-pii").unwrap().as_str(),
             "customer-pii"

@@ -1023,6 +1023,7 @@ mod tests {
             }],
             reverses: None,
             sealed: Vec::new(),
+            seal_keys: Vec::new(),
         }
         .check()
         .unwrap()

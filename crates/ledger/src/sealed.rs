@@ -2,7 +2,9 @@
 //! partner's bank details) as the ledger carries them, encrypted.
 //!
 //! This module knows only their shape: which key category and epoch a field is sealed under, its
-//! name, the salted commitment to its value and the ciphertext, each bounded. Sealing and opening
+//! name, the salted commitment to its value and the ciphertext, each bounded; and the entry's
+//! [`SealKey`]s: the random key its fields were sealed with, wrapped to the public key of the
+//! category's epoch, so that whoever writes an entry can seal without being able to read others'. Sealing and opening
 //! (AES-256-GCM) live in the privacy crate; whether the category and epoch exist and may still be
 //! used is the chain's business. A validator checks a sealed field without being able to read it.
 
@@ -38,6 +40,13 @@ pub const SEAL_NONCE_BYTES: usize = 12;
 
 /// Bytes of a commitment (SHA-256).
 pub const COMMITMENT_BYTES: usize = 32;
+
+/// Bytes of an X25519 public key (the encapsulated key of a wrapped seal key).
+pub const ENCAPPED_KEY_BYTES: usize = 32;
+
+/// Longest wrapped seal key: a 32-byte key and a 16-byte tag, with room to spare for another
+/// AEAD.
+pub const WRAPPED_SEAL_KEY_LEN_MAX: usize = 64;
 
 /// Shortest ciphertext: salt and tag around an empty value.
 pub const SEALED_CIPHERTEXT_LEN_MIN: usize = SEAL_SALT_BYTES + SEAL_TAG_BYTES;
@@ -245,4 +254,19 @@ impl SealedField {
             .len()
             .saturating_sub(SEALED_CIPHERTEXT_LEN_MIN)
     }
+}
+
+/// The key an entry's fields of one category were sealed with, wrapped (HPKE) to the public key
+/// of that category's epoch: only holders of the epoch's secret, granted on the chain, unwrap
+/// it. One per (category, epoch) the entry's fields use; a writer may reuse one for many entries.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct SealKey {
+    /// The key category.
+    pub category: Category,
+    /// The category's key epoch, whose public key this is wrapped to.
+    pub epoch: u32,
+    /// The sender's ephemeral X25519 public key.
+    pub encapped: [u8; ENCAPPED_KEY_BYTES],
+    /// The sealed key.
+    pub wrapped: Vec<u8>,
 }

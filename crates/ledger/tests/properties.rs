@@ -275,6 +275,7 @@ impl Harness {
                     references: Vec::new(),
                     reverses: None,
                     sealed: Vec::new(),
+                    seal_keys: Vec::new(),
                 };
                 Some((draft, *author))
             }
@@ -304,6 +305,7 @@ impl Harness {
                     references: Vec::new(),
                     reverses: Some(original.clone()),
                     sealed: Vec::new(),
+                    seal_keys: Vec::new(),
                 };
                 Some((draft, *author))
             }
@@ -535,6 +537,7 @@ fn free_entries() -> impl Strategy<Value = Vec<BalancedEntry>> {
                     references: Vec::new(),
                     reverses: None,
                     sealed: Vec::new(),
+                    seal_keys: Vec::new(),
                 }
                 .check()
                 .unwrap()

@@ -33,6 +33,7 @@ fn sale() -> BalancedEntry {
         }],
         reverses: None,
         sealed: Vec::new(),
+        seal_keys: Vec::new(),
     }
     .check()
     .unwrap()

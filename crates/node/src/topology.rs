@@ -59,6 +59,7 @@ pub fn opening_entry(enterprise: &str, date: Date) -> EntryDraft {
         references: Vec::new(),
         reverses: None,
         sealed: Vec::new(),
+        seal_keys: Vec::new(),
     }
 }
 

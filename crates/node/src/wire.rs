@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use tally_chain::{CloseProgress, CloseSigner, Closing, CommittedEntry, PeriodCloses};
 use tally_ledger::{
     format_amount, parse_amount, parse_total, AccountCode, Category, Currency, Date, EntryDraft,
-    EntryId, FieldName, Ledger, Posting, Reference, Role, SealedField, Side, TrialBalanceLine,
-    COMMITMENT_BYTES, SEAL_NONCE_BYTES,
+    EntryId, FieldName, Ledger, Posting, Reference, Role, SealKey, SealedField, Side,
+    TrialBalanceLine, COMMITMENT_BYTES, ENCAPPED_KEY_BYTES, SEAL_NONCE_BYTES,
 };
 
 /// An entry as a person writes it (`tally submit ENTRY.json`).
@@ -28,6 +28,46 @@ pub struct EntryJson {
     /// Encrypted fields, as the client sealed them; the node never sees their values.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sealed: Vec<SealedFieldJson>,
+    /// The keys `sealed` was sealed with, wrapped to their category epochs' public keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seal_keys: Vec<SealKeyJson>,
+}
+
+/// A wrapped seal key: encapsulated key and wrapped key in hex.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SealKeyJson {
+    pub category: String,
+    pub epoch: u32,
+    pub encapped: String,
+    pub wrapped: String,
+}
+
+impl SealKeyJson {
+    pub fn from_key(key: &SealKey) -> SealKeyJson {
+        SealKeyJson {
+            category: key.category.to_string(),
+            epoch: key.epoch,
+            encapped: hex::encode(key.encapped),
+            wrapped: hex::encode(&key.wrapped),
+        }
+    }
+
+    /// Parses into the model's key; the error names the part that is wrong.
+    pub fn to_key(&self) -> Result<SealKey, String> {
+        let category = Category::new(&self.category).map_err(|e| e.to_string())?;
+        let encapped = hex::decode(&self.encapped)
+            .ok()
+            .and_then(|bytes| <[u8; ENCAPPED_KEY_BYTES]>::try_from(bytes).ok())
+            .ok_or_else(|| format!("encapped must be {ENCAPPED_KEY_BYTES} bytes in hex"))?;
+        let wrapped = hex::decode(&self.wrapped).map_err(|e| format!("wrapped is not hex: {e}"))?;
+        Ok(SealKey {
+            category,
+            epoch: self.epoch,
+            encapped,
+            wrapped,
+        })
+    }
 }
 
 /// A sealed field: names in clear, the commitment, nonce and ciphertext in hex.
@@ -113,6 +153,8 @@ pub enum WireError {
     Field { field: &'static str, reason: String },
     #[error("sealed field {index}: {reason}")]
     Sealed { index: usize, reason: String },
+    #[error("seal key {index}: {reason}")]
+    SealKey { index: usize, reason: String },
 }
 
 impl EntryJson {
@@ -173,6 +215,15 @@ impl EntryJson {
                         .map_err(|reason| WireError::Sealed { index, reason })
                 })
                 .collect::<Result<_, _>>()?,
+            seal_keys: self
+                .seal_keys
+                .iter()
+                .enumerate()
+                .map(|(index, key)| {
+                    key.to_key()
+                        .map_err(|reason| WireError::SealKey { index, reason })
+                })
+                .collect::<Result<_, _>>()?,
         })
     }
 
@@ -212,6 +263,7 @@ impl EntryJson {
                 .iter()
                 .map(SealedFieldJson::from_field)
                 .collect(),
+            seal_keys: draft.seal_keys.iter().map(SealKeyJson::from_key).collect(),
         }
     }
 }

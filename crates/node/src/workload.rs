@@ -116,6 +116,7 @@ impl Workload {
             references,
             reverses: None,
             sealed: Vec::new(),
+            seal_keys: Vec::new(),
         }
     }
 

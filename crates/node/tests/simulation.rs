@@ -54,6 +54,7 @@ fn sale(index: u64) -> EntryDraft {
         }],
         reverses: None,
         sealed: Vec::new(),
+        seal_keys: Vec::new(),
     }
 }
 

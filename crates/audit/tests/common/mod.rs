@@ -104,6 +104,7 @@ pub fn entry(id: &str, amount: u64) -> EntryDraft {
         references: Vec::new(),
         reverses: None,
         sealed: Vec::new(),
+        seal_keys: Vec::new(),
     }
 }
 
@@ -180,6 +181,7 @@ pub fn build() -> TestChain {
                 postings: original.postings.iter().map(Posting::mirrored).collect(),
                 reverses: Some(original.id.clone()),
                 sealed: Vec::new(),
+                seal_keys: Vec::new(),
                 ..original
             };
             transactions.push(Transaction::Single(SignedTx::sign(

@@ -232,6 +232,7 @@ pub fn draft(entry_id: &str, on: Date, postings: Vec<Posting>) -> EntryDraft {
         references: Vec::new(),
         reverses: None,
         sealed: Vec::new(),
+        seal_keys: Vec::new(),
     }
 }
 
@@ -245,6 +246,7 @@ pub fn reversal(entry_id: &str, original: &EntryDraft) -> EntryDraft {
         references: Vec::new(),
         reverses: Some(original.id.clone()),
         sealed: Vec::new(),
+        seal_keys: Vec::new(),
     }
 }
 

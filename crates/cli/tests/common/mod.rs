@@ -681,6 +681,7 @@ pub fn sale(id: &str, net_cents: u64) -> EntryJson {
         }],
         reverses: None,
         sealed: Vec::new(),
+        seal_keys: Vec::new(),
     }
 }
 

@@ -51,6 +51,7 @@ fn main() {
         chart: default_chart(),
         consortium: None,
         close_policy: Default::default(),
+        read_policy: Default::default(),
     };
     let eur = Currency::from_code("EUR").unwrap();
     let date = Date::parse("2026-11-24").unwrap();

@@ -13,6 +13,7 @@ use crate::{
     close::{ClosePolicy, ClosePolicyError, PeriodCloses},
     consortium::{certifying_enterprise, ConsortiumGenesis},
     log::EntryLog,
+    sealing::{ReadPolicy, ReadPolicyError, Sealing},
     state::{chain_hash, ChainState, MemberRecord},
 };
 
@@ -45,6 +46,10 @@ pub struct Genesis {
     /// The roles that must each sign off a period close; finance alone when left out.
     #[serde(default)]
     pub close_policy: ClosePolicy,
+    /// The roles that may be granted each sealed-field category's keys; logistics and customer
+    /// service read customer-pii and finance reads partner-banking when left out.
+    #[serde(default)]
+    pub read_policy: ReadPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +68,8 @@ pub enum GenesisError {
     BadConsortium(String),
     #[error("genesis close policy: {0}")]
     ClosePolicy(#[from] ClosePolicyError),
+    #[error("genesis read policy: {0}")]
+    ReadPolicy(#[from] ReadPolicyError),
     #[error("cannot read genesis {path}: {reason}")]
     Read { path: String, reason: String },
 }
@@ -84,6 +91,7 @@ impl Genesis {
             });
         }
         self.close_policy.validate()?;
+        self.read_policy.validate()?;
         let consortium = match &self.consortium {
             Some(genesis) => Some(genesis.initial().map_err(GenesisError::BadConsortium)?),
             None => None,
@@ -137,6 +145,8 @@ impl Genesis {
                 policy: self.close_policy.clone(),
                 ..PeriodCloses::default()
             },
+            sealing: Sealing::from_policy(&self.read_policy),
+            reads_logged: 0,
         };
         state.tip = header_digest(&self.header(&state)).0;
         Ok(state)

@@ -19,6 +19,7 @@ mod consortium;
 mod genesis;
 mod log;
 mod replay;
+mod sealing;
 mod state;
 mod store;
 mod tx;
@@ -34,12 +35,18 @@ pub use consortium::{certifying_enterprise, ChainEvent, ConsortiumGenesis, Enter
 pub use genesis::{Genesis, GenesisError, Validator, VALIDATORS_MAX};
 pub use log::{EntryLog, EntryLogPeaks};
 pub use replay::{replay, ReplayError};
+pub use sealing::{
+    CategoryKeys, EpochStatus, KeyChange, KeyEpoch, KeyGrant, MemberStanding, ReadPolicy,
+    ReadPolicyError, Sealing, SealingError, CATEGORIES_MAX, EPOCHS_PER_CATEGORY_MAX,
+    EPOCH_PUBLIC_KEY_BYTES, GRANTS_PER_TX_MAX, WRAPPED_GRANT_LEN_MAX,
+};
 pub use state::{
     adjusted_ids, build_block, chain_hash, execute_block, linked_ids, BlockError, ChainState,
     CommittedEntry, Executed, Executor, MemberRecord, Overlay, Pending, TxError,
 };
 pub use store::{Store, StoreAt, StoreError};
 pub use tx::{
-    batch_root, entry_leaf, entry_leaves, verify_signatures, verify_signatures_with, SignedBatch,
-    SignedTx, Transaction, TxBody, BATCH_ENTRIES_MAX,
+    batch_root, entry_leaf, entry_leaves, verify_signatures, verify_signatures_with, ReadRecord,
+    SignedBatch, SignedTx, Transaction, TxBody, BATCH_ENTRIES_MAX, READ_AGE_MAX_MS,
+    READ_SKEW_MAX_MS,
 };

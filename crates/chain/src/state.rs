@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 use tally_identity::{CertifiedMember, Digest, PublicKey};
 use tally_ledger::{
     AccountError, BalancedEntry, EntryDraft, EntryError, EntryId, EntryLookup, KnownEntry, Ledger,
-    PostError, Role, ADJUSTS_REFERENCE,
+    PostError, Role, ADJUSTS_REFERENCE, SEALED_FIELDS_PER_ENTRY_MAX,
 };
 
 use tally_contracts::{Consortium, ContractError, EnterpriseName, Signer};
@@ -22,7 +22,11 @@ use crate::{
     close::{CloseError, CloseProgress, CloseSigner, PeriodCloses, TxPlace},
     consortium::{certifying_enterprise, ChainEvent},
     log::EntryLog,
-    tx::{entry_leaves, verify_signatures_with, SignedTx, Transaction, TxBody, BATCH_ENTRIES_MAX},
+    sealing::{MemberStanding, Sealing, SealingError},
+    tx::{
+        entry_leaves, verify_signatures_with, ReadRecord, SignedTx, Transaction, TxBody,
+        BATCH_ENTRIES_MAX, READ_AGE_MAX_MS, READ_SKEW_MAX_MS,
+    },
 };
 
 /// A member as the chain knows it.
@@ -53,6 +57,10 @@ pub struct ChainState {
     pub contract_log: EntryLog,
     /// The close policy, the sign-offs of a close under way and every completed close.
     pub closes: PeriodCloses,
+    /// The key epochs and grants of the sealed-field categories.
+    pub sealing: Sealing,
+    /// How many reads of sealed fields the chain recorded.
+    pub reads_logged: u64,
 }
 
 impl ChainState {
@@ -74,6 +82,8 @@ impl ChainState {
         let closes = postcard::to_stdvec(&self.closes).expect("serialising to a Vec cannot fail");
         hasher.update((closes.len() as u64).to_be_bytes());
         hasher.update(&closes);
+        hasher.update(self.sealing.digest());
+        hasher.update(self.reads_logged.to_be_bytes());
         if let Some(consortium) = &self.consortium {
             // Contracts are committed through the contract log: hashing every open contract in
             // every block would cost more with each trade.
@@ -233,6 +243,14 @@ pub enum TxError {
     /// otherwise grow to their size.
     #[error("{0}")]
     Contract(Box<ContractError>),
+    #[error("{0}")]
+    Sealing(#[from] SealingError),
+    #[error("the read record names no fields, or more than {max}", max = SEALED_FIELDS_PER_ENTRY_MAX)]
+    ReadFields,
+    #[error("the read of '{entry}' names an entry that is not committed")]
+    ReadUnknownEntry { entry: EntryId },
+    #[error("the read is stamped {at_ms} ms, too far from the block time {block_ms} ms (a replayed or delayed read)")]
+    ReadStale { at_ms: u64, block_ms: u64 },
 }
 
 impl From<ContractError> for TxError {
@@ -519,11 +537,28 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             | TxBody::OpenAccount(_)
             | TxBody::CloseAccount(_)
             | TxBody::ClosePeriod(_)
+            | TxBody::Keys(_)
+            | TxBody::Read(_)
                 if on_consortium =>
             {
                 Err(TxError::OnConsortium)
             }
             TxBody::Contract(_) => Err(TxError::NotConsortium),
+            TxBody::Keys(change) => {
+                let time_ms = self.time_ms;
+                let members = &self.state.members;
+                let standing = |key: &PublicKey| {
+                    members.get(key).map(|record| MemberStanding {
+                        role: record.member.certificate.role,
+                        active: !record.revoked && record.member.is_valid_at(time_ms),
+                    })
+                };
+                Ok(self
+                    .state
+                    .sealing
+                    .change(change, role, self.height, &standing)?)
+            }
+            TxBody::Read(record) => self.read(record),
             TxBody::Post(draft) => self.post(draft, &leaves[0], signer, role, tx_index, 0),
             TxBody::OpenAccount(account) => {
                 Ok(self.state.ledger.open_account(account.clone(), role)?)
@@ -611,6 +646,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                     });
                 }
                 record.revoked = true;
+                self.state.sealing.member_revoked(key);
                 Ok(())
             }
         }
@@ -626,6 +662,9 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
         item_index: u32,
     ) -> Result<(), TxError> {
         let entry: BalancedEntry = draft.clone().check()?;
+        for key in &draft.seal_keys {
+            self.state.sealing.check_seal(&key.category, key.epoch)?;
+        }
         {
             let lookup = Overlay {
                 base: self.base,
@@ -681,6 +720,34 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
         });
         self.log_leaves
             .push(CommittedEntry::log_leaf_of(leaf, signer));
+        Ok(())
+    }
+
+    /// Records a member's read of sealed fields: the entry must be committed (or earlier in this
+    /// block) and the read recent by the block's clock.
+    fn read(&mut self, record: &ReadRecord) -> Result<(), TxError> {
+        if record.fields.is_empty() || record.fields.len() > SEALED_FIELDS_PER_ENTRY_MAX {
+            return Err(TxError::ReadFields);
+        }
+        let oldest = self.time_ms.saturating_sub(READ_AGE_MAX_MS);
+        let newest = self.time_ms.saturating_add(READ_SKEW_MAX_MS);
+        if !(oldest..=newest).contains(&record.at_ms) {
+            return Err(TxError::ReadStale {
+                at_ms: record.at_ms,
+                block_ms: self.time_ms,
+            });
+        }
+        let lookup = Overlay {
+            base: self.base,
+            pending: &self.pending,
+            own: &self.own,
+        };
+        if lookup.lookup(&record.entry).is_none() {
+            return Err(TxError::ReadUnknownEntry {
+                entry: record.entry.clone(),
+            });
+        }
+        self.state.reads_logged += 1;
         Ok(())
     }
 

@@ -11,9 +11,10 @@ use tally_identity::{
     leaf_hash, merkle_root, CertifiedMember, Digest, Domain, PublicKey, SecretKey, Signature,
     SignatureCheck,
 };
-use tally_ledger::{Account, AccountCode, EntryDraft};
+use tally_ledger::{Account, AccountCode, EntryDraft, EntryId, FieldName};
 
 use crate::close::CloseSignOff;
+use crate::sealing::KeyChange;
 
 /// Entries in one signed batch. A bound keeps one batch's Merkle computation and the block that
 /// carries it to a predictable size.
@@ -37,6 +38,26 @@ pub enum TxBody {
     RevokeMember(PublicKey),
     /// A contract call on the consortium chain (trades, services, governance, anchors).
     Contract(ContractCall),
+    /// An administrator's change to the keys of a sealed-field category (see `sealing.rs`).
+    Keys(KeyChange),
+    /// A member's read of sealed fields: signed by the reader when it asks a node for them, and
+    /// committed by the node, so the chain records who read what and when.
+    Read(ReadRecord),
+}
+
+/// Longest time, in milliseconds, between a read and the block that records it: a node commits
+/// reads within seconds; an older signed read is a replay.
+pub const READ_AGE_MAX_MS: u64 = 10 * 60 * 1000;
+
+/// How far ahead of the block time a read's own time may be: clocks differ a little.
+pub const READ_SKEW_MAX_MS: u64 = 60 * 1000;
+
+/// What a member read: these sealed fields of this entry, at this time by its own clock.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ReadRecord {
+    pub entry: EntryId,
+    pub fields: Vec<FieldName>,
+    pub at_ms: u64,
 }
 
 impl TxBody {

@@ -143,6 +143,7 @@ impl DevnetPlan {
             chart: default_chart(),
             consortium: None,
             close_policy: ClosePolicy::default(),
+            read_policy: Default::default(),
         };
         DevnetPlan {
             genesis,

@@ -184,6 +184,7 @@ impl TopologyPlan {
                     .collect(),
             }),
             close_policy: ClosePolicy::default(),
+            read_policy: Default::default(),
         };
         TopologyPlan {
             enterprises,

@@ -78,6 +78,7 @@ pub fn genesis() -> (Genesis, SecretKey) {
         chart: default_chart(),
         consortium: None,
         close_policy: tally_chain::ClosePolicy::default(),
+        read_policy: Default::default(),
     };
     (genesis, finance)
 }

@@ -174,6 +174,7 @@ pub fn fixture_on(chain_id: &str) -> Fixture {
         chart: default_chart(),
         consortium: None,
         close_policy: ClosePolicy::default(),
+        read_policy: Default::default(),
     };
     Fixture {
         genesis,

@@ -1,0 +1,356 @@
+//! Key epochs and reads of sealed fields: who may be granted a category, which epoch fields may
+//! be sealed under after rotation, revocation and erasure, and how reads are recorded. Every
+//! refusal is checked with its exact message, next to the case that passes.
+
+mod common;
+
+use tally_chain::{
+    EpochStatus, KeyChange, KeyGrant, ReadRecord, SealingError, Store, Transaction, TxBody,
+    TxError, READ_AGE_MAX_MS,
+};
+use tally_identity::{PublicKey, SecretKey};
+use tally_ledger::{
+    codes::*, Category, EntryDraft, FieldName, SealKey, SealedField, COMMITMENT_BYTES,
+    ENCAPPED_KEY_BYTES, SEAL_NONCE_BYTES,
+};
+
+use common::*;
+
+fn pii() -> Category {
+    Category::customer_pii()
+}
+
+fn grant(member: &SecretKey) -> KeyGrant {
+    KeyGrant {
+        member: member.public_key(),
+        encapped: [9; ENCAPPED_KEY_BYTES],
+        wrapped: vec![5; 48],
+    }
+}
+
+fn open_epoch(admin: &SecretKey, readers: &[&SecretKey]) -> Transaction {
+    single(
+        admin,
+        TxBody::Keys(KeyChange::OpenEpoch {
+            category: pii(),
+            public: [1; 32],
+            grants: readers.iter().map(|key| grant(key)).collect(),
+        }),
+    )
+}
+
+fn keys(admin: &SecretKey, change: KeyChange) -> Transaction {
+    single(admin, TxBody::Keys(change))
+}
+
+/// A sale whose customer's e-mail is sealed under `epoch` of customer-pii. The chain cannot
+/// check the cryptography, so the bytes are placeholders of the right sizes.
+fn sealed_sale(entry_id: &str, epoch: u32) -> EntryDraft {
+    let mut entry = simple(entry_id, ACCOUNTS_RECEIVABLE, SALES_REVENUE, 100);
+    entry.sealed = vec![SealedField {
+        name: FieldName::new("email").unwrap(),
+        category: pii(),
+        epoch,
+        commitment: [2; COMMITMENT_BYTES],
+        nonce: [3; SEAL_NONCE_BYTES],
+        ciphertext: vec![4; 60],
+    }];
+    entry.seal_keys = vec![SealKey {
+        category: pii(),
+        epoch,
+        encapped: [6; ENCAPPED_KEY_BYTES],
+        wrapped: vec![7; 48],
+    }];
+    entry
+}
+
+fn read(reader: &SecretKey, entry: &str, at_ms: u64) -> Transaction {
+    single(
+        reader,
+        TxBody::Read(ReadRecord {
+            entry: id(entry),
+            fields: vec![FieldName::new("email").unwrap()],
+            at_ms,
+        }),
+    )
+}
+
+fn commit(store: &Store, time_ms: u64, candidates: Vec<Transaction>) {
+    let parent = store.state().unwrap();
+    let (block, executed) = build_all(&parent, store, time_ms, candidates);
+    store.commit(&block, &executed).unwrap();
+}
+
+fn refused(store: &Store, time_ms: u64, tx: Transaction) -> TxError {
+    let state = store.state().unwrap();
+    let error = rejection(&state, store, time_ms, tx);
+    // A refused transaction changes nothing.
+    assert_eq!(store.state().unwrap().state_root(), state.state_root());
+    error
+}
+
+fn member(key: &SecretKey) -> PublicKey {
+    key.public_key()
+}
+
+#[test]
+fn only_admins_open_epochs_and_only_readers_are_granted() {
+    let fx = fixture();
+    let store = Store::open_in_memory(&fx.genesis).unwrap();
+
+    let error = refused(&store, T0 + 1, open_epoch(&fx.finance, &[&fx.service]));
+    assert_eq!(
+        error.to_string(),
+        "role 'finance' may not change keys (administrators do)"
+    );
+    // Finance does not read customer data by default.
+    let error = refused(&store, T0 + 1, open_epoch(&fx.admin, &[&fx.finance]));
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "member {} (role finance) may not read customer-pii",
+            member(&fx.finance)
+        )
+    );
+    let error = refused(&store, T0 + 1, open_epoch(&fx.admin, &[&fx.outsider]));
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "member {} is not an active member of this chain",
+            member(&fx.outsider)
+        )
+    );
+    let error = refused(
+        &store,
+        T0 + 1,
+        open_epoch(&fx.admin, &[&fx.service, &fx.service]),
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("member {} appears twice in the grants", member(&fx.service))
+    );
+    let error = refused(
+        &store,
+        T0 + 1,
+        keys(
+            &fx.admin,
+            KeyChange::OpenEpoch {
+                category: Category::new("payroll").unwrap(),
+                public: [1; 32],
+                grants: Vec::new(),
+            },
+        ),
+    );
+    assert_eq!(
+        error.to_string(),
+        "unknown key category 'payroll' (this chain has: customer-pii, partner-banking)"
+    );
+
+    // Customer service reads customer data; an auditor reads what its grant says.
+    commit(
+        &store,
+        T0 + 1,
+        vec![open_epoch(&fx.admin, &[&fx.service, &fx.auditor])],
+    );
+    let state = store.state().unwrap();
+    let epoch = state.sealing.epoch(&pii(), 0).unwrap();
+    assert_eq!(epoch.status, EpochStatus::Active);
+    assert_eq!(epoch.grants.len(), 2);
+    assert!(state
+        .sealing
+        .grant_of(&pii(), 0, &member(&fx.service))
+        .is_ok());
+    assert_eq!(
+        state
+            .sealing
+            .grant_of(&pii(), 0, &member(&fx.sales))
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "not authorised for customer-pii (epoch 0): no key grant for member {}",
+            member(&fx.sales)
+        )
+    );
+
+    // A second grant of the same epoch to the same member is refused; others are added.
+    let error = refused(
+        &store,
+        T0 + 2,
+        keys(
+            &fx.admin,
+            KeyChange::Grant {
+                category: pii(),
+                epoch: 0,
+                grants: vec![grant(&fx.service)],
+            },
+        ),
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "member {} already holds customer-pii epoch 0",
+            member(&fx.service)
+        )
+    );
+}
+
+#[test]
+fn fields_are_sealed_only_under_the_active_epoch() {
+    let fx = fixture();
+    let store = Store::open_in_memory(&fx.genesis).unwrap();
+
+    // Nothing can be sealed before an epoch is opened.
+    let error = refused(&store, T0 + 1, post(&fx.sales, sealed_sale("s-0", 0)));
+    assert_eq!(error.to_string(), "customer-pii has no epoch 0");
+
+    commit(&store, T0 + 1, vec![open_epoch(&fx.admin, &[&fx.service])]);
+    // Sales seals customer data it cannot read: the epoch's public key is all it needs.
+    commit(&store, T0 + 2, vec![post(&fx.sales, sealed_sale("s-1", 0))]);
+
+    // Rotation: epoch 1 becomes active and epoch 0 stays readable but takes no new fields.
+    commit(&store, T0 + 3, vec![open_epoch(&fx.admin, &[&fx.service])]);
+    let error = refused(&store, T0 + 4, post(&fx.sales, sealed_sale("s-2", 0)));
+    assert_eq!(
+        error.to_string(),
+        "customer-pii epoch 0 is retired: seal under its current epoch 1"
+    );
+    commit(&store, T0 + 4, vec![post(&fx.sales, sealed_sale("s-2", 1))]);
+    let state = store.state().unwrap();
+    assert!(state
+        .sealing
+        .grant_of(&pii(), 0, &member(&fx.service))
+        .is_ok());
+
+    // Erasure: the epoch's grants are gone and it can never be used again.
+    commit(
+        &store,
+        T0 + 5,
+        vec![keys(
+            &fx.admin,
+            KeyChange::EraseEpoch {
+                category: pii(),
+                epoch: 0,
+            },
+        )],
+    );
+    let state = store.state().unwrap();
+    let erased = state.sealing.epoch(&pii(), 0).unwrap();
+    assert_eq!(erased.status, EpochStatus::Erased);
+    assert!(erased.grants.is_empty());
+    assert_eq!(
+        state
+            .sealing
+            .grant_of(&pii(), 0, &member(&fx.service))
+            .unwrap_err(),
+        SealingError::Erased {
+            category: pii(),
+            epoch: 0
+        }
+    );
+    let error = refused(&store, T0 + 6, post(&fx.sales, sealed_sale("s-3", 0)));
+    assert_eq!(
+        error.to_string(),
+        "customer-pii epoch 0 was erased: its fields can no longer be read or written"
+    );
+    let error = refused(
+        &store,
+        T0 + 6,
+        keys(
+            &fx.admin,
+            KeyChange::Grant {
+                category: pii(),
+                epoch: 0,
+                grants: vec![grant(&fx.auditor)],
+            },
+        ),
+    );
+    assert_eq!(
+        error.to_string(),
+        "customer-pii epoch 0 was erased: its fields can no longer be read or written"
+    );
+    // The erased entry is still on the chain: the books do not change.
+    assert!(store.entry(&id("s-1")).unwrap().is_some());
+}
+
+#[test]
+fn a_revoked_reader_gets_no_later_epoch() {
+    let fx = fixture();
+    let store = Store::open_in_memory(&fx.genesis).unwrap();
+    commit(
+        &store,
+        T0 + 1,
+        vec![open_epoch(&fx.admin, &[&fx.service, &fx.auditor])],
+    );
+    commit(
+        &store,
+        T0 + 2,
+        vec![keys(
+            &fx.admin,
+            KeyChange::RevokeReader {
+                category: pii(),
+                member: member(&fx.auditor),
+            },
+        )],
+    );
+    // The epoch the revoked reader holds takes no new fields...
+    let error = refused(&store, T0 + 3, post(&fx.sales, sealed_sale("s-1", 0)));
+    assert_eq!(
+        error.to_string(),
+        "customer-pii has no open epoch: an administrator must open one first"
+    );
+    // ...and no later epoch may be granted to it.
+    let error = refused(
+        &store,
+        T0 + 3,
+        open_epoch(&fx.admin, &[&fx.service, &fx.auditor]),
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "member {} was revoked from customer-pii",
+            member(&fx.auditor)
+        )
+    );
+    commit(&store, T0 + 3, vec![open_epoch(&fx.admin, &[&fx.service])]);
+    commit(&store, T0 + 4, vec![post(&fx.sales, sealed_sale("s-1", 1))]);
+
+    // Revoking a member altogether retires the active epoch it holds, too.
+    commit(
+        &store,
+        T0 + 5,
+        vec![single(&fx.admin, TxBody::RevokeMember(member(&fx.service)))],
+    );
+    let state = store.state().unwrap();
+    assert_eq!(
+        state.sealing.epoch(&pii(), 1).unwrap().status,
+        EpochStatus::Retired
+    );
+}
+
+#[test]
+fn reads_are_recorded_when_recent_and_of_committed_entries() {
+    let fx = fixture();
+    let store = Store::open_in_memory(&fx.genesis).unwrap();
+    commit(&store, T0 + 1, vec![open_epoch(&fx.admin, &[&fx.service])]);
+    commit(&store, T0 + 2, vec![post(&fx.sales, sealed_sale("s-1", 0))]);
+
+    let now = T0 + READ_AGE_MAX_MS;
+    let error = refused(&store, now + 3, read(&fx.service, "nope", now));
+    assert_eq!(
+        error.to_string(),
+        "the read of 'nope' names an entry that is not committed"
+    );
+    let error = refused(&store, now + 3, read(&fx.service, "s-1", 1));
+    assert_eq!(
+        error,
+        TxError::ReadStale {
+            at_ms: 1,
+            block_ms: now + 3
+        }
+    );
+    let before = store.state().unwrap().state_root();
+    commit(&store, now + 3, vec![read(&fx.service, "s-1", now)]);
+    let state = store.state().unwrap();
+    assert_eq!(state.reads_logged, 1);
+    assert_ne!(state.state_root(), before);
+}

@@ -34,7 +34,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -104,6 +104,11 @@ fn tx_error_code(error: &TxError) -> (StatusCode, &'static str) {
         TxError::Close(CloseError::Period(
             PeriodError::Backwards { .. } | PeriodError::AlreadyClosed { .. },
         )) => (StatusCode::CONFLICT, "already_closed"),
+        TxError::Sealing(tally_chain::SealingError::NotAdmin { .. }) => {
+            (StatusCode::FORBIDDEN, "not_allowed")
+        }
+        TxError::Sealing(tally_chain::SealingError::Erased { .. }) => (StatusCode::GONE, "erased"),
+        TxError::Sealing(_) => (StatusCode::UNPROCESSABLE_ENTITY, "key_rule_violated"),
         TxError::DuplicateInTransaction(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "duplicate_in_transaction")
         }
@@ -134,7 +139,7 @@ impl From<SubmitError> for ApiError {
     }
 }
 
-fn internal(error: impl std::fmt::Display) -> ApiError {
+pub(crate) fn internal(error: impl std::fmt::Display) -> ApiError {
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",
@@ -177,6 +182,12 @@ fn chain_routes(chain: ChainHandle) -> Router {
         .route("/reports/intercompany", get(intercompany))
         .route("/closings", get(closings))
         .route("/closings/{through}", get(closing))
+        .route("/members", get(crate::privacy::members))
+        .route("/keys", get(crate::privacy::keys))
+        .route(
+            "/reads",
+            post(crate::privacy::read).get(crate::privacy::access_log),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(chain)
@@ -374,7 +385,7 @@ async fn block(
 
 /// A stored block failed its check and could not be repaired yet: the node serves nothing
 /// rather than damaged data.
-fn read_error(error: tally_consensus::ReadError) -> ApiError {
+pub(crate) fn read_error(error: tally_consensus::ReadError) -> ApiError {
     match error {
         tally_consensus::ReadError::Damaged { .. } => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -12,6 +12,7 @@ pub mod history;
 pub mod keys;
 pub mod node;
 pub mod peers;
+pub mod privacy;
 pub mod reconcile;
 pub mod topology;
 pub mod trades;

@@ -216,3 +216,15 @@ impl Columns {
         Some(record.get(position).unwrap_or(b""))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_follow_the_list() {
+        for (index, column) in Column::ALL.into_iter().enumerate() {
+            assert_eq!(column.position(), index, "{column:?}");
+        }
+    }
+}

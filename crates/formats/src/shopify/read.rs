@@ -11,7 +11,7 @@ use super::columns::{Column, Columns, ShopifyError};
 use super::model::{
     customer_fields, FinancialStatus, LineItem, RowProblem, ShopifyFile, ShopifyOrder,
 };
-use super::rules::{check_name, check_order, shorten, OrderProblem};
+use super::rules::{check_name, check_order, shorten, OrderProblem, NAME_EXPECTED};
 
 /// Most line items in one order. The sale entry has one posting per account whatever the
 /// number of line items, so this bound is not about entry size: it bounds the rows held in
@@ -41,10 +41,13 @@ pub fn read_orders(reader: impl Read) -> Result<ShopifyFile, ShopifyError> {
     let mut csv = ReaderBuilder::new()
         .has_headers(true)
         // Rows of the wrong width are reported as problems of their order rather than
-        // ending the whole read, so the reader accepts them and `parse_row` checks the width.
+        // ending the whole read, so the reader accepts them and `check_width` checks them.
         .flexible(true)
         .from_reader(reader);
-    let header = csv.byte_headers().map_err(read_error)?.clone();
+    let header = match csv.byte_headers() {
+        Ok(header) => header.clone(),
+        Err(error) => return Err(read_error(&error, 1)),
+    };
     let columns = Columns::find(&header)?;
     let mut reading = Reading::new(columns);
     let mut record = ByteRecord::new();
@@ -52,15 +55,16 @@ pub fn read_orders(reader: impl Read) -> Result<ShopifyFile, ShopifyError> {
         match csv.read_byte_record(&mut record) {
             Ok(true) => reading.push(&record),
             Ok(false) => break,
-            Err(error) => return Err(read_error(error)),
+            Err(error) => return Err(read_error(&error, csv.position().line())),
         }
     }
     Ok(reading.finish())
 }
 
-/// The unreadable-file error of a failed read.
-fn read_error(error: csv::Error) -> ShopifyError {
-    let line = error.position().map_or(1, csv::Position::line);
+/// The unreadable-file error of a failed read; `line` is where the reader stood when the
+/// error itself does not say.
+fn read_error(error: &csv::Error, line: u64) -> ShopifyError {
+    let line = error.position().map_or(line, csv::Position::line);
     let message = match error.kind() {
         csv::ErrorKind::Io(io) => io.to_string(),
         _ => error.to_string(),
@@ -103,15 +107,9 @@ impl Reading {
     /// of a new one.
     fn push(&mut self, record: &ByteRecord) {
         let line = record.position().map_or(0, csv::Position::line);
-        let name = match text(&self.columns, record, Column::Name).and_then(|name| {
-            if name.is_empty() {
-                return Err(OrderProblem::Empty {
-                    column: Column::Name.header(),
-                    expected: "the order name, e.g. #1001",
-                });
-            }
-            Ok(name)
-        }) {
+        let name = match text(&self.columns, record, Column::Name)
+            .and_then(|name| required(name, Column::Name, NAME_EXPECTED))
+        {
             Ok(name) => name.to_owned(),
             Err(problem) => {
                 // A row without a usable name belongs to no order: it ends the current one,

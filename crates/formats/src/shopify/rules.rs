@@ -218,6 +218,9 @@ fn expected_refund(status: FinancialStatus, total: u64, currency: Currency) -> S
     }
 }
 
+/// What an empty "Name" should have held, for the message.
+pub(crate) const NAME_EXPECTED: &str = "the order name, e.g. #1001";
+
 /// Checks that `name` can make entry ids: at most [`ORDER_NAME_LEN_MAX`] bytes after an
 /// optional leading '#', and only the characters entry ids allow.
 pub(crate) fn check_name(name: &str) -> Result<(), OrderProblem> {
@@ -225,7 +228,7 @@ pub(crate) fn check_name(name: &str) -> Result<(), OrderProblem> {
     if number.is_empty() {
         return Err(OrderProblem::Empty {
             column: "Name",
-            expected: "the order name, e.g. #1001",
+            expected: NAME_EXPECTED,
         });
     }
     if number.len() > ORDER_NAME_LEN_MAX {

@@ -227,6 +227,22 @@ impl PublicKey {
         VerifyingKey::from_bytes(&self.0).map_err(|_| IdentityError::BadPublicKey)
     }
 
+    /// The member's X25519 public key (a Montgomery `u` coordinate), the birational image of
+    /// this Edwards point, for HPKE key grants (tally-privacy).
+    ///
+    /// A member's X25519 key is derived from its Ed25519 key rather than issued separately, so
+    /// the member certificate that binds the Ed25519 key binds the encryption key too, and a
+    /// member has one secret to keep. [`SecretKey::to_x25519_secret`] gives the matching secret.
+    pub fn to_x25519(&self) -> [u8; 32] {
+        match self.verifying_key() {
+            Ok(key) => key.to_montgomery().to_bytes(),
+            // Cannot happen for a constructed `PublicKey`. The all-zero `u` is a point of small
+            // order: every X25519 exchange with it gives the all-zero secret, which HPKE refuses,
+            // so a grant to it fails with an error instead of encrypting to a key nobody holds.
+            Err(_) => [0u8; 32],
+        }
+    }
+
     /// Strictly verifies `signature` over [`signing_bytes`]`(domain,
     /// chain_id, message)`. Errors: [`IdentityError::ChainIdTooLong`],
     /// [`IdentityError::BadSignature`].
@@ -474,6 +490,22 @@ impl SecretKey {
     ) -> Result<Signature, IdentityError> {
         let bytes = signing_bytes(domain, chain_id, message)?;
         Ok(Signature(self.0.sign(&bytes).to_bytes()))
+    }
+
+    /// The member's X25519 secret key, matching [`PublicKey::to_x25519`] of
+    /// [`SecretKey::public_key`].
+    ///
+    /// It is the Ed25519 secret scalar: the first half of SHA-512 of the seed, clamped, the
+    /// convention of libsodium's `crypto_sign_ed25519_sk_to_curve25519` and of age. X25519 with
+    /// it gives the Montgomery form of the Ed25519 public key, so the member certificate binds
+    /// the encryption key as well. This is secret material: the caller wipes it after use.
+    pub fn to_x25519_secret(&self) -> [u8; 32] {
+        let mut scalar = self.0.to_scalar_bytes();
+        // Clamping (RFC 7748, section 5), as Ed25519 does to the same bytes before signing.
+        scalar[0] &= 0b1111_1000;
+        scalar[31] &= 0b0111_1111;
+        scalar[31] |= 0b0100_0000;
+        scalar
     }
 
     /// The 32-byte seed as 64 lower-case hex characters. This is the

@@ -11,8 +11,8 @@ use tally_identity::SecretKey;
 use tally_ledger::{Category, FieldName, SealedField};
 use tally_privacy::rand_core::{Rng, SeedableRng};
 use tally_privacy::{
-    open, seal, unwrap_field_key, unwrap_key, wrap_field_key, wrap_key, EntrySealer, EpochSecret,
-    FieldKey, GrantContext, SealContext, SealKeyContext, SealSecretKey,
+    open, seal, unwrap_field_key, unwrap_key, wrap_field_key, wrap_key, EpochSecret, FieldKey,
+    GrantContext, SealContext, SealKeyContext, SealSecretKey, Sealer,
 };
 
 /// Orders sealed when no count is given.
@@ -94,23 +94,37 @@ fn main() {
     // Whole entries: a fresh field key per order, wrapped to the epoch's public key.
     let epoch_secret = EpochSecret::generate(&mut rng);
     let epoch_public = epoch_secret.public_key();
-    let started = Instant::now();
-    let mut entries = Vec::with_capacity(orders);
-    for (record, entry_id) in records.iter().zip(&entry_ids) {
-        let context = SealContext {
-            chain_id: "merchant",
-            entry_id,
-        };
-        let mut sealer = EntrySealer::new(context);
-        for ((_, value), name) in record.iter().zip(&names) {
-            sealer
-                .seal(&epoch_public, &category, 1, name, value, &mut rng)
-                .unwrap();
+    let seal_orders = |per_batch: usize, rng: &mut rand_chacha::ChaCha20Rng| {
+        let mut entries = Vec::with_capacity(orders);
+        for (batch, chunk) in records.chunks(per_batch).zip(entry_ids.chunks(per_batch)) {
+            let mut sealer = Sealer::new("merchant");
+            for (record, entry_id) in batch.iter().zip(chunk) {
+                let fields: Vec<(FieldName, &str)> = record
+                    .iter()
+                    .zip(&names)
+                    .map(|((_, value), name)| (name.clone(), value.as_str()))
+                    .collect();
+                let (sealed, seal_key) = sealer
+                    .seal_entry(entry_id, &epoch_public, &category, 1, &fields, rng)
+                    .unwrap();
+                entries.push((sealed, vec![seal_key]));
+            }
         }
-        entries.push(sealer.finish());
-    }
+        entries
+    };
+    let started = Instant::now();
+    let entries = seal_orders(1, &mut rng);
     report(
         "seal entry (+1 wrap)",
+        fields,
+        orders,
+        started.elapsed().as_nanos(),
+    );
+    // As an importer seals: one field key per batch of 1,000 orders.
+    let started = Instant::now();
+    black_box(seal_orders(1000, &mut rng));
+    report(
+        "seal, 1 wrap per 1000",
         fields,
         orders,
         started.elapsed().as_nanos(),

@@ -19,7 +19,7 @@
 //!   is a random 16-byte salt then the value, the nonce is random (12 bytes), and the associated
 //!   data binds the chain id, the entry id, the field name, the category, the epoch and the
 //!   commitment, so a ciphertext moved to another entry, chain, name or epoch does not open.
-//!   [`EntrySealer`] does all of this for one entry. A writer needs only public keys: it seals
+//!   [`Sealer`] does all of this, one field key per batch of entries. A writer needs only public keys: it seals
 //!   what it cannot read.
 //! - **Commitments.** Each field carries a [`commitment`]: SHA-256 over a domain tag, the
 //!   category, the name, the salt and the value. Whoever opened a field can hand its value and
@@ -76,7 +76,7 @@ pub use key::{
 };
 pub use keyring::{Keyring, KeyringError, ReadError};
 pub use seal::{commitment, open, seal, OpenError, Opened, SealContext, SealError};
-pub use sealer::{EntrySealError, EntrySealer};
+pub use sealer::{EntrySealError, Sealer, FIELDS_PER_FIELD_KEY_MAX};
 
 /// The operating system's generator, for the command line and the node.
 ///

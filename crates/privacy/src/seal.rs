@@ -155,8 +155,8 @@ fn associated_data(
 /// value, tag last, so its length is [`SEALED_CIPHERTEXT_LEN_MIN`] plus the value's, within the
 /// bounds `tally_ledger::EntryDraft::check` enforces. Nonces are random 96-bit values: a writer
 /// that reuses one field key for many entries should draw a new one well before 2^32 fields
-/// (the chance of a repeated nonce is then about 2^-33); [`crate::EntrySealer`] draws one per
-/// entry.
+/// (the chance of a repeated nonce is then about 2^-33); [`crate::Sealer`] draws a new one
+/// after [`crate::FIELDS_PER_FIELD_KEY_MAX`] fields.
 pub fn seal(
     key: &FieldKey,
     category: &Category,

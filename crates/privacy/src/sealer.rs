@@ -1,5 +1,11 @@
-//! The writer's side of an entry: seals its fields, drawing one field key per category epoch and
-//! recording it wrapped to the epoch's public key, so the entry passes the ledger's checks.
+//! The writer's side: seals the fields of many entries, recording on each the field key wrapped
+//! to the category epoch's public key, so every entry passes the ledger's checks on its own.
+//!
+//! Wrapping a field key costs an X25519 key agreement (about 150 µs here), sealing a field about
+//! a microsecond. A [`Sealer`] therefore draws one field key per category epoch and uses it for
+//! many entries (each entry still carries the wrapped key, and each field is bound to its entry
+//! by the associated data), drawing a fresh one after [`FIELDS_PER_FIELD_KEY_MAX`] fields. An
+//! importer uses one sealer per signed batch, so the wrap is paid once per batch, not per order.
 
 use commonware_rand_core::CryptoRng;
 use tally_ledger::{Category, FieldName, SealKey, SealedField};
@@ -7,6 +13,10 @@ use tally_ledger::{Category, FieldName, SealKey, SealedField};
 use crate::grant::{wrap_field_key, SealKeyContext, WrapError};
 use crate::key::{EpochPublicKey, FieldKey};
 use crate::seal::{seal, SealContext, SealError};
+
+/// Most fields sealed under one field key before a fresh one is drawn. Nonces are random
+/// 96-bit values: at 2^20 fields per key, the chance of a repeated nonce stays below 2^-56.
+pub const FIELDS_PER_FIELD_KEY_MAX: u64 = 1 << 20;
 
 /// Why a field of an entry could not be sealed.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
@@ -19,66 +29,85 @@ pub enum EntrySealError {
     Wrap(#[from] WrapError),
 }
 
-/// Seals the fields of one entry. A writer needs only the epoch public keys, so it can seal what
-/// it cannot read.
+/// A field key in use, with its wrapped form and how many fields it sealed.
 #[derive(Debug)]
-pub struct EntrySealer<'a> {
-    context: SealContext<'a>,
-    keys: Vec<(Category, u32, FieldKey)>,
-    sealed: Vec<SealedField>,
-    seal_keys: Vec<SealKey>,
+struct HeldKey {
+    category: Category,
+    epoch: u32,
+    key: FieldKey,
+    seal_key: SealKey,
+    uses: u64,
 }
 
-impl<'a> EntrySealer<'a> {
-    /// Starts sealing the entry `context` names.
-    pub fn new(context: SealContext<'a>) -> EntrySealer<'a> {
-        EntrySealer {
-            context,
+/// Seals the fields of entries of one chain. A writer needs only the epoch public keys, so it
+/// seals what it cannot read. Field keys are wiped when the sealer is dropped.
+#[derive(Debug)]
+pub struct Sealer {
+    chain_id: String,
+    keys: Vec<HeldKey>,
+}
+
+impl Sealer {
+    /// A sealer for entries of `chain_id`.
+    pub fn new(chain_id: &str) -> Sealer {
+        Sealer {
+            chain_id: chain_id.to_owned(),
             keys: Vec::new(),
-            sealed: Vec::new(),
-            seal_keys: Vec::new(),
         }
     }
 
-    /// Seals `value` as field `name` under `category`'s epoch `epoch`, whose public key is
-    /// `epoch_key`. The first field of a category epoch draws its field key and wraps it.
-    pub fn seal(
+    /// Seals `fields` (name, value) of entry `entry_id` under `category`'s epoch `epoch`, whose
+    /// public key is `epoch_key`. Returns the entry's sealed fields and the one seal key they
+    /// need. Several categories on one entry: call once per category and concatenate.
+    pub fn seal_entry(
         &mut self,
+        entry_id: &str,
         epoch_key: &EpochPublicKey,
         category: &Category,
         epoch: u32,
-        name: &FieldName,
-        value: &str,
+        fields: &[(FieldName, &str)],
         rng: &mut impl CryptoRng,
-    ) -> Result<(), EntrySealError> {
-        let index = match self
-            .keys
-            .iter()
-            .position(|(held, held_epoch, _)| held == category && *held_epoch == epoch)
-        {
+    ) -> Result<(Vec<SealedField>, SealKey), EntrySealError> {
+        let count = fields.len() as u64;
+        let position = self.keys.iter().position(|held| {
+            &held.category == category
+                && held.epoch == epoch
+                && held.uses + count <= FIELDS_PER_FIELD_KEY_MAX
+        });
+        let index = match position {
             Some(index) => index,
             None => {
+                self.keys
+                    .retain(|held| !(&held.category == category && held.epoch == epoch));
                 let key = FieldKey::generate(rng);
                 let context = SealKeyContext {
-                    chain_id: self.context.chain_id,
+                    chain_id: &self.chain_id,
                     category,
                     epoch,
                 };
-                self.seal_keys
-                    .push(wrap_field_key(&key, epoch_key, &context, rng)?);
-                self.keys.push((category.clone(), epoch, key));
+                let seal_key = wrap_field_key(&key, epoch_key, &context, rng)?;
+                self.keys.push(HeldKey {
+                    category: category.clone(),
+                    epoch,
+                    key,
+                    seal_key,
+                    uses: 0,
+                });
                 self.keys.len() - 1
             }
         };
-        let key = &self.keys[index].2;
-        let field = seal(key, category, epoch, &self.context, name, value, rng)?;
-        self.sealed.push(field);
-        Ok(())
-    }
-
-    /// The sealed fields and the seal keys, for the entry's `sealed` and `seal_keys`. The field
-    /// keys are wiped.
-    pub fn finish(self) -> (Vec<SealedField>, Vec<SealKey>) {
-        (self.sealed, self.seal_keys)
+        let held = &mut self.keys[index];
+        let context = SealContext {
+            chain_id: &self.chain_id,
+            entry_id,
+        };
+        let mut sealed = Vec::with_capacity(fields.len());
+        for (name, value) in fields {
+            sealed.push(seal(
+                &held.key, category, epoch, &context, name, value, rng,
+            )?);
+        }
+        held.uses += count;
+        Ok((sealed, held.seal_key.clone()))
     }
 }

@@ -9,7 +9,7 @@ use tally_ledger::{
     SEALED_CIPHERTEXT_LEN_MAX, SEALED_CIPHERTEXT_LEN_MIN, SEALED_VALUE_LEN_MAX,
 };
 use tally_privacy::{
-    open, seal, EntrySealer, EpochSecret, FieldKey, Keyring, OpenError, SealContext, SealError,
+    open, seal, EpochSecret, FieldKey, Keyring, OpenError, SealContext, SealError, Sealer,
 };
 
 fn field_key(seed: u64) -> FieldKey {
@@ -200,26 +200,37 @@ fn a_sealed_entry_passes_the_ledger_and_opens_for_a_reader() {
         chain_id: "merchant",
         entry_id: "order-1001",
     };
-    let mut sealer = EntrySealer::new(context);
+    let mut sealer = Sealer::new("merchant");
     let fields = [
-        ("customer_name", "Ada Lovelace"),
-        ("email", "ada@example.com"),
-        ("address1", "12 St James's Square"),
+        (name("customer_name"), "Ada Lovelace"),
+        (name("email"), "ada@example.com"),
+        (name("address1"), "12 St James's Square"),
     ];
-    for (field, value) in fields {
-        sealer
-            .seal(
-                &epoch_secret.public_key(),
-                &pii(),
-                0,
-                &name(field),
-                value,
-                &mut draws,
-            )
-            .unwrap();
-    }
-    let (sealed, seal_keys) = sealer.finish();
-    assert_eq!(seal_keys.len(), 1);
+    let (sealed, seal_key) = sealer
+        .seal_entry(
+            "order-1001",
+            &epoch_secret.public_key(),
+            &pii(),
+            0,
+            &fields,
+            &mut draws,
+        )
+        .unwrap();
+    let seal_keys = vec![seal_key];
+    // The next entry reuses the field key (one wrap per batch), yet opens only as itself.
+    let (other, other_key) = sealer
+        .seal_entry(
+            "order-1002",
+            &epoch_secret.public_key(),
+            &pii(),
+            0,
+            &fields[..1],
+            &mut draws,
+        )
+        .unwrap();
+    assert_eq!(other_key, seal_keys[0]);
+    let field_key = tally_privacy::unwrap_field_key(&other_key, &epoch_secret, "merchant").unwrap();
+    assert!(open(&field_key, &other[0], &context).is_err());
     let account = |code: &str| AccountCode::new(code).unwrap();
     let draft = EntryDraft {
         id: EntryId::new("order-1001").unwrap(),
@@ -249,7 +260,7 @@ fn a_sealed_entry_passes_the_ledger_and_opens_for_a_reader() {
     let mut keyring = Keyring::new();
     keyring.insert(pii(), 0, epoch_secret);
     for (field, (field_name, value)) in entry.sealed().iter().zip(fields) {
-        assert_eq!(field.name, name(field_name));
+        assert_eq!(field.name, field_name);
         let opened = keyring.open(entry.seal_keys(), field, &context).unwrap();
         assert_eq!(opened.value, value);
     }

@@ -100,9 +100,11 @@ pub struct KeyGrant {
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub enum KeyChange {
     /// Start the category's next epoch with this public key and these first grants; the
-    /// previous epoch is retired.
+    /// previous epoch is retired. `epoch` must be the next number: the grants were wrapped for
+    /// it, and two administrators opening an epoch at once must not both succeed.
     OpenEpoch {
         category: Category,
+        epoch: u32,
         public: [u8; EPOCH_PUBLIC_KEY_BYTES],
         grants: Vec<KeyGrant>,
     },
@@ -180,6 +182,12 @@ pub enum SealingError {
     NotAdmin { role: &'static str },
     #[error("unknown key category '{category}' (this chain has: {known})")]
     UnknownCategory { category: Category, known: String },
+    #[error("{category} epoch {given} cannot open: the next epoch is {next}")]
+    EpochOutOfOrder {
+        category: Category,
+        given: u32,
+        next: u32,
+    },
     #[error("{category} has no epoch {epoch}")]
     UnknownEpoch { category: Category, epoch: u32 },
     #[error("{category} epoch {epoch} was erased: its fields can no longer be read or written")]
@@ -353,6 +361,7 @@ impl Sealing {
         match change {
             KeyChange::OpenEpoch {
                 category,
+                epoch: given,
                 public,
                 grants,
             } => {
@@ -363,6 +372,13 @@ impl Sealing {
                     });
                 }
                 let epoch = keys.epochs.len() as u32;
+                if *given != epoch {
+                    return Err(SealingError::EpochOutOfOrder {
+                        category: category.clone(),
+                        given: *given,
+                        next: epoch,
+                    });
+                }
                 let granted = check_grants(keys, category, epoch, None, grants, standing)?;
                 let keys = self.categories.get_mut(category).expect("checked above");
                 for old in &mut keys.epochs {

@@ -28,11 +28,12 @@ fn grant(member: &SecretKey) -> KeyGrant {
     }
 }
 
-fn open_epoch(admin: &SecretKey, readers: &[&SecretKey]) -> Transaction {
+fn open_epoch(admin: &SecretKey, epoch: u32, readers: &[&SecretKey]) -> Transaction {
     single(
         admin,
         TxBody::Keys(KeyChange::OpenEpoch {
             category: pii(),
+            epoch,
             public: [1; 32],
             grants: readers.iter().map(|key| grant(key)).collect(),
         }),
@@ -98,13 +99,13 @@ fn only_admins_open_epochs_and_only_readers_are_granted() {
     let fx = fixture();
     let store = Store::open_in_memory(&fx.genesis).unwrap();
 
-    let error = refused(&store, T0 + 1, open_epoch(&fx.finance, &[&fx.service]));
+    let error = refused(&store, T0 + 1, open_epoch(&fx.finance, 0, &[&fx.service]));
     assert_eq!(
         error.to_string(),
         "role 'finance' may not change keys (administrators do)"
     );
     // Finance does not read customer data by default.
-    let error = refused(&store, T0 + 1, open_epoch(&fx.admin, &[&fx.finance]));
+    let error = refused(&store, T0 + 1, open_epoch(&fx.admin, 0, &[&fx.finance]));
     assert_eq!(
         error.to_string(),
         format!(
@@ -112,7 +113,7 @@ fn only_admins_open_epochs_and_only_readers_are_granted() {
             member(&fx.finance)
         )
     );
-    let error = refused(&store, T0 + 1, open_epoch(&fx.admin, &[&fx.outsider]));
+    let error = refused(&store, T0 + 1, open_epoch(&fx.admin, 0, &[&fx.outsider]));
     assert_eq!(
         error.to_string(),
         format!(
@@ -123,7 +124,7 @@ fn only_admins_open_epochs_and_only_readers_are_granted() {
     let error = refused(
         &store,
         T0 + 1,
-        open_epoch(&fx.admin, &[&fx.service, &fx.service]),
+        open_epoch(&fx.admin, 0, &[&fx.service, &fx.service]),
     );
     assert_eq!(
         error.to_string(),
@@ -136,6 +137,7 @@ fn only_admins_open_epochs_and_only_readers_are_granted() {
             &fx.admin,
             KeyChange::OpenEpoch {
                 category: Category::new("payroll").unwrap(),
+                epoch: 0,
                 public: [1; 32],
                 grants: Vec::new(),
             },
@@ -150,7 +152,13 @@ fn only_admins_open_epochs_and_only_readers_are_granted() {
     commit(
         &store,
         T0 + 1,
-        vec![open_epoch(&fx.admin, &[&fx.service, &fx.auditor])],
+        vec![open_epoch(&fx.admin, 0, &[&fx.service, &fx.auditor])],
+    );
+    // Grants are wrapped for one epoch number: opening "epoch 0" again is refused.
+    let error = refused(&store, T0 + 2, open_epoch(&fx.admin, 0, &[&fx.service]));
+    assert_eq!(
+        error.to_string(),
+        "customer-pii epoch 0 cannot open: the next epoch is 1"
     );
     let state = store.state().unwrap();
     let epoch = state.sealing.epoch(&pii(), 0).unwrap();
@@ -203,12 +211,20 @@ fn fields_are_sealed_only_under_the_active_epoch() {
     let error = refused(&store, T0 + 1, post(&fx.sales, sealed_sale("s-0", 0)));
     assert_eq!(error.to_string(), "customer-pii has no epoch 0");
 
-    commit(&store, T0 + 1, vec![open_epoch(&fx.admin, &[&fx.service])]);
+    commit(
+        &store,
+        T0 + 1,
+        vec![open_epoch(&fx.admin, 0, &[&fx.service])],
+    );
     // Sales seals customer data it cannot read: the epoch's public key is all it needs.
     commit(&store, T0 + 2, vec![post(&fx.sales, sealed_sale("s-1", 0))]);
 
     // Rotation: epoch 1 becomes active and epoch 0 stays readable but takes no new fields.
-    commit(&store, T0 + 3, vec![open_epoch(&fx.admin, &[&fx.service])]);
+    commit(
+        &store,
+        T0 + 3,
+        vec![open_epoch(&fx.admin, 1, &[&fx.service])],
+    );
     let error = refused(&store, T0 + 4, post(&fx.sales, sealed_sale("s-2", 0)));
     assert_eq!(
         error.to_string(),
@@ -279,7 +295,7 @@ fn a_revoked_reader_gets_no_later_epoch() {
     commit(
         &store,
         T0 + 1,
-        vec![open_epoch(&fx.admin, &[&fx.service, &fx.auditor])],
+        vec![open_epoch(&fx.admin, 0, &[&fx.service, &fx.auditor])],
     );
     commit(
         &store,
@@ -302,7 +318,7 @@ fn a_revoked_reader_gets_no_later_epoch() {
     let error = refused(
         &store,
         T0 + 3,
-        open_epoch(&fx.admin, &[&fx.service, &fx.auditor]),
+        open_epoch(&fx.admin, 1, &[&fx.service, &fx.auditor]),
     );
     assert_eq!(
         error.to_string(),
@@ -311,7 +327,11 @@ fn a_revoked_reader_gets_no_later_epoch() {
             member(&fx.auditor)
         )
     );
-    commit(&store, T0 + 3, vec![open_epoch(&fx.admin, &[&fx.service])]);
+    commit(
+        &store,
+        T0 + 3,
+        vec![open_epoch(&fx.admin, 1, &[&fx.service])],
+    );
     commit(&store, T0 + 4, vec![post(&fx.sales, sealed_sale("s-1", 1))]);
 
     // Revoking a member altogether retires the active epoch it holds, too.
@@ -331,7 +351,11 @@ fn a_revoked_reader_gets_no_later_epoch() {
 fn reads_are_recorded_when_recent_and_of_committed_entries() {
     let fx = fixture();
     let store = Store::open_in_memory(&fx.genesis).unwrap();
-    commit(&store, T0 + 1, vec![open_epoch(&fx.admin, &[&fx.service])]);
+    commit(
+        &store,
+        T0 + 1,
+        vec![open_epoch(&fx.admin, 0, &[&fx.service])],
+    );
     commit(&store, T0 + 2, vec![post(&fx.sales, sealed_sale("s-1", 0))]);
 
     let now = T0 + READ_AGE_MAX_MS;

@@ -13,6 +13,7 @@ mod close;
 mod demo;
 mod local;
 mod output;
+mod sealed;
 mod topology;
 
 /// An error in what the user asked for (bad input, refused by the node): exit code 2.
@@ -89,6 +90,21 @@ enum Command {
     BenchAudit(bench_audit::BenchAuditArgs),
     /// Consortium trades per second from proposal to booked on both sides, with latency.
     BenchTrades(bench_trades::BenchTradesArgs),
+    /// Key epochs of the sealed-field categories (customer-pii, partner-banking): open (rotate),
+    /// grant, revoke, erase, list.
+    Epoch {
+        #[command(subcommand)]
+        command: sealed::EpochCommand,
+    },
+    /// Read an entry's sealed fields with a member key; the read is recorded on the chain.
+    Read(sealed::ReadArgs),
+    /// Check a disclosed field value against the chain's commitment.
+    Disclosure {
+        #[command(subcommand)]
+        command: sealed::DisclosureCommand,
+    },
+    /// Who read which sealed fields of which entries, and when.
+    AccessLog(sealed::AccessLogArgs),
 }
 
 #[derive(Subcommand)]
@@ -193,5 +209,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchAudit(args) => bench_audit::run(args),
         Command::Proof { command } => audit::proof(command),
         Command::History(args) => audit::history(args),
+        Command::Epoch { command } => sealed::epoch(command),
+        Command::Read(args) => sealed::read(args),
+        Command::Disclosure { command } => sealed::disclosure(command),
+        Command::AccessLog(args) => sealed::access_log(args),
     }
 }

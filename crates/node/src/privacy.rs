@@ -276,7 +276,7 @@ fn answer(
                 )
             })?;
         let key = (field.category.clone(), field.epoch);
-        if !grants.contains_key(&key) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = grants.entry(key) {
             let grant = state
                 .sealing
                 .grant_of(&field.category, field.epoch, reader)
@@ -286,16 +286,13 @@ fn answer(
                 .epoch(&field.category, field.epoch)
                 .map_err(sealing_error)?;
             debug_assert_ne!(epoch.status, EpochStatus::Erased);
-            grants.insert(
-                key,
-                GrantJson {
-                    category: field.category.to_string(),
-                    epoch: field.epoch,
-                    public: hex::encode(epoch.public),
-                    encapped: hex::encode(grant.encapped),
-                    wrapped: hex::encode(&grant.wrapped),
-                },
-            );
+            slot.insert(GrantJson {
+                category: field.category.to_string(),
+                epoch: field.epoch,
+                public: hex::encode(epoch.public),
+                encapped: hex::encode(grant.encapped),
+                wrapped: hex::encode(&grant.wrapped),
+            });
         }
         fields.push(SealedFieldJson::from_field(field));
     }

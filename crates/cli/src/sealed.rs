@@ -1,0 +1,682 @@
+//! Sealed fields from the command line: key epochs (`tally epoch ...`), reading sealed fields
+//! (`tally read`), disclosing one field with proof (`tally disclosure check`), and the access
+//! log (`tally access-log`).
+//!
+//! Keys never leave this process unwrapped: an administrator's epoch secret goes to the file
+//! it names, a reader's epoch secrets live only in memory while it opens the fields.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Subcommand};
+use tally_chain::{KeyChange, KeyGrant, ReadRecord, SignedTx, Transaction, TxBody};
+use tally_identity::{PublicKey, SecretKey};
+use tally_ledger::{Category, EntryId, FieldName};
+use tally_node::privacy::{AccessLogJson, CategoryJson, MemberJson, SealedReadJson};
+use tally_node::wire::{CommittedEntryJson, SealedFieldJson, StatusJson};
+use tally_privacy::{
+    os_rng, unwrap_key, wrap_key, Disclosure, EpochPublicKey, EpochSecret, GrantContext, Keyring,
+    SealContext, SealSecretKey, WrappedKey, EPOCH_SECRET_BYTES,
+};
+
+use crate::client::{client, get_json, runtime, send, Sent};
+use crate::output::Format;
+use crate::{audit::Damaged, user_error};
+
+#[derive(Subcommand)]
+pub enum EpochCommand {
+    /// The key categories, their epochs and who holds each.
+    List {
+        #[arg(long)]
+        node: String,
+    },
+    /// Open the next epoch of a category (rotation): a new key pair whose secret is granted to
+    /// every active member whose role reads the category, and to the members named.
+    Open {
+        /// customer-pii, partner-banking, ...
+        #[arg(long)]
+        category: String,
+        /// Where to keep the epoch secret (needed to grant it later; delete it to erase).
+        #[arg(long)]
+        out: PathBuf,
+        /// More grantees (public keys in hex), e.g. an auditor.
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Grant an existing epoch to more members.
+    Grant {
+        #[arg(long)]
+        category: String,
+        #[arg(long)]
+        epoch: u32,
+        /// The epoch secret file written by `tally epoch open`.
+        #[arg(long)]
+        secret: PathBuf,
+        /// Grantees (public keys in hex).
+        #[arg(long = "member", required = true)]
+        members: Vec<String>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Keep a member out of a category's later epochs (the current one is retired if it holds
+    /// it; open a new epoch next).
+    Revoke {
+        #[arg(long)]
+        category: String,
+        /// The member's public key in hex.
+        #[arg(long)]
+        member: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Erase an epoch (right to be forgotten): its grants leave the chain's state and its fields
+    /// can no longer be read; the secret file, if given, is deleted once the chain agreed.
+    Erase {
+        #[arg(long)]
+        category: String,
+        #[arg(long)]
+        epoch: u32,
+        #[arg(long)]
+        secret: Option<PathBuf>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+/// Who signs a key change and where it goes.
+#[derive(Args)]
+pub struct AdminArgs {
+    /// The node's API, e.g. http://127.0.0.1:27100
+    #[arg(long)]
+    node: String,
+    /// An administrator's member key.
+    #[arg(long)]
+    key: PathBuf,
+    /// Seconds to wait for the change to become final.
+    #[arg(long, default_value_t = 30)]
+    wait: u64,
+}
+
+#[derive(Args)]
+pub struct ReadArgs {
+    /// The entry id.
+    id: String,
+    /// Fields to read (all the entry's sealed fields when left out).
+    #[arg(long = "field")]
+    fields: Vec<String>,
+    #[arg(long)]
+    node: String,
+    /// The reader's member key.
+    #[arg(long)]
+    key: PathBuf,
+    /// Write a disclosure of this field (value and salt, checkable against the chain by anyone).
+    #[arg(long, requires = "out")]
+    disclose: Option<String>,
+    /// Where to write the disclosure.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum DisclosureCommand {
+    /// Check a disclosed value against the commitment the chain recorded.
+    Check {
+        file: PathBuf,
+        #[arg(long)]
+        node: String,
+    },
+}
+
+#[derive(Args)]
+pub struct AccessLogArgs {
+    #[arg(long)]
+    node: String,
+    /// First block height (default: the last 1000 blocks).
+    #[arg(long)]
+    from: Option<u64>,
+    /// Last block height (default: the tip).
+    #[arg(long)]
+    to: Option<u64>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+fn base(node: &str) -> String {
+    node.trim_end_matches('/').to_string()
+}
+
+fn category_arg(text: &str) -> anyhow::Result<Category> {
+    Category::new(text).map_err(|error| user_error(error.to_string()))
+}
+
+fn member_arg(text: &str) -> anyhow::Result<PublicKey> {
+    text.parse()
+        .map_err(|error| user_error(format!("'{text}' is not a member public key: {error}")))
+}
+
+fn read_key(path: &Path) -> anyhow::Result<SecretKey> {
+    SecretKey::read_file(path).map_err(|error| user_error(error.to_string()))
+}
+
+fn hex_array<const N: usize>(what: &str, text: &str) -> anyhow::Result<[u8; N]> {
+    hex::decode(text)
+        .ok()
+        .and_then(|bytes| <[u8; N]>::try_from(bytes).ok())
+        .ok_or_else(|| anyhow::anyhow!("the node sent a malformed {what}"))
+}
+
+/// A category as the node reports it, or an error naming the ones it has.
+fn find_category(categories: &[CategoryJson], category: &Category) -> anyhow::Result<CategoryJson> {
+    categories
+        .iter()
+        .find(|known| known.category == category.as_str())
+        .cloned()
+        .ok_or_else(|| {
+            let known: Vec<&str> = categories.iter().map(|c| c.category.as_str()).collect();
+            user_error(format!(
+                "unknown key category '{category}' (this chain has: {})",
+                known.join(", ")
+            ))
+        })
+}
+
+fn write_secret(path: &Path, secret: &EpochSecret) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|error| user_error(format!("cannot create {}: {error}", path.display())))?;
+    writeln!(file, "{}", hex::encode(secret.to_bytes()))?;
+    file.sync_all()?;
+    Ok(())
+}
+
+fn read_secret(path: &Path) -> anyhow::Result<EpochSecret> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| user_error(format!("cannot read {}: {error}", path.display())))?;
+    let bytes = hex::decode(text.trim())
+        .ok()
+        .and_then(|bytes| <[u8; EPOCH_SECRET_BYTES]>::try_from(bytes).ok())
+        .ok_or_else(|| {
+            user_error(format!(
+                "{} is not an epoch secret ({EPOCH_SECRET_BYTES} bytes in hex)",
+                path.display()
+            ))
+        })?;
+    Ok(EpochSecret::from_bytes(bytes))
+}
+
+/// Wraps `secret` to each member for `category` epoch `epoch`.
+fn grants_for(
+    chain_id: &str,
+    category: &Category,
+    epoch: u32,
+    secret: &EpochSecret,
+    members: &[PublicKey],
+) -> anyhow::Result<Vec<KeyGrant>> {
+    let public = secret.public_key();
+    let mut rng = os_rng();
+    members
+        .iter()
+        .map(|member| {
+            let context = GrantContext {
+                chain_id,
+                category,
+                epoch,
+                epoch_key: &public,
+                member,
+            };
+            let wrapped = wrap_key(secret, &context, &mut rng)?;
+            Ok(KeyGrant {
+                member: *member,
+                encapped: wrapped.encapped,
+                wrapped: wrapped.ciphertext,
+            })
+        })
+        .collect()
+}
+
+/// Signs and sends a key change, waiting for it to be final.
+async fn send_change(
+    http: &reqwest::Client,
+    node: &str,
+    key: &SecretKey,
+    chain_id: &str,
+    change: KeyChange,
+    wait: u64,
+    what: &str,
+) -> anyhow::Result<u64> {
+    let tx = Transaction::Single(SignedTx::sign(key, chain_id, TxBody::Keys(change)));
+    match send(http, node, &tx, wait.max(1), what).await? {
+        Sent::AlreadyCommitted { height } => Ok(height),
+        Sent::Committed(status) => Ok(status.height.unwrap_or(0)),
+        Sent::Accepted { .. } => unreachable!("send waits when wait > 0"),
+    }
+}
+
+pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
+    runtime()?.block_on(async move {
+        let http = client()?;
+        match command {
+            EpochCommand::List { node } => {
+                let node = base(&node);
+                let categories: Vec<CategoryJson> =
+                    get_json(&http, &format!("{node}/v1/keys")).await?;
+                let members: Vec<MemberJson> =
+                    get_json(&http, &format!("{node}/v1/members")).await?;
+                let names: BTreeMap<&str, &str> = members
+                    .iter()
+                    .map(|m| (m.key.as_str(), m.name.as_str()))
+                    .collect();
+                for category in &categories {
+                    println!(
+                        "{} (read by {}{})",
+                        category.category,
+                        category.readers.join(", "),
+                        if category.epochs.is_empty() { "; no epoch yet" } else { "" }
+                    );
+                    for epoch in &category.epochs {
+                        let holders: Vec<&str> = epoch
+                            .grantees
+                            .iter()
+                            .map(|key| names.get(key.as_str()).copied().unwrap_or(key))
+                            .collect();
+                        println!(
+                            "  epoch {} {:8} opened at height {}, held by: {}",
+                            epoch.epoch,
+                            epoch.status,
+                            epoch.opened_at,
+                            if holders.is_empty() { "nobody".to_string() } else { holders.join(", ") }
+                        );
+                    }
+                }
+                Ok(())
+            }
+            EpochCommand::Open {
+                category,
+                out,
+                grants,
+                admin,
+            } => {
+                let category = category_arg(&category)?;
+                let node = base(&admin.node);
+                let key = read_key(&admin.key)?;
+                let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
+                let categories: Vec<CategoryJson> =
+                    get_json(&http, &format!("{node}/v1/keys")).await?;
+                let known = find_category(&categories, &category)?;
+                let members: Vec<MemberJson> =
+                    get_json(&http, &format!("{node}/v1/members")).await?;
+                let mut grantees: Vec<PublicKey> = Vec::new();
+                for member in &members {
+                    let reads = known.readers.contains(&member.role);
+                    if reads && !member.revoked && !known.revoked.contains(&member.key) {
+                        grantees.push(member_arg(&member.key)?);
+                    }
+                }
+                for extra in &grants {
+                    let extra = member_arg(extra)?;
+                    if !grantees.contains(&extra) {
+                        grantees.push(extra);
+                    }
+                }
+                let epoch = known.epochs.len() as u32;
+                let secret = EpochSecret::generate(&mut os_rng());
+                let keys = grants_for(&status.chain_id, &category, epoch, &secret, &grantees)?;
+                // The secret is on disk before the chain knows the epoch: no epoch without it.
+                write_secret(&out, &secret)?;
+                let change = KeyChange::OpenEpoch {
+                    category: category.clone(),
+                    epoch,
+                    public: secret.public_key().to_bytes(),
+                    grants: keys,
+                };
+                let what = format!("{category} epoch {epoch}");
+                match send_change(&http, &node, &key, &status.chain_id, change, admin.wait, &what)
+                    .await
+                {
+                    Ok(height) => {
+                        let names: Vec<&str> = members
+                            .iter()
+                            .filter(|m| grantees.iter().any(|g| g.to_string() == m.key))
+                            .map(|m| m.name.as_str())
+                            .collect();
+                        println!(
+                            "{what} opened at height {height}; granted to: {}; secret kept in {}",
+                            if names.is_empty() { "nobody".to_string() } else { names.join(", ") },
+                            out.display()
+                        );
+                        Ok(())
+                    }
+                    Err(error) => {
+                        let _ = std::fs::remove_file(&out);
+                        Err(error)
+                    }
+                }
+            }
+            EpochCommand::Grant {
+                category,
+                epoch,
+                secret,
+                members,
+                admin,
+            } => {
+                let category = category_arg(&category)?;
+                let node = base(&admin.node);
+                let key = read_key(&admin.key)?;
+                let secret = read_secret(&secret)?;
+                let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
+                let categories: Vec<CategoryJson> =
+                    get_json(&http, &format!("{node}/v1/keys")).await?;
+                let known = find_category(&categories, &category)?;
+                let on_chain = known
+                    .epochs
+                    .iter()
+                    .find(|e| e.epoch == epoch)
+                    .ok_or_else(|| user_error(format!("{category} has no epoch {epoch}")))?;
+                if hex::encode(secret.public_key().to_bytes()) != on_chain.public {
+                    return Err(user_error(format!(
+                        "that file is not the secret of {category} epoch {epoch}"
+                    )));
+                }
+                let members: Vec<PublicKey> =
+                    members.iter().map(|m| member_arg(m)).collect::<Result<_, _>>()?;
+                let keys = grants_for(&status.chain_id, &category, epoch, &secret, &members)?;
+                let change = KeyChange::Grant {
+                    category: category.clone(),
+                    epoch,
+                    grants: keys,
+                };
+                let what = format!("grant of {category} epoch {epoch}");
+                let height =
+                    send_change(&http, &node, &key, &status.chain_id, change, admin.wait, &what)
+                        .await?;
+                println!("{what} to {} member(s) committed at height {height}", members.len());
+                Ok(())
+            }
+            EpochCommand::Revoke {
+                category,
+                member,
+                admin,
+            } => {
+                let category = category_arg(&category)?;
+                let member = member_arg(&member)?;
+                let node = base(&admin.node);
+                let key = read_key(&admin.key)?;
+                let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
+                let change = KeyChange::RevokeReader {
+                    category: category.clone(),
+                    member,
+                };
+                let what = format!("revocation of {member} from {category}");
+                let height =
+                    send_change(&http, &node, &key, &status.chain_id, change, admin.wait, &what)
+                        .await?;
+                println!("{what} committed at height {height}; open a new epoch so that new fields are sealed without it");
+                Ok(())
+            }
+            EpochCommand::Erase {
+                category,
+                epoch,
+                secret,
+                admin,
+            } => {
+                let category = category_arg(&category)?;
+                let node = base(&admin.node);
+                let key = read_key(&admin.key)?;
+                let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
+                let change = KeyChange::EraseEpoch {
+                    category: category.clone(),
+                    epoch,
+                };
+                let what = format!("erasure of {category} epoch {epoch}");
+                let height =
+                    send_change(&http, &node, &key, &status.chain_id, change, admin.wait, &what)
+                        .await?;
+                if let Some(secret) = &secret {
+                    std::fs::remove_file(secret).map_err(|error| {
+                        anyhow::anyhow!(
+                            "{what} committed at height {height}, but {} could not be deleted: {error}",
+                            secret.display()
+                        )
+                    })?;
+                }
+                println!("{what} committed at height {height}; its fields can no longer be read");
+                Ok(())
+            }
+        }
+    })
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Reads sealed fields of an entry: signs the read, which the node records on the chain, then
+/// unwraps this member's epoch secrets and opens the fields.
+pub fn read(args: ReadArgs) -> anyhow::Result<()> {
+    let key = read_key(&args.key)?;
+    let entry_id = EntryId::new(&args.id).map_err(|error| user_error(error.to_string()))?;
+    let node = base(&args.node);
+    runtime()?.block_on(async move {
+        let http = client()?;
+        let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
+        let names: Vec<FieldName> = if args.fields.is_empty() {
+            let entry: CommittedEntryJson =
+                get_json(&http, &format!("{node}/v1/entries/{entry_id}")).await?;
+            if entry.entry.sealed.is_empty() {
+                return Err(user_error(format!(
+                    "entry '{entry_id}' has no sealed fields"
+                )));
+            }
+            entry
+                .entry
+                .sealed
+                .iter()
+                .map(|field| FieldName::new(&field.name))
+                .collect::<Result<_, _>>()
+                .map_err(|error| anyhow::anyhow!("the node sent a bad field name: {error}"))?
+        } else {
+            args.fields
+                .iter()
+                .map(|name| FieldName::new(name).map_err(|error| user_error(error.to_string())))
+                .collect::<Result<_, _>>()?
+        };
+        let record = ReadRecord {
+            entry: entry_id.clone(),
+            fields: names,
+            at_ms: now_ms(),
+        };
+        let tx = Transaction::Single(SignedTx::sign(&key, &status.chain_id, TxBody::Read(record)));
+        let response = http
+            .post(format!("{node}/v1/reads"))
+            .json(&tx)
+            .send()
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot reach {node}: {error}"))?;
+        if !response.status().is_success() {
+            return Err(crate::client::error_of(response).await);
+        }
+        let answer: SealedReadJson = response.json().await?;
+        let opened = open_answer(&status.chain_id, &key, &answer)?;
+        if let (Some(name), Some(out)) = (&args.disclose, &args.out) {
+            let (field, value) = opened
+                .iter()
+                .find(|(field, _)| field.as_str() == name)
+                .ok_or_else(|| user_error(format!("'{name}' is not among the fields read")))?;
+            let disclosure = Disclosure::new(entry_id.as_str(), field, value);
+            std::fs::write(out, serde_json::to_string_pretty(&disclosure)? + "\n")
+                .map_err(|error| user_error(format!("cannot write {}: {error}", out.display())))?;
+            eprintln!("disclosure of '{name}' written to {}", out.display());
+        }
+        if args.json {
+            let map: BTreeMap<&str, &str> = opened
+                .iter()
+                .map(|(name, opened)| (name.as_str(), opened.value.as_str()))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&map)?);
+        } else {
+            for (name, opened) in &opened {
+                println!("{name}: {}", opened.value);
+            }
+        }
+        eprintln!("read recorded on the chain (transaction {})", answer.logged);
+        Ok(())
+    })
+}
+
+/// Unwraps the grants of an answer with the reader's key and opens its fields.
+fn open_answer(
+    chain_id: &str,
+    key: &SecretKey,
+    answer: &SealedReadJson,
+) -> anyhow::Result<Vec<(FieldName, tally_privacy::Opened)>> {
+    let member = key.public_key();
+    let seal_secret = SealSecretKey::from_member(key);
+    let mut keyring = Keyring::new();
+    for grant in &answer.grants {
+        let category = Category::new(&grant.category)
+            .map_err(|error| anyhow::anyhow!("the node sent a bad category: {error}"))?;
+        let public = EpochPublicKey::from_bytes(hex_array("epoch key", &grant.public)?);
+        let wrapped = WrappedKey {
+            encapped: hex_array("grant", &grant.encapped)?,
+            ciphertext: hex::decode(&grant.wrapped)
+                .map_err(|_| anyhow::anyhow!("the node sent a malformed grant"))?,
+        };
+        let context = GrantContext {
+            chain_id,
+            category: &category,
+            epoch: grant.epoch,
+            epoch_key: &public,
+            member: &member,
+        };
+        let secret = unwrap_key(&wrapped, &seal_secret, &context)
+            .map_err(|error| user_error(format!("{category} epoch {}: {error}", grant.epoch)))?;
+        keyring.insert(category, grant.epoch, secret);
+    }
+    let seal_keys = answer
+        .seal_keys
+        .iter()
+        .map(|key| {
+            key.to_key()
+                .map_err(|error| anyhow::anyhow!("bad seal key: {error}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let context = SealContext {
+        chain_id,
+        entry_id: &answer.entry,
+    };
+    answer
+        .fields
+        .iter()
+        .map(|field: &SealedFieldJson| {
+            let field = field
+                .to_field()
+                .map_err(|error| anyhow::anyhow!("the node sent a bad field: {error}"))?;
+            let opened = keyring
+                .open(&seal_keys, &field, &context)
+                .map_err(|error| user_error(error.to_string()))?;
+            Ok((field.name, opened))
+        })
+        .collect()
+}
+
+pub fn disclosure(command: DisclosureCommand) -> anyhow::Result<()> {
+    let DisclosureCommand::Check { file, node } = command;
+    let text = std::fs::read_to_string(&file)
+        .map_err(|error| user_error(format!("cannot read {}: {error}", file.display())))?;
+    let disclosure: Disclosure = serde_json::from_str(&text)
+        .map_err(|error| user_error(format!("{} is not a disclosure: {error}", file.display())))?;
+    let node = base(&node);
+    runtime()?.block_on(async move {
+        let http = client()?;
+        let entry: CommittedEntryJson =
+            get_json(&http, &format!("{node}/v1/entries/{}", disclosure.entry_id)).await?;
+        let field = entry
+            .entry
+            .sealed
+            .iter()
+            .find(|field| field.name == disclosure.name.as_str())
+            .ok_or_else(|| {
+                Damaged(format!(
+                    "entry '{}' has no sealed field '{}'",
+                    disclosure.entry_id, disclosure.name
+                ))
+            })?
+            .to_field()
+            .map_err(|error| anyhow::anyhow!("the node sent a bad field: {error}"))?;
+        disclosure
+            .check(&field)
+            .map_err(|error| Damaged(error.to_string()))?;
+        println!(
+            "verified: field '{}' of entry '{}' (committed at height {}) is {:?}",
+            disclosure.name, disclosure.entry_id, entry.height, disclosure.value
+        );
+        Ok(())
+    })
+}
+
+pub fn access_log(args: AccessLogArgs) -> anyhow::Result<()> {
+    let node = base(&args.node);
+    let mut query = Vec::new();
+    if let Some(from) = args.from {
+        query.push(format!("from={from}"));
+    }
+    if let Some(to) = args.to {
+        query.push(format!("to={to}"));
+    }
+    runtime()?.block_on(async move {
+        let http = client()?;
+        let log: AccessLogJson =
+            get_json(&http, &format!("{node}/v1/reads?{}", query.join("&"))).await?;
+        match args.format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&log)?),
+            Format::Csv => {
+                println!("height,time_ms,read_at_ms,reader,reader_name,reader_role,entry,fields");
+                for read in &log.reads {
+                    println!(
+                        "{},{},{},{},{},{},{},{}",
+                        read.height,
+                        read.time_ms,
+                        read.read_at_ms,
+                        read.reader,
+                        crate::output::csv_field(&read.reader_name),
+                        read.reader_role,
+                        crate::output::csv_field(&read.entry),
+                        crate::output::csv_field(&read.fields.join(" "))
+                    );
+                }
+            }
+            Format::Table => {
+                println!(
+                    "reads recorded in blocks {} to {}: {}",
+                    log.from,
+                    log.to,
+                    log.reads.len()
+                );
+                for read in &log.reads {
+                    println!(
+                        "  height {:>6}  {} ({})  read {}  of entry {}",
+                        read.height,
+                        read.reader_name,
+                        read.reader_role,
+                        read.fields.join(", "),
+                        read.entry
+                    );
+                }
+            }
+        }
+        Ok(())
+    })
+}

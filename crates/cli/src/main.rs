@@ -11,6 +11,7 @@ mod bench_trades;
 mod client;
 mod close;
 mod demo;
+mod import;
 mod local;
 mod output;
 mod sealed;
@@ -105,6 +106,11 @@ enum Command {
     },
     /// Who read which sealed fields of which entries, and when.
     AccessLog(sealed::AccessLogArgs),
+    /// Book other systems' files: Shopify order exports.
+    Import {
+        #[command(subcommand)]
+        command: import::ImportCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -213,5 +219,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Read(args) => sealed::read(args),
         Command::Disclosure { command } => sealed::disclosure(command),
         Command::AccessLog(args) => sealed::access_log(args),
+        Command::Import { command } => import::run(command),
     }
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
+use tally_chain::{ReadRecord, SignedTx, Transaction, TxBody};
+use tally_ledger::{EntryId, FieldName};
 use tally_node::privacy::AccessLogJson;
 use tally_node::wire::TrialBalanceJson;
 
@@ -182,16 +184,74 @@ fn sealed_customer_data_end_to_end() {
         "not authorised for customer-pii (epoch 0)",
     );
 
+    // Reads that are not what they claim are refused with their own codes, and not recorded.
+    let logistics = read_key(&devnet.key("logistics"));
+    let chain_id = devnet.status(0).unwrap().chain_id;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let signed_read = |entry: &str, field: &str, at_ms: u64| {
+        Transaction::Single(SignedTx::sign(
+            &logistics,
+            &chain_id,
+            TxBody::Read(ReadRecord {
+                entry: EntryId::new(entry).unwrap(),
+                fields: vec![FieldName::new(field).unwrap()],
+                at_ms,
+            }),
+        ))
+    };
+    let reads_url = devnet.url(0, "/v1/reads");
+    let post_read = |tx: &Transaction| devnet.http.post_json(&reads_url, tx).unwrap();
+    post_read(&signed_read(
+        "shopify:1001:sale",
+        "city",
+        now_ms - 10 * 60 * 1000,
+    ))
+    .expect_error("an old read", 400, "stale_read", "sign a new read");
+    post_read(&signed_read("shopify:1001:sale", "iban", now_ms)).expect_error(
+        "a field the entry does not have",
+        404,
+        "not_found",
+        "entry 'shopify:1001:sale' has no sealed field 'iban'",
+    );
+    post_read(&signed_read("shopify:9999:sale", "city", now_ms)).expect_error(
+        "an entry that does not exist",
+        404,
+        "not_found",
+        "no entry 'shopify:9999:sale'",
+    );
+    let once = signed_read("shopify:1001:sale", "city", now_ms);
+    assert_eq!(post_read(&once).status, 200);
+    post_read(&once).expect_error(
+        "the same signed read again",
+        409,
+        "read_replayed",
+        "sign a new one",
+    );
+    let Transaction::Single(mut forged) = signed_read("shopify:1001:sale", "zip", now_ms) else {
+        unreachable!()
+    };
+    forged.signer = read_key(&devnet.key("service")).public_key();
+    post_read(&Transaction::Single(forged)).expect_error(
+        "a read signed by someone else than it names",
+        400,
+        "bad_signature",
+        "",
+    );
+
     // The access log shows who read what.
-    let log: AccessLogJson = wait_for("the read in the access log", LONG, || {
+    // The CLI's read and the one signed read above; none of the refused ones.
+    let log: AccessLogJson = wait_for("both reads in the access log", LONG, || {
         let log: AccessLogJson = devnet.http.get(&devnet.url(3, "/v1/reads"))?.json();
-        if log.reads.is_empty() {
-            Err("no read recorded yet".to_string())
+        if log.reads.len() < 2 {
+            Err(format!("{} read(s) recorded", log.reads.len()))
         } else {
             Ok(log)
         }
     });
-    assert_eq!(log.reads.len(), 1, "{log:?}");
+    assert_eq!(log.reads.len(), 2, "{log:?}");
     assert_eq!(log.reads[0].reader_name, "logistics");
     assert_eq!(log.reads[0].entry, "shopify:1001:sale");
     assert!(log.reads[0].fields.contains(&"address1".to_string()));

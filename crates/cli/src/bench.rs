@@ -4,6 +4,12 @@
 //! Batches are generated and signed before the clock starts: signing is the client's work. The
 //! measured path is submission (signature check, rule check, mempool), consensus, execution on
 //! every validator, and the durable commit.
+//!
+//! `--sealed off,on` runs each chain twice: without and with seven customer fields (name,
+//! e-mail, phone, address, city, zip, country; synthetic values) sealed on every entry under a
+//! customer-pii epoch, as `tally import shopify` seals them (one field key per batch). The
+//! client's sealing time is printed next to the chain's time, so the whole cost of encrypted
+//! customer data on the ingest path is in the table.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -38,10 +44,23 @@ pub struct BenchArgs {
     /// Where to keep the chains' data (a temporary directory if not given).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Seal seven customer fields on every entry: off, on, or both (`off,on`).
+    #[arg(long, value_delimiter = ',', default_value = "off")]
+    sealed: Vec<Sealed>,
+}
+
+/// Whether entries carry sealed customer fields.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum Sealed {
+    Off,
+    On,
 }
 
 struct Run {
     validators: usize,
+    sealed: Sealed,
+    /// Client time spent sealing fields, in seconds.
+    sealing_seconds: f64,
     entries: u64,
     seconds: f64,
     latencies_ms: Vec<f64>,
@@ -65,23 +84,37 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         std::env::temp_dir().join(format!("tally-bench-{}", std::process::id()))
     });
     let mut runs = Vec::new();
-    for &validators in &args.validators {
-        let data = base.join(format!("v{validators}"));
+    let plans: Vec<(usize, Sealed)> = args
+        .validators
+        .iter()
+        .flat_map(|&validators| args.sealed.iter().map(move |&sealed| (validators, sealed)))
+        .collect();
+    for (validators, sealed) in plans {
+        let data = match sealed {
+            Sealed::Off => base.join(format!("v{validators}")),
+            Sealed::On => base.join(format!("v{validators}-sealed")),
+        };
         if data.exists() {
             std::fs::remove_dir_all(&data)
                 .with_context(|| format!("clearing {}", data.display()))?;
         }
         std::fs::create_dir_all(&data)?;
         eprintln!(
-            "bench: {validators} validator(s), {} entries in batches of {}",
-            args.entries, args.batch
+            "bench: {validators} validator(s), {} entries in batches of {}{}",
+            args.entries,
+            args.batch,
+            if sealed == Sealed::On {
+                ", 7 sealed customer fields each"
+            } else {
+                ""
+            }
         );
         let runtime = cw_tokio::Config::new().with_storage_directory(data.join("consensus"));
         let (entries, batch, rate) = (args.entries, args.batch, args.rate);
         let run_data = data.clone();
         let run = cw_tokio::Runner::new(runtime).start(|context| async move {
             let network = start_local(context, &run_data, validators, "bench").await?;
-            measure(&network, validators, entries, batch, rate).await
+            measure(&network, validators, sealed, entries, batch, rate).await
         })?;
         runs.push(run);
         if args.data.is_none() {
@@ -90,8 +123,17 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let offered = args.rate.map_or("max".to_string(), |rate| rate.to_string());
     println!(
-        "{:>10}  {:>9}  {:>7}  {:>8}  {:>8}  {:>10}  {:>8}  {:>8}",
-        "validators", "entries", "batch", "offered", "seconds", "entries/s", "p50 ms", "p99 ms"
+        "{:>10}  {:>6}  {:>9}  {:>7}  {:>8}  {:>8}  {:>10}  {:>8}  {:>8}  {:>9}",
+        "validators",
+        "sealed",
+        "entries",
+        "batch",
+        "offered",
+        "seconds",
+        "entries/s",
+        "p50 ms",
+        "p99 ms",
+        "sealing s"
     );
     for run in &runs {
         let mut latencies = run.latencies_ms.clone();
@@ -104,15 +146,21 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             latencies[index]
         };
         println!(
-            "{:>10}  {:>9}  {:>7}  {:>8}  {:>8.2}  {:>10.0}  {:>8.1}  {:>8.1}",
+            "{:>10}  {:>6}  {:>9}  {:>7}  {:>8}  {:>8.2}  {:>10.0}  {:>8.1}  {:>8.1}  {:>9.2}",
             run.validators,
+            if run.sealed == Sealed::On {
+                "yes"
+            } else {
+                "no"
+            },
             run.entries,
             args.batch,
             offered,
             run.seconds,
             run.entries as f64 / run.seconds,
             percentile(0.50),
-            percentile(0.99)
+            percentile(0.99),
+            run.sealing_seconds
         );
     }
     Ok(())
@@ -121,6 +169,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 async fn measure(
     network: &crate::local::LocalNetwork,
     validators: usize,
+    sealed: Sealed,
     entries: usize,
     batch: usize,
     rate: Option<u64>,
@@ -133,12 +182,34 @@ async fn measure(
     let today = Date::parse("2026-11-24").expect("valid date");
     let mut workload = Workload::new(7, "bench-", today);
     crate::local::post_opening(network, &mut workload).await?;
+    let epoch = match sealed {
+        Sealed::On => Some(open_customer_epoch(network).await?),
+        Sealed::Off => None,
+    };
     // The finance role may post every event of the workload, so one signer suffices.
     let mut batches = Vec::new();
     let mut remaining = entries;
+    let mut sealing = Duration::ZERO;
+    let mut rng = tally_privacy::os_rng();
+    let mut serial = 0usize;
     while remaining > 0 {
         let size = remaining.min(batch);
-        let drafts = (0..size).map(|_| workload.next_event().1).collect();
+        let mut drafts: Vec<_> = (0..size).map(|_| workload.next_event().1).collect();
+        if let Some(public) = &epoch {
+            let started = Instant::now();
+            let mut sealer = tally_privacy::Sealer::new(&chain_id);
+            let pii = tally_ledger::Category::customer_pii();
+            for draft in &mut drafts {
+                serial += 1;
+                let fields = customer(serial);
+                let (fields, key) = sealer
+                    .seal_entry(draft.id.as_str(), public, &pii, 0, &fields, &mut rng)
+                    .map_err(|error| anyhow::anyhow!("sealing: {error}"))?;
+                draft.sealed = fields;
+                draft.seal_keys = vec![key];
+            }
+            sealing += started.elapsed();
+        }
         batches.push(Transaction::Batch(SignedBatch::sign(
             key, &chain_id, drafts,
         )));
@@ -200,8 +271,83 @@ async fn measure(
     let seconds = start.elapsed().as_secs_f64();
     Ok(Run {
         validators,
+        sealed,
+        sealing_seconds: sealing.as_secs_f64(),
         entries: chain.state().log.len() - start_entries,
         seconds,
         latencies_ms: latencies,
     })
+}
+
+/// Opens customer-pii epoch 0 as the plan's administrator, granted to logistics, and waits
+/// until it is committed. Returns its public key.
+async fn open_customer_epoch(
+    network: &crate::local::LocalNetwork,
+) -> anyhow::Result<tally_privacy::EpochPublicKey> {
+    let chain_id = &network.plan.genesis.chain_id;
+    let admin = network.plan.member("admin").expect("the plan has an admin");
+    let logistics = network
+        .plan
+        .member("logistics")
+        .expect("the plan has logistics")
+        .public_key();
+    let pii = tally_ledger::Category::customer_pii();
+    let mut rng = tally_privacy::os_rng();
+    let secret = tally_privacy::EpochSecret::generate(&mut rng);
+    let public = secret.public_key();
+    let context = tally_privacy::GrantContext {
+        chain_id,
+        category: &pii,
+        epoch: 0,
+        epoch_key: &public,
+        member: &logistics,
+    };
+    let wrapped = tally_privacy::wrap_key(&secret, &context, &mut rng)?;
+    let change = tally_chain::KeyChange::OpenEpoch {
+        category: pii.clone(),
+        epoch: 0,
+        public: public.to_bytes(),
+        grants: vec![tally_chain::KeyGrant {
+            member: logistics,
+            encapped: wrapped.encapped,
+            wrapped: wrapped.ciphertext,
+        }],
+    };
+    let tx = Transaction::Single(tally_chain::SignedTx::sign(
+        admin,
+        chain_id,
+        tally_chain::TxBody::Keys(change),
+    ));
+    let chain = &network.chains[0];
+    chain
+        .submit(tx)
+        .map_err(|error| anyhow::anyhow!("opening the customer-pii epoch refused: {error}"))?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while chain.state().sealing.category(&pii)?.active().is_none() {
+        if Instant::now() > deadline {
+            anyhow::bail!("the chain did not open the customer-pii epoch within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(public)
+}
+
+/// Synthetic customer data of typical lengths for entry `serial`: the seven fields a Shopify
+/// order carries.
+fn customer(serial: usize) -> Vec<(tally_ledger::FieldName, String)> {
+    const NAMES: [&str; 4] = ["Anna Becker", "Jean Dupont", "Maria Rossi", "Sam Taylor"];
+    const CITIES: [&str; 4] = ["Berlin", "Lyon", "Bologna", "Manchester"];
+    let field = |name: &str| tally_ledger::FieldName::new(name).expect("a valid field name");
+    vec![
+        (field("customer_name"), NAMES[serial % 4].to_string()),
+        (field("email"), format!("customer{serial}@example.com")),
+        (field("phone"), format!("+49 30 {:07}", serial % 10_000_000)),
+        (
+            field("address1"),
+            format!("{} Market Street, Flat {}", serial % 997, serial % 31),
+        ),
+        (field("city"), CITIES[serial % 4].to_string()),
+        (field("zip"), format!("{:05}", serial % 100_000)),
+        (field("country"), "DE".to_string()),
+    ]
 }

@@ -170,12 +170,8 @@ fn shopify(args: ShopifyArgs) -> anyhow::Result<()> {
             }
             for (position, mut entry) in entries.into_iter().enumerate() {
                 if position == 0 && !customer.is_empty() {
-                    let fields: Vec<(FieldName, &str)> = customer
-                        .iter()
-                        .map(|(name, value)| (name.clone(), value.as_str()))
-                        .collect();
                     let (sealed, seal_key) = sealer
-                        .seal_entry(entry.id.as_str(), &public, &pii, epoch.0, &fields, &mut rng)
+                        .seal_entry(entry.id.as_str(), &public, &pii, epoch.0, &customer, &mut rng)
                         .map_err(|error| {
                             user_error(format!("order {}: {error}", index + 1))
                         })?;

@@ -59,13 +59,13 @@ impl Sealer {
     /// Seals `fields` (name, value) of entry `entry_id` under `category`'s epoch `epoch`, whose
     /// public key is `epoch_key`. Returns the entry's sealed fields and the one seal key they
     /// need. Several categories on one entry: call once per category and concatenate.
-    pub fn seal_entry(
+    pub fn seal_entry<V: AsRef<str>>(
         &mut self,
         entry_id: &str,
         epoch_key: &EpochPublicKey,
         category: &Category,
         epoch: u32,
-        fields: &[(FieldName, &str)],
+        fields: &[(FieldName, V)],
         rng: &mut impl CryptoRng,
     ) -> Result<(Vec<SealedField>, SealKey), EntrySealError> {
         let count = fields.len() as u64;
@@ -104,7 +104,13 @@ impl Sealer {
         let mut sealed = Vec::with_capacity(fields.len());
         for (name, value) in fields {
             sealed.push(seal(
-                &held.key, category, epoch, &context, name, value, rng,
+                &held.key,
+                category,
+                epoch,
+                &context,
+                name,
+                value.as_ref(),
+                rng,
             )?);
         }
         held.uses += count;

@@ -245,6 +245,8 @@ pub enum TxError {
     Contract(Box<ContractError>),
     #[error("{0}")]
     Sealing(#[from] SealingError),
+    #[error("sealed terms of contract {contract}: {reason}")]
+    PartyKey { contract: String, reason: String },
     #[error("the read record names no fields, or more than {max}", max = SEALED_FIELDS_PER_ENTRY_MAX)]
     ReadFields,
     #[error("the read of '{entry}' names an entry that is not committed")]
@@ -501,6 +503,9 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
         tx: &Transaction,
     ) -> Result<(), TxError> {
         let signer = self.state.consortium_signer(signer, role)?;
+        if let tally_contracts::ContractCall::SealTerms { id, terms } = call {
+            self.check_party_keys(id, terms)?;
+        }
         let consortium = self
             .state
             .consortium
@@ -518,6 +523,58 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                 index: index as u32,
                 event,
                 contract,
+            });
+        }
+        Ok(())
+    }
+
+    /// Sealed terms' keys go only to active members of the contract's parties, and every party
+    /// gets at least one: the parties read the terms, nobody else.
+    fn check_party_keys(
+        &self,
+        id: &tally_contracts::ContractId,
+        terms: &tally_contracts::SealedTerms,
+    ) -> Result<(), TxError> {
+        let Some(contract) = self
+            .state
+            .consortium
+            .as_ref()
+            .and_then(|consortium| consortium.contract(id))
+        else {
+            // The contract rules report the unknown contract.
+            return Ok(());
+        };
+        let parties = contract.parties();
+        let mut covered = std::collections::BTreeSet::new();
+        for key in &terms.keys {
+            let enterprise = self
+                .state
+                .members
+                .get(&key.member)
+                .filter(|record| !record.revoked && record.member.is_valid_at(self.time_ms))
+                .and_then(|record| record.enterprise.as_ref())
+                .filter(|enterprise| parties.contains(enterprise));
+            match enterprise {
+                Some(enterprise) => {
+                    covered.insert(enterprise.clone());
+                }
+                None => {
+                    return Err(TxError::PartyKey {
+                        contract: id.to_string(),
+                        reason: format!(
+                            "member {} is not an active member of a party to it",
+                            key.member
+                        ),
+                    })
+                }
+            }
+        }
+        if let Some(missing) = parties.iter().find(|party| !covered.contains(**party)) {
+            return Err(TxError::PartyKey {
+                contract: id.to_string(),
+                reason: format!(
+                    "no member of {missing} holds a key: every party must read its terms"
+                ),
             });
         }
         Ok(())

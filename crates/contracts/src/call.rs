@@ -115,6 +115,14 @@ pub enum ContractCall {
         /// The proposal.
         id: ContractId,
     },
+    /// A party attaches private terms to a contract (a delivery address): fields only the
+    /// members holding a key read; everyone sees their commitments.
+    SealTerms {
+        /// The contract.
+        id: ContractId,
+        /// The sealed fields and the keys of the parties' members.
+        terms: crate::sealed_terms::SealedTerms,
+    },
     /// An admin or bookkeeper commits its private chain's head.
     Anchor {
         /// The private chain's id.
@@ -201,6 +209,14 @@ pub enum EventKind {
     GovernanceApplied {
         /// The change.
         action: GovernanceAction,
+    },
+    /// A party sealed private terms onto the contract: their names and commitments.
+    TermsSealed {
+        /// Each field's name and salted commitment.
+        commitments: Vec<(
+            tally_ledger::FieldName,
+            [u8; tally_ledger::COMMITMENT_BYTES],
+        )>,
     },
     /// An enterprise anchored its private chain.
     Anchored {

@@ -7,6 +7,7 @@
 //! refused call changes nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -19,6 +20,7 @@ use crate::error::ContractError;
 use crate::governance::{check_registry, GovernanceAction, Proposal};
 use crate::names::{ContractId, EnterpriseName};
 use crate::registry::{EnterpriseKind, EnterpriseRecord, Signer, Threshold};
+use crate::sealed_terms::SealedTerms;
 use crate::services::{
     Commission, CommissionState, CommissionTerms, Shipping, ShippingState, ShippingTerms,
     COMMISSION, SHIPPING,
@@ -60,6 +62,9 @@ pub struct Consortium {
     /// Every anchor, per enterprise and chain, oldest first. The whole
     /// history is kept: it is the proof partners hold of past books.
     pub anchors: BTreeMap<(EnterpriseName, String), Vec<Anchor>>,
+    /// The private terms sealed onto each contract, oldest first. Shared (`Arc`): the state is
+    /// cloned for every block it is executed on, and these never change once sealed.
+    pub sealed: BTreeMap<ContractId, Vec<Arc<SealedTerms>>>,
 }
 
 /// The one change a successful call makes.
@@ -68,6 +73,8 @@ enum Change {
     Contract(Contract),
     /// A new or approved proposal, applied to the registry if `apply`.
     Proposal { proposal: Proposal, apply: bool },
+    /// Private terms sealed onto a contract.
+    Sealed(Arc<SealedTerms>),
     /// A new anchor.
     Anchor {
         key: (EnterpriseName, String),
@@ -94,6 +101,7 @@ impl Consortium {
             contracts: BTreeMap::new(),
             proposals: BTreeMap::new(),
             anchors: BTreeMap::new(),
+            sealed: BTreeMap::new(),
         })
     }
 
@@ -247,6 +255,7 @@ impl Consortium {
                 height,
                 block_hash,
             } => self.anchor(chain_id, *height, *block_hash, signer),
+            ContractCall::SealTerms { id, terms } => self.seal_terms(id, terms, me),
         }
     }
 
@@ -265,7 +274,47 @@ impl Consortium {
             Change::Anchor { key, anchor } => {
                 self.anchors.entry(key).or_default().push(anchor);
             }
+            Change::Sealed(terms) => {
+                self.sealed.entry(id.clone()).or_default().push(terms);
+            }
         }
+    }
+
+    /// Private terms attached to a contract by one of its parties.
+    fn seal_terms(
+        &self,
+        id: &ContractId,
+        terms: &SealedTerms,
+        me: &EnterpriseName,
+    ) -> Result<Plan, ContractError> {
+        let contract = self.existing(id)?;
+        if !contract.parties().contains(&me) {
+            return Err(ContractError::NotAParty {
+                kind: contract.kind_name(),
+                id: id.clone(),
+                action: "seal its terms",
+                signer: me.clone(),
+            });
+        }
+        let already: Vec<tally_ledger::FieldName> = self
+            .sealed_terms(id)
+            .iter()
+            .flat_map(|terms| terms.fields.iter().map(|field| field.name.clone()))
+            .collect();
+        terms.check(id, &already)?;
+        let event = EventKind::TermsSealed {
+            commitments: terms.commitments(),
+        };
+        Ok((
+            id.clone(),
+            Change::Sealed(Arc::new(terms.clone())),
+            vec![event],
+        ))
+    }
+
+    /// The private terms sealed onto a contract, oldest first.
+    pub fn sealed_terms(&self, id: &ContractId) -> &[Arc<SealedTerms>] {
+        self.sealed.get(id).map_or(&[], Vec::as_slice)
     }
 
     /// The signer's enterprise must be an active member and its role must be

@@ -52,6 +52,14 @@ pub enum ContractError {
     /// A sum or product of amounts does not fit in `u64`.
     #[error("amount overflow")]
     AmountOverflow,
+    /// Sealed terms that fail the shape checks.
+    #[error("sealed terms of contract {id}: {reason}")]
+    InvalidSealedTerms {
+        /// The contract.
+        id: ContractId,
+        /// What is wrong.
+        reason: String,
+    },
     /// No contract or proposal has this id.
     #[error("unknown contract {id}")]
     UnknownContract {

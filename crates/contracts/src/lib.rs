@@ -47,6 +47,7 @@ mod governance;
 mod names;
 mod posting;
 mod registry;
+mod sealed_terms;
 mod services;
 mod trade;
 
@@ -64,6 +65,7 @@ pub use posting::{
 pub use registry::{
     EnterpriseKind, EnterpriseRecord, Signer, Threshold, ENTERPRISES_MAX, VALIDATOR_KEY_HEX_LEN,
 };
+pub use sealed_terms::{PartyKey, SealedTerms, PARTY_KEYS_MAX};
 pub use services::{
     Commission, CommissionState, CommissionTerms, Shipping, ShippingState, ShippingTerms,
 };

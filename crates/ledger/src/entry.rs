@@ -501,30 +501,8 @@ impl EntryDraft {
     /// Sealed field count, unique names and ciphertext bounds: all that can be checked without
     /// the key.
     fn check_sealed(&self) -> Result<(), EntryError> {
-        if self.sealed.len() > SEALED_FIELDS_PER_ENTRY_MAX {
-            return Err(EntryError::TooManySealedFields {
-                count: self.sealed.len(),
-                max: SEALED_FIELDS_PER_ENTRY_MAX,
-            });
-        }
-        for (index, field) in self.sealed.iter().enumerate() {
-            if self.sealed[..index]
-                .iter()
-                .any(|seen| seen.name == field.name)
-            {
-                return Err(EntryError::DuplicateSealedField {
-                    name: field.name.clone(),
-                });
-            }
-            let len = field.ciphertext.len();
-            if !(SEALED_CIPHERTEXT_LEN_MIN..=SEALED_CIPHERTEXT_LEN_MAX).contains(&len) {
-                return Err(EntryError::SealedLength {
-                    name: field.name.clone(),
-                    len,
-                    min: SEALED_CIPHERTEXT_LEN_MIN,
-                    max: SEALED_CIPHERTEXT_LEN_MAX,
-                });
-            }
+        check_sealed_fields(&self.sealed)?;
+        for field in &self.sealed {
             let keyed = |key: &SealKey| key.category == field.category && key.epoch == field.epoch;
             if !self.seal_keys.iter().any(keyed) {
                 return Err(EntryError::MissingSealKey {
@@ -577,6 +555,35 @@ impl EntryDraft {
         }
         Ok(totals)
     }
+}
+
+/// The checks of sealed fields that need no key and no entry: at most
+/// [`SEALED_FIELDS_PER_ENTRY_MAX`], unique names, ciphertexts within bounds. Entries and
+/// consortium contracts' sealed terms both run them.
+pub fn check_sealed_fields(fields: &[SealedField]) -> Result<(), EntryError> {
+    if fields.len() > SEALED_FIELDS_PER_ENTRY_MAX {
+        return Err(EntryError::TooManySealedFields {
+            count: fields.len(),
+            max: SEALED_FIELDS_PER_ENTRY_MAX,
+        });
+    }
+    for (index, field) in fields.iter().enumerate() {
+        if fields[..index].iter().any(|seen| seen.name == field.name) {
+            return Err(EntryError::DuplicateSealedField {
+                name: field.name.clone(),
+            });
+        }
+        let len = field.ciphertext.len();
+        if !(SEALED_CIPHERTEXT_LEN_MIN..=SEALED_CIPHERTEXT_LEN_MAX).contains(&len) {
+            return Err(EntryError::SealedLength {
+                name: field.name.clone(),
+                len,
+                min: SEALED_CIPHERTEXT_LEN_MIN,
+                max: SEALED_CIPHERTEXT_LEN_MAX,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A draft that passed [`EntryDraft::check`]: at least two non-zero postings,

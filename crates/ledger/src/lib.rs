@@ -58,9 +58,9 @@ pub use chart::{codes, default_chart};
 pub use date::{Date, DateError, YEAR_MAX, YEAR_MIN};
 pub use digest::STATE_DIGEST_DOMAIN;
 pub use entry::{
-    BalancedEntry, EntryDraft, EntryError, EntryId, EntryIdError, ParseSideError, Posting,
-    Reference, Side, ADJUSTS_REFERENCE, DESCRIPTION_LEN_MAX, ENTRY_ID_LEN_MAX,
-    POSTINGS_PER_ENTRY_MAX, POSTINGS_PER_ENTRY_MIN, REFERENCES_PER_ENTRY_MAX,
+    check_sealed_fields, BalancedEntry, EntryDraft, EntryError, EntryId, EntryIdError,
+    ParseSideError, Posting, Reference, Side, ADJUSTS_REFERENCE, DESCRIPTION_LEN_MAX,
+    ENTRY_ID_LEN_MAX, POSTINGS_PER_ENTRY_MAX, POSTINGS_PER_ENTRY_MIN, REFERENCES_PER_ENTRY_MAX,
     REFERENCE_KIND_LEN_MAX, REFERENCE_VALUE_LEN_MAX,
 };
 pub use ledger::{

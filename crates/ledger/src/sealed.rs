@@ -131,6 +131,8 @@ impl Category {
     pub const CUSTOMER_PII: &'static str = "customer-pii";
     /// Partners' bank details.
     pub const PARTNER_BANKING: &'static str = "partner-banking";
+    /// A consortium contract's private terms (a delivery address), readable by its parties.
+    pub const CONTRACT_PRIVATE: &'static str = "contract-private";
 
     /// Validates a category name: 1 to [`CATEGORY_LEN_MAX`] bytes of lowercase ASCII letters,
     /// digits and '-'.
@@ -153,6 +155,11 @@ impl Category {
     /// The partner-banking category.
     pub fn partner_banking() -> Category {
         Category(Self::PARTNER_BANKING.to_owned())
+    }
+
+    /// The contract-private category.
+    pub fn contract_private() -> Category {
+        Category(Self::CONTRACT_PRIVATE.to_owned())
     }
 
     /// The name.

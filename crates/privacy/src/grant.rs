@@ -37,6 +37,9 @@ const GRANT_INFO_TAG: &str = "key-grant";
 /// Domain tag of a seal key's HPKE `info`.
 const SEAL_KEY_INFO_TAG: &str = "seal-key";
 
+/// Domain tag of the HPKE `info` of a contract's field key wrapped to a party's member.
+const PARTY_KEY_INFO_TAG: &str = "party-key";
+
 /// A member's public X25519 key, to which epoch secrets are granted.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SealPublicKey([u8; SEAL_PUBLIC_KEY_BYTES]);
@@ -143,6 +146,29 @@ impl SealKeyContext<'_> {
     }
 }
 
+/// What a consortium contract's field key is wrapped for, bound as HPKE `info`: it unwraps only
+/// for this chain, contract and member. Contracts have no key epochs: their private terms are
+/// readable by the members of their parties, each sent the contract's field key.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PartyContext<'a> {
+    /// The consortium chain.
+    pub chain_id: &'a str,
+    /// The contract whose terms the key seals.
+    pub contract_id: &'a str,
+    /// The party's member it is wrapped to.
+    pub member: &'a PublicKey,
+}
+
+impl PartyContext<'_> {
+    fn info(&self) -> Vec<u8> {
+        Frame::new(PARTY_KEY_INFO_TAG)
+            .part(self.chain_id.as_bytes())
+            .part(self.contract_id.as_bytes())
+            .part(self.member.as_bytes())
+            .finish()
+    }
+}
+
 /// An epoch secret wrapped to one member (the chain's key grant carries these two parts).
 /// Serialized with both in hex for JSON, as raw bytes in binary formats.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
@@ -196,6 +222,20 @@ pub enum UnwrapError {
         category: Category,
         /// The epoch.
         epoch: u32,
+    },
+    /// A contract's field key that fails authentication for this member.
+    #[error("the key of contract '{contract}' does not unwrap with this member's key: it was wrapped for another member, chain or contract, or it was altered")]
+    NotForMember {
+        /// The contract.
+        contract: String,
+    },
+    /// A contract's wrapped field key with malformed bytes.
+    #[error("the key of contract '{contract}' is malformed: {problem}")]
+    MalformedPartyKey {
+        /// The contract.
+        contract: String,
+        /// What is wrong.
+        problem: String,
     },
     /// Malformed bytes: a wrong length, or an encapsulated key of small order.
     #[error("the {what} for {category} (epoch {epoch}) is malformed: {problem}")]
@@ -314,6 +354,51 @@ pub fn unwrap_field_key(
             what: "seal key",
             category: seal_key.category.clone(),
             epoch: seal_key.epoch,
+            problem,
+        },
+    })?;
+    let key = FieldKey::from_bytes(bytes);
+    bytes.zeroize();
+    Ok(key)
+}
+
+/// Wraps a contract's field key to one member of one of its parties.
+pub fn wrap_field_key_for_member(
+    key: &FieldKey,
+    context: &PartyContext<'_>,
+    rng: &mut impl CryptoRng,
+) -> Result<WrappedKey, WrapError> {
+    let to = SealPublicKey::from_member(context.member);
+    let (encapped, ciphertext) = hpke_wrap(&to.0, &context.info(), key.as_bytes(), rng)
+        .ok_or_else(|| WrapError::SmallOrder {
+            recipient: format!("member {}", context.member),
+            key: hex::encode(to.0),
+        })?;
+    Ok(WrappedKey {
+        encapped,
+        ciphertext,
+    })
+}
+
+/// Unwraps a contract's field key with a party member's secret key.
+pub fn unwrap_field_key_as_member(
+    wrapped: &WrappedKey,
+    secret: &SealSecretKey,
+    context: &PartyContext<'_>,
+) -> Result<FieldKey, UnwrapError> {
+    let contract = context.contract_id.to_owned();
+    let mut bytes = hpke_unwrap(
+        &secret.0,
+        &wrapped.encapped,
+        &wrapped.ciphertext,
+        &context.info(),
+    )
+    .map_err(|failure| match failure {
+        Failure::Authentication => UnwrapError::NotForMember {
+            contract: contract.clone(),
+        },
+        Failure::Malformed(problem) => UnwrapError::MalformedPartyKey {
+            contract: contract.clone(),
             problem,
         },
     })?;

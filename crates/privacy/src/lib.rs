@@ -66,9 +66,10 @@ mod sealer;
 
 pub use disclosure::{Disclosure, DisclosureError};
 pub use grant::{
-    unwrap_field_key, unwrap_key, wrap_field_key, wrap_key, GrantContext, SealKeyContext,
-    SealPublicKey, SealSecretKey, UnwrapError, WrapError, WrappedKey, SEAL_PUBLIC_KEY_BYTES,
-    WRAPPED_KEY_BYTES, WRAP_TAG_BYTES,
+    unwrap_field_key, unwrap_field_key_as_member, unwrap_key, wrap_field_key,
+    wrap_field_key_for_member, wrap_key, GrantContext, PartyContext, SealKeyContext, SealPublicKey,
+    SealSecretKey, UnwrapError, WrapError, WrappedKey, SEAL_PUBLIC_KEY_BYTES, WRAPPED_KEY_BYTES,
+    WRAP_TAG_BYTES,
 };
 pub use key::{
     EpochPublicKey, EpochSecret, FieldKey, EPOCH_PUBLIC_KEY_BYTES, EPOCH_SECRET_BYTES,

@@ -385,14 +385,12 @@ impl Store {
                 None => return Ok(page),
             },
         };
-        let mut scanned = 0usize;
-        for item in log_order.range(start..).map_err(storage)? {
+        for (scanned, item) in log_order.range(start..).map_err(storage)?.enumerate() {
             if page.entries.len() >= limit || scanned >= scan_max {
                 return Ok(page);
             }
             let (key, id) = item.map_err(storage)?;
             let (index, id) = (key.value(), id.value());
-            scanned += 1;
             page.next = Some(index);
             let bytes = entries.get(id).map_err(storage)?.ok_or_else(|| {
                 StoreError::Corrupt(format!("entry {id} of log index {index} missing"))

@@ -33,10 +33,11 @@ use crate::user_error;
 /// several batches.
 pub const IMPORT_BATCH_DEFAULT: usize = 1_000;
 
-/// Batches submitted and not yet final at any time. One batch at a time would leave the chain
-/// idle while the client waits for each block; a few keep every block full while a refusal
-/// still stops the import after little work.
-pub const BATCHES_IN_FLIGHT_MAX: usize = 8;
+/// Entries submitted and not yet final at any time, in whole batches (at least one). One
+/// batch at a time would leave the chain idle while the client waits for each block; this
+/// many keep blocks full (a block is final in about a second under load) while a refusal
+/// still stops the import after bounded work, well inside the mempool's bound.
+pub const ENTRIES_IN_FLIGHT_MAX: usize = 65_536;
 
 /// Times one batch is sent again after a refusal for a duplicate id, each time without the
 /// ids found committed. More than one only happens when another import of the same entries
@@ -282,8 +283,8 @@ struct InFlight {
     entries: Vec<EntryDraft>,
 }
 
-/// Submits `entries` in signed batches of `batch`, at most [`BATCHES_IN_FLIGHT_MAX`] waiting
-/// to be final at a time, and waits for each in order.
+/// Submits `entries` in signed batches of `batch`, at most [`ENTRIES_IN_FLIGHT_MAX`] entries
+/// waiting to be final at a time, and waits for each batch in order.
 async fn submit_entries(
     target: &impl Target,
     key: &SecretKey,
@@ -302,9 +303,10 @@ async fn submit_entries(
         }
         chunks.push_back(chunk);
     }
+    let batches_in_flight_max = (ENTRIES_IN_FLIGHT_MAX / batch.max(1)).max(1);
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     while !chunks.is_empty() || !in_flight.is_empty() {
-        while in_flight.len() < BATCHES_IN_FLIGHT_MAX {
+        while in_flight.len() < batches_in_flight_max {
             let Some(chunk) = chunks.pop_front() else {
                 break;
             };

@@ -44,7 +44,7 @@ pub use state::{
     adjusted_ids, build_block, chain_hash, execute_block, linked_ids, BlockError, ChainState,
     CommittedEntry, Executed, Executor, MemberRecord, Overlay, Pending, TxError,
 };
-pub use store::{Store, StoreAt, StoreError};
+pub use store::{EntryFilter, EntryPage, Store, StoreAt, StoreError};
 pub use tx::{
     batch_root, entry_leaf, entry_leaves, verify_signatures, verify_signatures_with, ReadRecord,
     SignedBatch, SignedTx, Transaction, TxBody, BATCH_ENTRIES_MAX, READ_AGE_MAX_MS,

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
-use tally_ledger::{EntryId, EntryLookup, KnownEntry};
+use tally_ledger::{AccountCode, Date, EntryId, EntryLookup, KnownEntry};
 
 use crate::{
     block::Block,
@@ -25,6 +25,10 @@ const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
 const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
 /// Contract events of the consortium chain by (height, position in the block).
 const EVENTS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("events");
+
+/// The entry log's order: log index to entry id, so entries can be listed in commit order
+/// (height, then position) without loading the index keyed by id.
+const LOG_ORDER: TableDefinition<u64, &str> = TableDefinition::new("log_order");
 
 /// Links from an entry to the later entries that reverse or adjust it: (linked id, linking id).
 const LINKS: TableDefinition<(&str, &str), ()> = TableDefinition::new("links");
@@ -104,6 +108,7 @@ impl Store {
                         found: stored.chain_id,
                     });
                 }
+                store.index_log_order()?;
             }
             None => {
                 let state = genesis.initial_state()?;
@@ -122,6 +127,7 @@ impl Store {
                         .insert(0, block.to_bytes().as_slice())
                         .map_err(storage)?;
                     write.open_table(ENTRIES).map_err(storage)?;
+                    write.open_table(LOG_ORDER).map_err(storage)?;
                 }
                 write.commit().map_err(storage)?;
             }
@@ -178,6 +184,12 @@ impl Store {
                 let bytes = postcard::to_stdvec(committed).expect("serialise");
                 entries
                     .insert(committed.entry.id.as_str(), bytes.as_slice())
+                    .map_err(storage)?;
+            }
+            let mut log_order = write.open_table(LOG_ORDER).map_err(storage)?;
+            for committed in &executed.entries {
+                log_order
+                    .insert(committed.log_index, committed.entry.id.as_str())
                     .map_err(storage)?;
             }
             let mut links = write.open_table(LINKS).map_err(storage)?;
@@ -323,6 +335,76 @@ impl Store {
         Ok(found)
     }
 
+    /// Builds the log order of a store written before it existed: one pass over the entry
+    /// index, once. A store that has the table is left alone.
+    fn index_log_order(&self) -> Result<(), StoreError> {
+        {
+            let read = self.db.begin_read().map_err(storage)?;
+            if open_optional(&read, LOG_ORDER)?.is_some() {
+                return Ok(());
+            }
+        }
+        let write = self.db.begin_write().map_err(storage)?;
+        {
+            let entries = write.open_table(ENTRIES).map_err(storage)?;
+            let mut log_order = write.open_table(LOG_ORDER).map_err(storage)?;
+            for item in entries.iter().map_err(storage)? {
+                let (key, value) = item.map_err(storage)?;
+                let id = key.value();
+                let committed: CommittedEntry = postcard::from_bytes(value.value())
+                    .map_err(|error| StoreError::Corrupt(format!("entry {id}: {error}")))?;
+                log_order.insert(committed.log_index, id).map_err(storage)?;
+            }
+        }
+        write.commit().map_err(storage)
+    }
+
+    /// Committed entries in commit order (height, then position; the entry log's order) after
+    /// log index `after` (from the first if `None`), keeping those `filter` matches: at most
+    /// `limit` of them, looking at no more than `scan_max` entries, all read in one read
+    /// transaction. `next` is the cursor to continue from (the log index of the last entry
+    /// looked at), `None` when the log was read to its end.
+    pub fn entries_in_log_order(
+        &self,
+        after: Option<u64>,
+        filter: &EntryFilter,
+        limit: usize,
+        scan_max: usize,
+    ) -> Result<EntryPage, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let entries = read.open_table(ENTRIES).map_err(storage)?;
+        let mut page = EntryPage::default();
+        let Some(log_order) = open_optional(&read, LOG_ORDER)? else {
+            return Ok(page);
+        };
+        let start = match after {
+            None => 0,
+            // Past the last possible index there is nothing more to list.
+            Some(after) => match after.checked_add(1) {
+                Some(start) => start,
+                None => return Ok(page),
+            },
+        };
+        for (scanned, item) in log_order.range(start..).map_err(storage)?.enumerate() {
+            if page.entries.len() >= limit || scanned >= scan_max {
+                return Ok(page);
+            }
+            let (key, id) = item.map_err(storage)?;
+            let (index, id) = (key.value(), id.value());
+            page.next = Some(index);
+            let bytes = entries.get(id).map_err(storage)?.ok_or_else(|| {
+                StoreError::Corrupt(format!("entry {id} of log index {index} missing"))
+            })?;
+            let committed: CommittedEntry = postcard::from_bytes(bytes.value())
+                .map_err(|error| StoreError::Corrupt(format!("entry {id}: {error}")))?;
+            if filter.matches(&committed) {
+                page.entries.push(committed);
+            }
+        }
+        page.next = None;
+        Ok(page)
+    }
+
     /// The contract events committed at heights `from..=to`, in order.
     pub fn events(&self, from: u64, to: u64) -> Result<Vec<ChainEvent>, StoreError> {
         let read = self.db.begin_read().map_err(storage)?;
@@ -348,6 +430,49 @@ impl Store {
         let last = blocks.last().map_err(storage)?;
         Ok(last.map(|(height, _)| height.value()).unwrap_or(0))
     }
+}
+
+/// Which entries [`Store::entries_in_log_order`] keeps; every field left `None` matches all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EntryFilter {
+    /// Entries with a posting to this account.
+    pub account: Option<AccountCode>,
+    /// Entries dated on or after this day.
+    pub from: Option<Date>,
+    /// Entries dated on or before this day.
+    pub to: Option<Date>,
+    /// Entries carrying this reference (kind, value).
+    pub reference: Option<(String, String)>,
+}
+
+impl EntryFilter {
+    /// Whether `committed` passes every filter given.
+    pub fn matches(&self, committed: &CommittedEntry) -> bool {
+        let entry = &committed.entry;
+        self.from.is_none_or(|from| entry.date >= from)
+            && self.to.is_none_or(|to| entry.date <= to)
+            && self.account.as_ref().is_none_or(|account| {
+                entry
+                    .postings
+                    .iter()
+                    .any(|posting| posting.account == *account)
+            })
+            && self.reference.as_ref().is_none_or(|(kind, value)| {
+                entry
+                    .references
+                    .iter()
+                    .any(|reference| reference.kind == *kind && reference.value == *value)
+            })
+    }
+}
+
+/// One page of a listing in log order.
+#[derive(Clone, Debug, Default)]
+pub struct EntryPage {
+    /// The entries kept, in log order.
+    pub entries: Vec<CommittedEntry>,
+    /// Where to continue (the log index of the last entry looked at), `None` at the end.
+    pub next: Option<u64>,
 }
 
 /// Raw access for an offline audit: the stored bytes as they are on disk, so the auditor decides

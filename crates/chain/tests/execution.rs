@@ -1817,3 +1817,96 @@ fn an_adjustment_must_name_a_committed_entry_and_is_linked_to_it() {
     assert_eq!(store.links_to("sale-1").unwrap(), vec!["adj-1", "rev-1"]);
     assert_eq!(store.link_count().unwrap(), 2);
 }
+
+/// The store lists entries in log order from a cursor, keeps only what the filter matches,
+/// stops at the page limit or the scan bound with a cursor to continue from, and says when
+/// the log has ended.
+#[test]
+fn entries_are_listed_in_log_order_with_filters_and_bounds() {
+    let fx = fixture();
+    let (store, _) = open(&fx);
+    let mut first = simple("a", BANK, SALES_REVENUE, 100);
+    first.references.push(tally_ledger::Reference {
+        kind: "order".into(),
+        value: "1".into(),
+    });
+    commit_all(
+        &store,
+        T0,
+        vec![batch(
+            &fx.finance,
+            vec![
+                first,
+                simple("b", CASH, SALES_REVENUE, 200),
+                draft(
+                    "c",
+                    date(2026, 2, 1),
+                    vec![
+                        posting(BANK, Side::Debit, 5, Currency::EUR),
+                        posting(SALES_REVENUE, Side::Credit, 5, Currency::EUR),
+                    ],
+                ),
+            ],
+        )],
+    );
+    commit_all(
+        &store,
+        T0 + 1_000,
+        vec![post(&fx.finance, simple("d", BANK, CASH, 1))],
+    );
+    let all = tally_chain::EntryFilter::default();
+    let ids = |page: &tally_chain::EntryPage| -> Vec<String> {
+        page.entries
+            .iter()
+            .map(|committed| committed.entry.id.as_str().to_owned())
+            .collect()
+    };
+
+    let page = store.entries_in_log_order(None, &all, 10, 100).unwrap();
+    assert_eq!(ids(&page), ["a", "b", "c", "d"]);
+    assert_eq!(page.next, None, "the log ended");
+    let page = store.entries_in_log_order(None, &all, 2, 100).unwrap();
+    assert_eq!(
+        (ids(&page), page.next),
+        (vec!["a".into(), "b".into()], Some(1))
+    );
+    let page = store.entries_in_log_order(Some(1), &all, 2, 100).unwrap();
+    assert_eq!(
+        (ids(&page), page.next),
+        (vec!["c".into(), "d".into()], None)
+    );
+    let page = store
+        .entries_in_log_order(Some(u64::MAX), &all, 2, 100)
+        .unwrap();
+    assert_eq!((ids(&page), page.next), (Vec::<String>::new(), None));
+
+    let bank = tally_chain::EntryFilter {
+        account: Some(code(BANK)),
+        ..Default::default()
+    };
+    let page = store.entries_in_log_order(None, &bank, 10, 100).unwrap();
+    assert_eq!(ids(&page), ["a", "c", "d"]);
+    // The scan bound ends a page early, even an empty one, with a cursor.
+    let page = store.entries_in_log_order(Some(0), &bank, 10, 1).unwrap();
+    assert_eq!((ids(&page), page.next), (Vec::<String>::new(), Some(1)));
+
+    let february = tally_chain::EntryFilter {
+        from: Some(date(2026, 2, 1)),
+        to: Some(date(2026, 2, 28)),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(&store
+            .entries_in_log_order(None, &february, 10, 100)
+            .unwrap()),
+        ["c"]
+    );
+    let order = tally_chain::EntryFilter {
+        reference: Some(("order".into(), "1".into())),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(&store.entries_in_log_order(None, &order, 10, 100).unwrap()),
+        ["a"]
+    );
+}

@@ -7,11 +7,14 @@ use clap::{Parser, Subcommand};
 mod audit;
 mod bench;
 mod bench_audit;
+mod bench_import;
 mod bench_trades;
 mod client;
 mod close;
 mod demo;
+mod export;
 mod import;
+mod import_shopify;
 mod local;
 mod output;
 mod sealed;
@@ -64,6 +67,15 @@ enum Command {
     Submit(client::SubmitArgs),
     /// Sign off a period close with a member key whose role the close policy names.
     ClosePeriod(close::ClosePeriodArgs),
+    /// Book other systems' files: ledger / hledger / beancount journals (accounts opened,
+    /// entries in signed batches) and Shopify order exports (customer data sealed); entries
+    /// already on the chain are skipped.
+    Import {
+        #[command(subcommand)]
+        command: import::ImportCommand,
+    },
+    /// Write a node's books as an hledger journal, a beancount file or CSV.
+    Export(export::ExportArgs),
     /// Reports from a node.
     Report {
         #[command(subcommand)]
@@ -89,6 +101,9 @@ enum Command {
     },
     /// Audit speed (entries/s) and entry proof size and check time, on stored chains.
     BenchAudit(bench_audit::BenchAuditArgs),
+    /// Import a generated journal into an in-process chain and time parse, submit-to-final and
+    /// the trial balance, beside ledger-cli and hledger on the same file.
+    BenchImport(bench_import::BenchImportArgs),
     /// Consortium trades per second from proposal to booked on both sides, with latency.
     BenchTrades(bench_trades::BenchTradesArgs),
     /// Key epochs of the sealed-field categories (customer-pii, partner-banking): open (rotate),
@@ -106,11 +121,6 @@ enum Command {
     },
     /// Who read which sealed fields of which entries, and when.
     AccessLog(sealed::AccessLogArgs),
-    /// Book other systems' files: Shopify order exports.
-    Import {
-        #[command(subcommand)]
-        command: import::ImportCommand,
-    },
 }
 
 #[derive(Subcommand)]
@@ -193,6 +203,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Node { config } => local::run_node(&config),
         Command::Submit(args) => client::submit(args),
         Command::ClosePeriod(args) => close::run(args),
+        Command::Import { command } => import::run(command),
+        Command::Export(args) => export::run(args),
         Command::Report { command } => client::report(command),
         Command::Keys { command } => match command {
             KeysCommand::Generate { out } => {
@@ -211,6 +223,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Bench(args) => bench::run(args),
         Command::BenchTrades(args) => bench_trades::run(args),
+        Command::BenchImport(args) => bench_import::run(args),
         Command::Verify(args) => audit::verify(args),
         Command::BenchAudit(args) => bench_audit::run(args),
         Command::Proof { command } => audit::proof(command),
@@ -219,6 +232,5 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Read(args) => sealed::read(args),
         Command::Disclosure { command } => sealed::disclosure(command),
         Command::AccessLog(args) => sealed::access_log(args),
-        Command::Import { command } => import::run(command),
     }
 }

@@ -16,12 +16,26 @@ use axum::{
 };
 use tally_chain::{CloseError, SignedTx, Transaction, TxBody, TxError};
 use tally_consensus::{AdmitError, ChainHandle, Outcome, Receipt, SubmitError};
-use tally_ledger::{Date, EntryId, PeriodError, PostError};
+use tally_ledger::{AccountCode, Date, EntryId, PeriodError, PostError};
 
 use crate::wire::{
-    BlockJson, CloseProgressJson, ClosingJson, ClosingsJson, CommittedEntryJson, ErrorDetail,
-    ErrorJson, StatusJson, SubmitJson, TrialBalanceJson, TxStatusJson,
+    AccountJson, BlockJson, CloseProgressJson, ClosingJson, ClosingsJson, CommittedEntryJson,
+    EntriesPageJson, ErrorDetail, ErrorJson, StatusJson, SubmitJson, TrialBalanceJson,
+    TxStatusJson,
 };
+
+/// Entries in a page of `GET /v1/entries` when `limit` is not given: a page of this size is
+/// about a megabyte of JSON, quick to serve and to parse.
+pub const ENTRIES_PAGE_DEFAULT: usize = 500;
+
+/// Most entries a page of `GET /v1/entries` may ask for: bounds the memory and time of one
+/// request (about ten megabytes of JSON) whatever the client asks.
+pub const ENTRIES_PAGE_MAX: usize = 5_000;
+
+/// Most entries one page of `GET /v1/entries` looks at while filtering. A filter that matches
+/// rarely would otherwise read the whole log in one request; past this bound the page is
+/// returned short (even empty) with a `next` cursor to continue from.
+pub const ENTRIES_SCANNED_PER_PAGE_MAX: usize = 50_000;
 
 /// Largest request body. A full signed batch of 8,192 entries is a few MiB of JSON; anything far
 /// beyond that is refused before it is parsed.
@@ -172,7 +186,9 @@ fn chain_routes(chain: ChainHandle) -> Router {
         .route("/status", get(status))
         .route("/transactions", post(submit))
         .route("/transactions/{hash}", get(transaction))
+        .route("/entries", get(list_entries))
         .route("/entries/{id}", get(entry))
+        .route("/accounts", get(accounts))
         .route("/entries/{id}/history", get(entry_history))
         .route("/blocks/{height}", get(block))
         .route("/proofs/entries/{id}", get(entry_proof))
@@ -201,7 +217,7 @@ async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
-        "no such endpoint; see /v1/chains, /v1/status, /v1/transactions, /v1/entries/{id}, /v1/blocks/{height}, /v1/reports/trial-balance, /v1/closings",
+        "no such endpoint; see /v1/chains, /v1/status, /v1/transactions, /v1/entries, /v1/entries/{id}, /v1/accounts, /v1/blocks/{height}, /v1/reports/trial-balance, /v1/closings",
     )
 }
 
@@ -332,6 +348,124 @@ async fn entry(
             format!("no entry '{id}'"),
         )),
     }
+}
+
+/// The query of `GET /v1/entries`, every parameter as text so each error names it exactly.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntriesQuery {
+    account: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    reference: Option<String>,
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+fn malformed(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "malformed_request", message)
+}
+
+/// The filter, cursor and page size a query asks for, or the first parameter that is wrong.
+fn entries_request(
+    query: EntriesQuery,
+) -> Result<(tally_chain::EntryFilter, Option<u64>, usize), ApiError> {
+    let account = query
+        .account
+        .map(|text| AccountCode::new(&text).map_err(|error| malformed(format!("account: {error}"))))
+        .transpose()?;
+    let from = query
+        .from
+        .map(|text| parse_date("from", &text))
+        .transpose()?;
+    let to = query.to.map(|text| parse_date("to", &text)).transpose()?;
+    if let (Some(from), Some(to)) = (from, to) {
+        if from > to {
+            return Err(malformed(format!("from {from} is after to {to}")));
+        }
+    }
+    let reference = query
+        .reference
+        .map(|text| match text.split_once(':') {
+            Some((kind, value)) if !kind.is_empty() && !value.is_empty() => {
+                Ok((kind.to_string(), value.to_string()))
+            }
+            _ => Err(malformed(format!(
+                "reference: '{text}' is not KIND:VALUE (e.g. order:1001)"
+            ))),
+        })
+        .transpose()?;
+    let after = query
+        .after
+        .map(|text| {
+            text.parse::<u64>().map_err(|_| {
+                malformed(format!(
+                    "after: '{text}' is not a cursor (the number a previous page gave as next)"
+                ))
+            })
+        })
+        .transpose()?;
+    let limit = match query.limit {
+        None => ENTRIES_PAGE_DEFAULT,
+        Some(text) => match text.parse::<usize>() {
+            Ok(limit) if (1..=ENTRIES_PAGE_MAX).contains(&limit) => limit,
+            _ => {
+                return Err(malformed(format!(
+                    "limit: '{text}' is not a number between 1 and {ENTRIES_PAGE_MAX}"
+                )))
+            }
+        },
+    };
+    let filter = tally_chain::EntryFilter {
+        account,
+        from,
+        to,
+        reference,
+    };
+    Ok((filter, after, limit))
+}
+
+/// Committed entries in commit order (height, then position), optionally filtered, a page at
+/// a time: `next` is the cursor of the following page, `null` at the end of the log.
+async fn list_entries(
+    State(chain): State<ChainHandle>,
+    query: Result<Query<EntriesQuery>, QueryRejection>,
+) -> Result<Json<EntriesPageJson>, ApiError> {
+    let Query(query) = query.map_err(|rejection| {
+        malformed(format!(
+            "{}; the parameters are account, from, to, reference, after and limit",
+            rejection.body_text()
+        ))
+    })?;
+    let (filter, after, limit) = entries_request(query)?;
+    let page = tokio::task::spawn_blocking(move || {
+        chain
+            .store()
+            .entries_in_log_order(after, &filter, limit, ENTRIES_SCANNED_PER_PAGE_MAX)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    Ok(Json(EntriesPageJson {
+        entries: page
+            .entries
+            .iter()
+            .map(CommittedEntryJson::from_committed)
+            .collect(),
+        next: page.next,
+    }))
+}
+
+/// The chart of accounts, in code order, open and closed.
+async fn accounts(State(chain): State<ChainHandle>) -> Json<Vec<AccountJson>> {
+    let state = chain.state();
+    Json(
+        state
+            .ledger
+            .accounts()
+            .map(AccountJson::from_account)
+            .collect(),
+    )
 }
 
 async fn entry_history(

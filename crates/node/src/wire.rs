@@ -295,6 +295,66 @@ impl CommittedEntryJson {
     }
 }
 
+/// One page of `GET /v1/entries`: entries in commit order and the cursor of the next page
+/// (`?after=`), `null` when the listing reached the end of the log.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EntriesPageJson {
+    pub entries: Vec<CommittedEntryJson>,
+    pub next: Option<u64>,
+}
+
+/// One account of the chart (`GET /v1/accounts`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccountJson {
+    pub code: String,
+    pub name: String,
+    /// asset, liability, equity, revenue or expense.
+    pub kind: String,
+    pub sub_ledger: Option<String>,
+    /// The roles that may post to it (auditors never do).
+    pub posting_roles: Vec<String>,
+    /// Whether its balance may not stand on the side opposite to its kind's.
+    pub no_negative: bool,
+    /// Closed accounts take no postings.
+    pub open: bool,
+}
+
+impl AccountJson {
+    pub fn from_account(account: &tally_ledger::Account) -> Self {
+        AccountJson {
+            code: account.code.as_str().to_string(),
+            name: account.name.clone(),
+            kind: account.kind.as_str().to_string(),
+            sub_ledger: account.sub_ledger.clone(),
+            posting_roles: account
+                .posting_roles
+                .iter()
+                .map(|role| role.as_str().to_string())
+                .collect(),
+            no_negative: account.no_negative,
+            open: account.open,
+        }
+    }
+
+    /// The code and kind, as the journal writers take them; the error names the field.
+    pub fn code_and_kind(&self) -> Result<(AccountCode, tally_ledger::AccountKind), WireError> {
+        let code = AccountCode::new(&self.code).map_err(|error| WireError::Field {
+            field: "code",
+            reason: error.to_string(),
+        })?;
+        let kind = self
+            .kind
+            .parse()
+            .map_err(
+                |error: tally_ledger::ParseAccountKindError| WireError::Field {
+                    field: "kind",
+                    reason: error.to_string(),
+                },
+            )?;
+        Ok((code, kind))
+    }
+}
+
 /// One line of a trial balance, amounts as decimal strings.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TrialBalanceJson {

@@ -13,11 +13,14 @@ use clap::{Args, Subcommand};
 use tally_chain::{KeyChange, KeyGrant, ReadRecord, SignedTx, Transaction, TxBody};
 use tally_identity::{PublicKey, SecretKey};
 use tally_ledger::{Category, EntryId, FieldName};
-use tally_node::privacy::{AccessLogJson, CategoryJson, MemberJson, SealedReadJson};
+use tally_node::privacy::{
+    AccessLogJson, CategoryJson, ContractTermsJson, MemberJson, SealedReadJson,
+};
 use tally_node::wire::{CommittedEntryJson, SealedFieldJson, StatusJson};
 use tally_privacy::{
-    os_rng, unwrap_key, wrap_key, Disclosure, EpochPublicKey, EpochSecret, GrantContext, Keyring,
-    SealContext, SealSecretKey, WrappedKey, EPOCH_SECRET_BYTES,
+    os_rng, unwrap_field_key_as_member, unwrap_key, wrap_key, Disclosure, EpochPublicKey,
+    EpochSecret, GrantContext, Keyring, PartyContext, SealContext, SealSecretKey, WrappedKey,
+    EPOCH_SECRET_BYTES,
 };
 
 use crate::client::{client, get_json, runtime, send, Sent};
@@ -120,6 +123,10 @@ pub struct ReadArgs {
     out: Option<PathBuf>,
     #[arg(long)]
     json: bool,
+    /// The id names a consortium contract (give the consortium chain's API): its private terms
+    /// open with the key its parties' members were sent.
+    #[arg(long)]
+    contract: bool,
 }
 
 #[derive(Subcommand)]
@@ -129,6 +136,9 @@ pub enum DisclosureCommand {
         file: PathBuf,
         #[arg(long)]
         node: String,
+        /// The disclosure is of a consortium contract's private term.
+        #[arg(long)]
+        contract: bool,
     },
 }
 
@@ -466,6 +476,9 @@ fn now_ms() -> u64 {
 /// Reads sealed fields of an entry: signs the read, which the node records on the chain, then
 /// unwraps this member's epoch secrets and opens the fields.
 pub fn read(args: ReadArgs) -> anyhow::Result<()> {
+    if args.contract {
+        return read_contract(args);
+    }
     let key = read_key(&args.key)?;
     let entry_id = EntryId::new(&args.id).map_err(|error| user_error(error.to_string()))?;
     let node = base(&args.node);
@@ -510,29 +523,98 @@ pub fn read(args: ReadArgs) -> anyhow::Result<()> {
         }
         let answer: SealedReadJson = response.json().await?;
         let opened = open_answer(&status.chain_id, &key, &answer)?;
-        if let (Some(name), Some(out)) = (&args.disclose, &args.out) {
-            let (field, value) = opened
-                .iter()
-                .find(|(field, _)| field.as_str() == name)
-                .ok_or_else(|| user_error(format!("'{name}' is not among the fields read")))?;
-            let disclosure = Disclosure::new(entry_id.as_str(), field, value);
-            std::fs::write(out, serde_json::to_string_pretty(&disclosure)? + "\n")
-                .map_err(|error| user_error(format!("cannot write {}: {error}", out.display())))?;
-            eprintln!("disclosure of '{name}' written to {}", out.display());
-        }
-        if args.json {
-            let map: BTreeMap<&str, &str> = opened
-                .iter()
-                .map(|(name, opened)| (name.as_str(), opened.value.as_str()))
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&map)?);
-        } else {
-            for (name, opened) in &opened {
-                println!("{name}: {}", opened.value);
-            }
-        }
+        show_opened(&args, entry_id.as_str(), &opened)?;
         eprintln!("read recorded on the chain (transaction {})", answer.logged);
         Ok(())
+    })
+}
+
+/// Prints opened fields and writes the disclosure asked for.
+fn show_opened(
+    args: &ReadArgs,
+    id: &str,
+    opened: &[(FieldName, tally_privacy::Opened)],
+) -> anyhow::Result<()> {
+    if let (Some(name), Some(out)) = (&args.disclose, &args.out) {
+        let (field, value) = opened
+            .iter()
+            .find(|(field, _)| field.as_str() == name)
+            .ok_or_else(|| user_error(format!("'{name}' is not among the fields read")))?;
+        let disclosure = Disclosure::new(id, field, value);
+        std::fs::write(out, serde_json::to_string_pretty(&disclosure)? + "\n")
+            .map_err(|error| user_error(format!("cannot write {}: {error}", out.display())))?;
+        eprintln!("disclosure of '{name}' written to {}", out.display());
+    }
+    if args.json {
+        let map: BTreeMap<&str, &str> = opened
+            .iter()
+            .map(|(name, opened)| (name.as_str(), opened.value.as_str()))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&map)?);
+    } else {
+        for (name, opened) in opened {
+            println!("{name}: {}", opened.value);
+        }
+    }
+    Ok(())
+}
+
+/// Opens a consortium contract's private terms with the member's party key.
+fn read_contract(args: ReadArgs) -> anyhow::Result<()> {
+    let key = read_key(&args.key)?;
+    let member = key.public_key();
+    let node = base(&args.node);
+    runtime()?.block_on(async {
+        let http = client()?;
+        let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
+        let terms: ContractTermsJson =
+            get_json(&http, &format!("{node}/v1/contracts/{}/sealed", args.id)).await?;
+        if terms.sealed.is_empty() {
+            return Err(user_error(format!("contract '{}' has no sealed terms", args.id)));
+        }
+        let secret = SealSecretKey::from_member(&key);
+        let context = PartyContext {
+            chain_id: &status.chain_id,
+            contract_id: &args.id,
+            member: &member,
+        };
+        let seal_context = SealContext {
+            chain_id: &status.chain_id,
+            entry_id: &args.id,
+        };
+        let mut opened = Vec::new();
+        for sealing in &terms.sealed {
+            let held = sealing
+                .keys
+                .iter()
+                .find(|held| held.member == member.to_string())
+                .ok_or_else(|| {
+                    user_error(format!(
+                        "not authorised for the private terms of contract '{}': member {member} holds no key (its parties are {})",
+                        args.id,
+                        terms.parties.join(", ")
+                    ))
+                })?;
+            let wrapped = WrappedKey {
+                encapped: hex_array("party key", &held.encapped)?,
+                ciphertext: hex::decode(&held.wrapped)
+                    .map_err(|_| anyhow::anyhow!("the node sent a malformed party key"))?,
+            };
+            let field_key = unwrap_field_key_as_member(&wrapped, &secret, &context)
+                .map_err(|error| user_error(error.to_string()))?;
+            for field in &sealing.fields {
+                let field = field
+                    .to_field()
+                    .map_err(|error| anyhow::anyhow!("the node sent a bad field: {error}"))?;
+                if !args.fields.is_empty() && !args.fields.iter().any(|f| f == field.name.as_str()) {
+                    continue;
+                }
+                let value = tally_privacy::open(&field_key, &field, &seal_context)
+                    .map_err(|error| user_error(error.to_string()))?;
+                opened.push((field.name, value));
+            }
+        }
+        show_opened(&args, &args.id, &opened)
     })
 }
 
@@ -593,7 +675,11 @@ fn open_answer(
 }
 
 pub fn disclosure(command: DisclosureCommand) -> anyhow::Result<()> {
-    let DisclosureCommand::Check { file, node } = command;
+    let DisclosureCommand::Check {
+        file,
+        node,
+        contract,
+    } = command;
     let text = std::fs::read_to_string(&file)
         .map_err(|error| user_error(format!("cannot read {}: {error}", file.display())))?;
     let disclosure: Disclosure = serde_json::from_str(&text)
@@ -601,16 +687,33 @@ pub fn disclosure(command: DisclosureCommand) -> anyhow::Result<()> {
     let node = base(&node);
     runtime()?.block_on(async move {
         let http = client()?;
-        let entry: CommittedEntryJson =
-            get_json(&http, &format!("{node}/v1/entries/{}", disclosure.entry_id)).await?;
-        let field = entry
-            .entry
-            .sealed
+        let (fields, place) = if contract {
+            let terms: ContractTermsJson = get_json(
+                &http,
+                &format!("{node}/v1/contracts/{}/sealed", disclosure.entry_id),
+            )
+            .await?;
+            let fields: Vec<SealedFieldJson> = terms
+                .sealed
+                .into_iter()
+                .flat_map(|sealing| sealing.fields)
+                .collect();
+            (fields, "sealed on the consortium chain".to_string())
+        } else {
+            let entry: CommittedEntryJson =
+                get_json(&http, &format!("{node}/v1/entries/{}", disclosure.entry_id)).await?;
+            (
+                entry.entry.sealed,
+                format!("committed at height {}", entry.height),
+            )
+        };
+        let what = if contract { "contract" } else { "entry" };
+        let field = fields
             .iter()
             .find(|field| field.name == disclosure.name.as_str())
             .ok_or_else(|| {
                 Damaged(format!(
-                    "entry '{}' has no sealed field '{}'",
+                    "{what} '{}' has no sealed field '{}'",
                     disclosure.entry_id, disclosure.name
                 ))
             })?
@@ -620,8 +723,8 @@ pub fn disclosure(command: DisclosureCommand) -> anyhow::Result<()> {
             .check(&field)
             .map_err(|error| Damaged(error.to_string()))?;
         println!(
-            "verified: field '{}' of entry '{}' (committed at height {}) is {:?}",
-            disclosure.name, disclosure.entry_id, entry.height, disclosure.value
+            "verified: field '{}' of {what} '{}' ({place}) is {:?}",
+            disclosure.name, disclosure.entry_id, disclosure.value
         );
         Ok(())
     })

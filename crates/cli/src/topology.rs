@@ -172,7 +172,8 @@ impl RunningTopology {
             .iter()
             .map(|enterprise| (enterprise.name.clone(), enterprise.trader.clone()))
             .collect();
-        TradeDriver::new(TradeGenerator::new(seed, ""), keys)
+        let generator = TradeGenerator::new(seed, "").with_sealing(self.plan.sealing());
+        TradeDriver::new(generator, keys)
     }
 
     /// Whether `party`'s private chain holds `entry`.

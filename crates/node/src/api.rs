@@ -201,6 +201,10 @@ fn chain_routes(chain: ChainHandle) -> Router {
         .route("/members", get(crate::privacy::members))
         .route("/keys", get(crate::privacy::keys))
         .route(
+            "/contracts/{id}/sealed",
+            get(crate::privacy::contract_terms),
+        )
+        .route(
             "/reads",
             post(crate::privacy::read).get(crate::privacy::access_log),
         )

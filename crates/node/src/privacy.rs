@@ -91,6 +91,30 @@ pub struct SealedReadJson {
     pub logged: String,
 }
 
+/// A contract's field key wrapped to one member of a party.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PartyKeyJson {
+    pub member: String,
+    pub encapped: String,
+    pub wrapped: String,
+}
+
+/// One sealing of a contract's private terms.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SealedTermsJson {
+    pub fields: Vec<SealedFieldJson>,
+    pub keys: Vec<PartyKeyJson>,
+}
+
+/// A contract's private terms: ciphertexts, commitments and the parties' wrapped keys. Public
+/// on the consortium chain: only the members holding a key open them.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ContractTermsJson {
+    pub contract: String,
+    pub parties: Vec<String>,
+    pub sealed: Vec<SealedTermsJson>,
+}
+
 /// One recorded read.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessJson {
@@ -308,6 +332,59 @@ fn answer(
         grants: grants.into_values().collect(),
         logged: String::new(),
     })
+}
+
+/// The private terms sealed onto a consortium contract.
+pub async fn contract_terms(
+    State(chain): State<ChainHandle>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<ContractTermsJson>, ApiError> {
+    let id = tally_contracts::ContractId::new(&id).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            error.to_string(),
+        )
+    })?;
+    let state = chain.state();
+    let consortium = state.consortium.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "this is a private chain; contracts live on the consortium chain",
+        )
+    })?;
+    let contract = consortium.contract(&id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no contract '{id}'"),
+        )
+    })?;
+    Ok(Json(ContractTermsJson {
+        contract: id.to_string(),
+        parties: contract.parties().iter().map(|p| p.to_string()).collect(),
+        sealed: consortium
+            .sealed_terms(&id)
+            .iter()
+            .map(|terms| SealedTermsJson {
+                fields: terms
+                    .fields
+                    .iter()
+                    .map(SealedFieldJson::from_field)
+                    .collect(),
+                keys: terms
+                    .keys
+                    .iter()
+                    .map(|key| PartyKeyJson {
+                        member: key.member.to_string(),
+                        encapped: hex::encode(key.encapped),
+                        wrapped: hex::encode(&key.wrapped),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }))
 }
 
 #[derive(Deserialize)]

@@ -192,6 +192,25 @@ impl TopologyPlan {
         }
     }
 
+    /// Sealing of delivery addresses for the trade generator: each enterprise's trader and
+    /// bookkeeper read its contracts' private terms.
+    pub fn sealing(&self) -> crate::trades::Sealing {
+        crate::trades::Sealing {
+            chain_id: self.consortium.chain_id.clone(),
+            readers: self
+                .enterprises
+                .iter()
+                .map(|enterprise| {
+                    let readers = vec![
+                        enterprise.trader.public_key(),
+                        enterprise.bookkeeper.public_key(),
+                    ];
+                    (enterprise.name.clone(), readers)
+                })
+                .collect(),
+        }
+    }
+
     pub fn enterprise(&self, name: &str) -> Option<&EnterprisePlan> {
         self.enterprises
             .iter()

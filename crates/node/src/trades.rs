@@ -11,8 +11,8 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use tally_chain::{SignedTx, Transaction, TxBody};
 use tally_consensus::{ChainHandle, Outcome, Receipt};
 use tally_contracts::{
-    derived_entry_id, CommissionTerms, ContractCall, ContractId, EnterpriseName, ShippingTerms,
-    TradeLine, TradeTerms,
+    derived_entry_id, CommissionTerms, ContractCall, ContractId, EnterpriseName, PartyKey,
+    SealedTerms, ShippingTerms, TradeLine, TradeTerms,
 };
 use tally_identity::{Digest, SecretKey};
 use tally_ledger::{Currency, EntryId};
@@ -49,12 +49,29 @@ pub struct Flow {
     pub booked_step: Option<usize>,
 }
 
+/// Synthetic delivery addresses the merchant seals for its carrier.
+const ADDRESSES: [&str; 4] = [
+    "Hauptstraße 5, 10115 Berlin",
+    "12 rue de la République, 69002 Lyon",
+    "Via dell'Indipendenza 8, 40121 Bologna",
+    "3 Deansgate, Manchester M3 2BW",
+];
+
+/// Who reads a shipment's sealed delivery address: the consortium chain's id and, per
+/// enterprise, the members its field key is wrapped to.
+#[derive(Clone, Debug)]
+pub struct Sealing {
+    pub chain_id: String,
+    pub readers: BTreeMap<EnterpriseName, Vec<tally_identity::PublicKey>>,
+}
+
 /// Generates flows between the enterprises of [`crate::topology::ENTERPRISES`].
 pub struct TradeGenerator {
     rng: StdRng,
     prefix: String,
     next: u64,
     eur: Currency,
+    sealing: Option<Sealing>,
 }
 
 fn name(text: &str) -> EnterpriseName {
@@ -62,12 +79,69 @@ fn name(text: &str) -> EnterpriseName {
 }
 
 impl TradeGenerator {
+    /// Marketplace sales then seal each shipment's delivery address for the merchant and the
+    /// carrier (the readers given), as private terms of the shipping contract.
+    pub fn with_sealing(mut self, sealing: Sealing) -> TradeGenerator {
+        self.sealing = Some(sealing);
+        self
+    }
+
+    /// A delivery address sealed on `shipment` for the members of `merchant` and `carrier`;
+    /// randomness drawn from the generator's seeded generator, so flows stay reproducible.
+    fn sealed_address(
+        &mut self,
+        shipment: &ContractId,
+        merchant: &EnterpriseName,
+        carrier: &EnterpriseName,
+    ) -> Option<SealedTerms> {
+        use tally_privacy::rand_core::SeedableRng as _;
+        let sealing = self.sealing.as_ref()?;
+        let address = ADDRESSES[self.rng.gen_range(0..ADDRESSES.len())];
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(self.rng.gen());
+        let key = tally_privacy::FieldKey::generate(&mut rng);
+        let field = tally_privacy::seal(
+            &key,
+            &tally_ledger::Category::contract_private(),
+            0,
+            &tally_privacy::SealContext {
+                chain_id: &sealing.chain_id,
+                entry_id: shipment.as_str(),
+            },
+            &tally_ledger::FieldName::new("delivery_address").expect("a valid field name"),
+            address,
+            &mut rng,
+        )
+        .expect("a short address seals");
+        let mut keys = Vec::new();
+        for party in [merchant, carrier] {
+            for member in sealing.readers.get(party).into_iter().flatten() {
+                let context = tally_privacy::PartyContext {
+                    chain_id: &sealing.chain_id,
+                    contract_id: shipment.as_str(),
+                    member,
+                };
+                let wrapped = tally_privacy::wrap_field_key_for_member(&key, &context, &mut rng)
+                    .expect("member keys are never of small order");
+                keys.push(PartyKey {
+                    member: *member,
+                    encapped: wrapped.encapped,
+                    wrapped: wrapped.ciphertext,
+                });
+            }
+        }
+        Some(SealedTerms {
+            fields: vec![field],
+            keys,
+        })
+    }
+
     pub fn new(seed: u64, prefix: &str) -> TradeGenerator {
         TradeGenerator {
             rng: StdRng::seed_from_u64(seed),
             prefix: prefix.to_string(),
             next: 0,
             eur: Currency::from_code("EUR").expect("EUR is an ISO currency"),
+            sealing: None,
         }
     }
 
@@ -215,6 +289,17 @@ impl TradeGenerator {
                     id: shipment.clone(),
                 },
             ),
+        ];
+        if let Some(terms) = self.sealed_address(&shipment, &merchant, &carrier) {
+            steps.push(step(
+                &merchant,
+                ContractCall::SealTerms {
+                    id: shipment.clone(),
+                    terms,
+                },
+            ));
+        }
+        steps.extend([
             step(
                 &merchant,
                 ContractCall::ShipTrade {
@@ -250,7 +335,7 @@ impl TradeGenerator {
                     id: commission.clone(),
                 },
             ),
-        ];
+        ]);
         let refund = self.rng.gen_bool(0.1);
         if refund {
             // A returned item before payment: part of the net and its VAT.

@@ -248,7 +248,8 @@ fn run(seed: u64) {
             .iter()
             .map(|enterprise| (enterprise.name.clone(), enterprise.trader.clone()))
             .collect();
-        let mut driver = TradeDriver::new(TradeGenerator::new(seed, ""), keys);
+        let generator = TradeGenerator::new(seed, "").with_sealing(plan.sealing());
+        let mut driver = TradeDriver::new(generator, keys);
         driver.start(TRADES, now_ms(&context));
         let hub = consortium[&EnterpriseName::new("merchant").unwrap()].clone();
         let books: BTreeMap<EnterpriseName, ChainHandle> = private
@@ -434,9 +435,48 @@ fn run(seed: u64) {
             "seed {seed}: only {contracts} contracts reconciled"
         );
 
-        // Anchors on the consortium chain match each private chain's blocks.
+        // Shipments carry sealed delivery addresses: the carrier opens them, the supplier (a
+        // consortium member, not a party) holds no key.
         let state = hub.state();
         let registry = state.consortium.as_ref().unwrap();
+        let carrier = plan.enterprise("carrier").unwrap().trader.clone();
+        let supplier = plan.enterprise("supplier").unwrap().trader.public_key();
+        let mut opened = 0;
+        for (id, sealings) in &registry.sealed {
+            for terms in sealings {
+                assert!(terms.keys.iter().all(|key| key.member != supplier), "seed {seed}");
+                let held = terms
+                    .keys
+                    .iter()
+                    .find(|key| key.member == carrier.public_key())
+                    .unwrap_or_else(|| panic!("seed {seed}: no carrier key on {id}"));
+                let context = tally_privacy::PartyContext {
+                    chain_id: &plan.consortium.chain_id,
+                    contract_id: id.as_str(),
+                    member: &held.member,
+                };
+                let field_key = tally_privacy::unwrap_field_key_as_member(
+                    &tally_privacy::WrappedKey {
+                        encapped: held.encapped,
+                        ciphertext: held.wrapped.clone(),
+                    },
+                    &tally_privacy::SealSecretKey::from_member(&carrier),
+                    &context,
+                )
+                .unwrap_or_else(|error| panic!("seed {seed}: {id}: {error}"));
+                let seal_context = tally_privacy::SealContext {
+                    chain_id: &plan.consortium.chain_id,
+                    entry_id: id.as_str(),
+                };
+                let address = tally_privacy::open(&field_key, &terms.fields[0], &seal_context)
+                    .unwrap_or_else(|error| panic!("seed {seed}: {id}: {error}"));
+                assert!(!address.value.is_empty());
+                opened += 1;
+            }
+        }
+        assert!(opened > 0, "seed {seed}: no sealed delivery address");
+
+        // Anchors on the consortium chain match each private chain's blocks.
         for enterprise in &plan.enterprises {
             let anchor = registry
                 .latest_anchor(&enterprise.name, enterprise.chain_id())

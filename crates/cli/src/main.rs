@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod audit;
 mod bench;
 mod bench_audit;
+mod bench_reports;
 mod bench_trades;
 mod client;
 mod close;
@@ -89,6 +90,8 @@ enum Command {
     },
     /// Audit speed (entries/s) and entry proof size and check time, on stored chains.
     BenchAudit(bench_audit::BenchAuditArgs),
+    /// How long reports take on a large chain, cold and repeated.
+    BenchReports(bench_reports::BenchReportsArgs),
     /// Consortium trades per second from proposal to booked on both sides, with latency.
     BenchTrades(bench_trades::BenchTradesArgs),
     /// Key epochs of the sealed-field categories (customer-pii, partner-banking): open (rotate),
@@ -213,6 +216,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchTrades(args) => bench_trades::run(args),
         Command::Verify(args) => audit::verify(args),
         Command::BenchAudit(args) => bench_audit::run(args),
+        Command::BenchReports(args) => bench_reports::run(args),
         Command::Proof { command } => audit::proof(command),
         Command::History(args) => audit::history(args),
         Command::Epoch { command } => sealed::epoch(command),

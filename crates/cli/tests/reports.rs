@@ -73,7 +73,7 @@ fn cli_and_api_reports_agree() {
     ];
     // The chain keeps finalizing (empty) blocks, so both ask for the same height.
     let pinned = height.to_string();
-    for index in 0..VALIDATORS {
+    for (index, name) in NAMES.iter().enumerate() {
         for (args, path) in &cases {
             let mut args = args.to_vec();
             args.extend(["--height", pinned.as_str()]);
@@ -81,12 +81,7 @@ fn cli_and_api_reports_agree() {
             let path = format!("{path}{separator}height={height}");
             let cli: Value = serde_json::from_str(&report_cli(&devnet, index, &args, "json"))
                 .unwrap_or_else(|error| panic!("{args:?} is not JSON: {error}"));
-            assert_eq!(
-                cli,
-                api(&devnet, index, &path),
-                "{args:?} on {}",
-                NAMES[index]
-            );
+            assert_eq!(cli, api(&devnet, index, &path), "{args:?} on {name}");
         }
     }
     // At the head, all but the height the report stands at.

@@ -111,99 +111,147 @@ fn item_references(
     Ok(stored.entry.references)
 }
 
-/// Adds an open item's balance to its age total (`add`), or takes it out.
-fn shift_age_total(
-    write: &WriteTransaction,
-    key: (&str, &str, &str, u32),
-    state: &ItemState,
-    add: bool,
-) -> Result<(), StoreError> {
-    let mut table = write.open_table(AGE_TOTALS).map_err(storage)?;
-    let mut total: AgeTotal = match table.get(key).map_err(storage)? {
-        Some(bytes) => decode("age total", bytes.value())?,
-        None => AgeTotal::default(),
-    };
-    if add {
-        total.balance.debit = total
-            .balance
-            .debit
-            .checked_add(state.balance.debit)
-            .ok_or_else(|| overflow(key.0))?;
-        total.balance.credit = total
-            .balance
-            .credit
-            .checked_add(state.balance.credit)
-            .ok_or_else(|| overflow(key.0))?;
-        total.items += 1;
-    } else {
-        total.balance = total
-            .balance
-            .less(&state.balance)
-            .ok_or_else(|| StoreError::Corrupt(format!("age total of {} below an item", key.0)))?;
-        total.items = total.items.saturating_sub(1);
-    }
-    if total.items == 0 {
-        table.remove(key).map_err(storage)?;
-    } else {
-        table
-            .insert(key, encode(&total).as_slice())
-            .map_err(storage)?;
-    }
+/// An open item's key as stored: account, currency, partner, document.
+type ItemKeyText = (String, String, String, String);
+/// An age total's key as stored: account, currency, partner, since (packed).
+type AgeKeyText = (String, String, String, u32);
+
+/// What one block does to the open items and their age totals, gathered in memory so that
+/// each touched item and total is read and written once per block rather than per posting.
+#[derive(Default)]
+struct ItemChanges {
+    /// Every touched item's state after the block so far (`None`: closed).
+    items: HashMap<ItemKeyText, Option<ItemState>>,
+    /// Per age total: balances added, balances taken out, and the change in item count.
+    ages: HashMap<AgeKeyText, (Balance, Balance, i64)>,
+}
+
+fn add_balance(total: &mut Balance, more: &Balance, what: &str) -> Result<(), StoreError> {
+    total.debit = total
+        .debit
+        .checked_add(more.debit)
+        .ok_or_else(|| overflow(what))?;
+    total.credit = total
+        .credit
+        .checked_add(more.credit)
+        .ok_or_else(|| overflow(what))?;
     Ok(())
 }
 
-/// Moves one open item by a posting, keeping its age total in step.
-fn post_item(
-    write: &WriteTransaction,
-    account: &str,
-    currency: &str,
-    item: &ItemRef,
-    date: Date,
-    side: Side,
-    amount: u64,
-) -> Result<(), StoreError> {
-    let key = (
-        account,
-        currency,
-        item.partner.as_str(),
-        item.document.as_str(),
-    );
-    let before: Option<ItemState> = {
-        let items = write.open_table(ITEMS).map_err(storage)?;
-        let value = items.get(key).map_err(storage)?;
-        match value {
-            Some(bytes) => Some(decode("open item", bytes.value())?),
-            None => None,
+impl ItemChanges {
+    /// Moves one open item by a posting (see `tally_reports::item_step`).
+    #[allow(clippy::too_many_arguments)]
+    fn post(
+        &mut self,
+        stored: &redb::Table<(&str, &str, &str, &str), &[u8]>,
+        account: &str,
+        currency: &str,
+        item: &ItemRef,
+        date: Date,
+        side: Side,
+        amount: u64,
+    ) -> Result<(), StoreError> {
+        let key: ItemKeyText = (
+            account.to_string(),
+            currency.to_string(),
+            item.partner.clone(),
+            item.document.clone(),
+        );
+        let before = match self.items.get(&key) {
+            Some(state) => *state,
+            None => {
+                let value = stored
+                    .get((
+                        account,
+                        currency,
+                        item.partner.as_str(),
+                        item.document.as_str(),
+                    ))
+                    .map_err(storage)?;
+                match value {
+                    Some(bytes) => Some(decode::<ItemState>("open item", bytes.value())?),
+                    None => None,
+                }
+            }
+        };
+        let after = item_step(before, date, side, amount);
+        let age_key = |since: Date| -> AgeKeyText {
+            (
+                account.to_string(),
+                currency.to_string(),
+                item.partner.clone(),
+                since.packed(),
+            )
+        };
+        if let Some(before) = &before {
+            let change = self.ages.entry(age_key(before.since)).or_default();
+            add_balance(&mut change.1, &before.balance, account)?;
+            change.2 -= 1;
         }
-    };
-    let after = item_step(before, date, side, amount);
-    if let Some(before) = &before {
-        shift_age_total(
-            write,
-            (account, currency, &item.partner, before.since.packed()),
-            before,
-            false,
-        )?;
+        if let Some(after) = &after {
+            let change = self.ages.entry(age_key(after.since)).or_default();
+            add_balance(&mut change.0, &after.balance, account)?;
+            change.2 += 1;
+        }
+        self.items.insert(key, after);
+        Ok(())
     }
-    let mut items = write.open_table(ITEMS).map_err(storage)?;
-    match &after {
-        Some(after) => {
-            items
-                .insert(key, encode(after).as_slice())
-                .map_err(storage)?;
-            drop(items);
-            shift_age_total(
-                write,
-                (account, currency, &item.partner, after.since.packed()),
-                after,
-                true,
-            )?;
+
+    /// Writes the items and age totals the block changed.
+    fn write(self, write: &WriteTransaction) -> Result<(), StoreError> {
+        let mut items = write.open_table(ITEMS).map_err(storage)?;
+        for ((account, currency, partner, document), state) in &self.items {
+            let key = (
+                account.as_str(),
+                currency.as_str(),
+                partner.as_str(),
+                document.as_str(),
+            );
+            match state {
+                Some(state) => {
+                    items
+                        .insert(key, encode(state).as_slice())
+                        .map_err(storage)?;
+                }
+                None => {
+                    items.remove(key).map_err(storage)?;
+                }
+            }
         }
-        None => {
-            items.remove(key).map_err(storage)?;
+        let mut totals = write.open_table(AGE_TOTALS).map_err(storage)?;
+        for ((account, currency, partner, since), (added, taken, count)) in &self.ages {
+            let key = (
+                account.as_str(),
+                currency.as_str(),
+                partner.as_str(),
+                *since,
+            );
+            let mut total: AgeTotal = match totals.get(key).map_err(storage)? {
+                Some(bytes) => decode("age total", bytes.value())?,
+                None => AgeTotal::default(),
+            };
+            add_balance(&mut total.balance, added, account)?;
+            total.balance = total.balance.less(taken).ok_or_else(|| {
+                StoreError::Corrupt(format!("age total of {account} below its items"))
+            })?;
+            let items = i64::try_from(total.items)
+                .ok()
+                .and_then(|items| items.checked_add(*count))
+                .and_then(|items| u64::try_from(items).ok())
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("age total of {account} counts below zero"))
+                })?;
+            total.items = items;
+            if total.items == 0 {
+                totals.remove(key).map_err(storage)?;
+            } else {
+                totals
+                    .insert(key, encode(&total).as_slice())
+                    .map_err(storage)?;
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Writes the report index of one block's entries; `executed.state` is the state after it.
@@ -226,6 +274,8 @@ pub(crate) fn index_block(
     let mut department_totals: HashMap<(String, u32, AccountCode, Currency), Balance> =
         HashMap::new();
     let mut latest_item_date: Option<Date> = None;
+    let mut changes = ItemChanges::default();
+    let stored_items = write.open_table(ITEMS).map_err(storage)?;
     let mut postings = write.open_table(POSTINGS).map_err(storage)?;
     for committed in &executed.entries {
         let draft: &EntryDraft = &committed.entry;
@@ -292,8 +342,8 @@ pub(crate) fn index_block(
                 )
                 .map_err(storage)?;
             if let Some(item) = &record.item {
-                post_item(
-                    write,
+                changes.post(
+                    &stored_items,
                     posting.account.as_str(),
                     posting.currency.code(),
                     item,
@@ -340,6 +390,8 @@ pub(crate) fn index_block(
         }
     }
     drop(postings);
+    drop(stored_items);
+    changes.write(write)?;
     let mut departments = write.open_table(DEPARTMENTS).map_err(storage)?;
     for ((department, date, account, currency), added) in department_totals {
         let key = (department.as_str(), date, account.as_str(), currency.code());

@@ -19,6 +19,7 @@ mod consortium;
 mod genesis;
 mod log;
 mod replay;
+mod report_index;
 mod sealing;
 mod state;
 mod store;
@@ -35,6 +36,7 @@ pub use consortium::{certifying_enterprise, ChainEvent, ConsortiumGenesis, Enter
 pub use genesis::{Genesis, GenesisError, Validator, VALIDATORS_MAX};
 pub use log::{EntryLog, EntryLogPeaks};
 pub use replay::{replay, ReplayError};
+pub use report_index::{AgeTotal, ReportReader};
 pub use sealing::{
     CategoryKeys, EpochStatus, KeyChange, KeyEpoch, KeyGrant, MemberStanding, ReadPolicy,
     ReadPolicyError, Sealing, SealingError, CATEGORIES_MAX, EPOCHS_PER_CATEGORY_MAX,

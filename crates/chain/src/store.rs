@@ -14,12 +14,13 @@ use crate::{
     block::Block,
     consortium::ChainEvent,
     genesis::Genesis,
+    report_index::ReportReader,
     state::{ChainState, CommittedEntry, Executed},
 };
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
-const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
+pub(crate) const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
 /// Finalization certificates by height, in the consensus engine's encoding (opaque here). A block
 /// finalized only through a descendant's certificate has none of its own.
 const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
@@ -232,7 +233,13 @@ impl Store {
             meta.insert(STATE_KEY, state_bytes.as_slice())
                 .map_err(storage)?;
         }
+        crate::report_index::index_block(&write, block.height(), executed)?;
         write.commit().map_err(storage)
+    }
+
+    /// A consistent view of the report index (see the `report_index` module).
+    pub fn reports(&self) -> Result<ReportReader, StoreError> {
+        Ok(ReportReader::new(self.db.begin_read().map_err(storage)?))
     }
 
     pub fn entry(&self, id: &EntryId) -> Result<Option<CommittedEntry>, StoreError> {

@@ -11,7 +11,10 @@ use tally_node::wire::{
     EntryJson, ErrorJson, StatusJson, SubmitJson, TrialBalanceJson, TxStatusJson,
 };
 
-use crate::output::{print_reconciliation, print_trial_balance, Format};
+use crate::output::{
+    print_account_ledger, print_ageing, print_balance_sheet, print_departments,
+    print_income_statement, print_reconciliation, print_trial_balance, Format,
+};
 use crate::user_error;
 use tally_node::reconcile::IntercompanyLine;
 
@@ -34,8 +37,53 @@ pub struct SubmitArgs {
 pub enum ReportCommand {
     /// Net balance of every account per currency.
     TrialBalance {
+        #[command(flatten)]
+        at: ReportAt,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Assets, liabilities and equity with the result, per currency.
+    BalanceSheet {
+        #[command(flatten)]
+        at: ReportAt,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Revenue, expenses and the result, per currency.
+    IncomeStatement {
+        #[command(flatten)]
+        at: ReportAt,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Every posting to one account in commit order, with its running balance (one page).
+    Ledger {
+        /// The account code, e.g. 1100.
+        account: String,
+        #[command(flatten)]
+        at: ReportAt,
+        /// Start after this posting number (the previous page's `next`).
         #[arg(long)]
-        node: String,
+        after: Option<u64>,
+        /// Postings per page (1 to 1000; the node's default is 100).
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Open receivables or payables by partner, in buckets of 0-30, 31-60, 61-90, >90 days.
+    Ageing {
+        #[arg(long, value_enum, default_value_t = AgeingSideArg::Receivable)]
+        side: AgeingSideArg,
+        #[command(flatten)]
+        at: ReportAt,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// What each department's members posted, per account and currency.
+    Departments {
+        #[command(flatten)]
+        at: ReportAt,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -56,6 +104,77 @@ pub enum ReportCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+/// Where a report stands: the node, and optionally a date, a past height and a reporting
+/// currency (passed to the node as `as_of`, `height`, `currency`).
+#[derive(Args, Clone)]
+pub struct ReportAt {
+    /// The node's API, e.g. http://127.0.0.1:27100
+    #[arg(long)]
+    node: String,
+    /// Count only entries dated on or before this day (YYYY-MM-DD).
+    #[arg(long)]
+    as_of: Option<String>,
+    /// The books as they were after this block.
+    #[arg(long)]
+    height: Option<u64>,
+    /// Convert into this currency at the latest rate recorded on the chain.
+    #[arg(long)]
+    currency: Option<String>,
+}
+
+impl ReportAt {
+    /// The URL of a report with these parameters and `extra` ones.
+    fn url(&self, path: &str, extra: &[(&str, String)]) -> String {
+        let mut parameters: Vec<(&str, String)> = Vec::new();
+        if let Some(as_of) = &self.as_of {
+            parameters.push(("as_of", as_of.clone()));
+        }
+        if let Some(height) = self.height {
+            parameters.push(("height", height.to_string()));
+        }
+        if let Some(currency) = &self.currency {
+            parameters.push(("currency", currency.clone()));
+        }
+        parameters.extend(extra.iter().cloned());
+        let query: Vec<String> = parameters
+            .iter()
+            .map(|(name, value)| format!("{name}={}", percent_encode(value)))
+            .collect();
+        let base = self.node.trim_end_matches('/');
+        if query.is_empty() {
+            format!("{base}{path}")
+        } else {
+            format!("{base}{path}?{}", query.join("&"))
+        }
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(&self, url: String) -> anyhow::Result<T> {
+        runtime()?.block_on(async move {
+            let client = client()?;
+            get_json(&client, &url).await
+        })
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986), for query values.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AgeingSideArg {
+    Receivable,
+    Payable,
 }
 
 pub(crate) fn client() -> anyhow::Result<reqwest::Client> {
@@ -197,14 +316,47 @@ pub(crate) async fn send(
 
 pub fn report(command: ReportCommand) -> anyhow::Result<()> {
     match command {
-        ReportCommand::TrialBalance { node, format } => {
-            let base = node.trim_end_matches('/').to_string();
-            let runtime = runtime()?;
-            let lines: Vec<TrialBalanceJson> = runtime.block_on(async move {
-                let client = client()?;
-                get_json(&client, &format!("{base}/v1/reports/trial-balance")).await
-            })?;
+        ReportCommand::TrialBalance { at, format } => {
+            let lines: Vec<TrialBalanceJson> = at.get(at.url("/v1/reports/trial-balance", &[]))?;
             print_trial_balance(&lines, format)
+        }
+        ReportCommand::BalanceSheet { at, format } => {
+            let sheet = at.get(at.url("/v1/reports/balance-sheet", &[]))?;
+            print_balance_sheet(&sheet, format)
+        }
+        ReportCommand::IncomeStatement { at, format } => {
+            let statement = at.get(at.url("/v1/reports/income-statement", &[]))?;
+            print_income_statement(&statement, format)
+        }
+        ReportCommand::Ledger {
+            account,
+            at,
+            after,
+            limit,
+            format,
+        } => {
+            let mut extra = Vec::new();
+            if let Some(after) = after {
+                extra.push(("after", after.to_string()));
+            }
+            if let Some(limit) = limit {
+                extra.push(("limit", limit.to_string()));
+            }
+            let path = format!("/v1/reports/ledger/{}", percent_encode(&account));
+            let ledger = at.get(at.url(&path, &extra))?;
+            print_account_ledger(&ledger, format)
+        }
+        ReportCommand::Ageing { side, at, format } => {
+            let side = match side {
+                AgeingSideArg::Receivable => "receivable",
+                AgeingSideArg::Payable => "payable",
+            };
+            let report = at.get(at.url("/v1/reports/ageing", &[("side", side.to_string())]))?;
+            print_ageing(&report, format)
+        }
+        ReportCommand::Departments { at, format } => {
+            let report = at.get(at.url("/v1/reports/departments", &[]))?;
+            print_departments(&report, format)
         }
         ReportCommand::Reconcile {
             partner,

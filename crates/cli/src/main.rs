@@ -8,6 +8,7 @@ mod audit;
 mod bench;
 mod bench_audit;
 mod bench_import;
+mod bench_reports;
 mod bench_trades;
 mod client;
 mod close;
@@ -104,6 +105,8 @@ enum Command {
     /// Import a generated journal into an in-process chain and time parse, submit-to-final and
     /// the trial balance, beside ledger-cli and hledger on the same file.
     BenchImport(bench_import::BenchImportArgs),
+    /// How long reports take on a large chain, cold and repeated.
+    BenchReports(bench_reports::BenchReportsArgs),
     /// Consortium trades per second from proposal to booked on both sides, with latency.
     BenchTrades(bench_trades::BenchTradesArgs),
     /// Key epochs of the sealed-field categories (customer-pii, partner-banking): open (rotate),
@@ -226,6 +229,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchImport(args) => bench_import::run(args),
         Command::Verify(args) => audit::verify(args),
         Command::BenchAudit(args) => bench_audit::run(args),
+        Command::BenchReports(args) => bench_reports::run(args),
         Command::Proof { command } => audit::proof(command),
         Command::History(args) => audit::history(args),
         Command::Epoch { command } => sealed::epoch(command),

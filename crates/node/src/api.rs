@@ -20,8 +20,7 @@ use tally_ledger::{AccountCode, Date, EntryId, PeriodError, PostError};
 
 use crate::wire::{
     AccountJson, BlockJson, CloseProgressJson, ClosingJson, ClosingsJson, CommittedEntryJson,
-    EntriesPageJson, ErrorDetail, ErrorJson, StatusJson, SubmitJson, TrialBalanceJson,
-    TxStatusJson,
+    EntriesPageJson, ErrorDetail, ErrorJson, StatusJson, SubmitJson, TxStatusJson,
 };
 
 /// Entries in a page of `GET /v1/entries` when `limit` is not given: a page of this size is
@@ -194,7 +193,24 @@ fn chain_routes(chain: ChainHandle) -> Router {
         .route("/proofs/entries/{id}", get(entry_proof))
         .route("/proofs/consistency", get(consistency_proof))
         .route("/proofs/closings/{through}", get(closing_proof))
-        .route("/reports/trial-balance", get(trial_balance))
+        .route("/reports/trial-balance", get(crate::reports::trial_balance))
+        .route(
+            "/reports/balance-sheet",
+            get(crate::reports::balance_sheet_handler),
+        )
+        .route(
+            "/reports/income-statement",
+            get(crate::reports::income_statement_handler),
+        )
+        .route(
+            "/reports/ledger/{account}",
+            get(crate::reports::ledger_handler),
+        )
+        .route("/reports/ageing", get(crate::reports::ageing_handler))
+        .route(
+            "/reports/departments",
+            get(crate::reports::departments_handler),
+        )
         .route("/reports/intercompany", get(intercompany))
         .route("/closings", get(closings))
         .route("/closings/{through}", get(closing))
@@ -221,7 +237,7 @@ async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
-        "no such endpoint; see /v1/chains, /v1/status, /v1/transactions, /v1/entries, /v1/entries/{id}, /v1/accounts, /v1/blocks/{height}, /v1/reports/trial-balance, /v1/closings",
+        "no such endpoint; see /v1/chains, /v1/status, /v1/transactions, /v1/entries, /v1/entries/{id}, /v1/accounts, /v1/blocks/{height}, /v1/reports/{trial-balance,balance-sheet,income-statement,ledger/{account},ageing,departments}, /v1/closings",
     )
 }
 
@@ -630,47 +646,6 @@ fn parse_date(field: &str, text: &str) -> Result<Date, ApiError> {
             format!("{field}: {error}"),
         )
     })
-}
-
-#[derive(serde::Deserialize)]
-struct TrialBalanceQuery {
-    as_of: Option<String>,
-}
-
-/// The trial balance now, or with `?as_of=YYYY-MM-DD` counting only entries dated on or before
-/// that day. Any day from the last closed day on is exact; an earlier one is refused (422
-/// `as_of_closed`), as a close keeps only its closing trial balance (`/v1/closings/{through}`).
-async fn trial_balance(
-    State(chain): State<ChainHandle>,
-    query: Result<Query<TrialBalanceQuery>, QueryRejection>,
-) -> Result<Json<Vec<TrialBalanceJson>>, ApiError> {
-    let Query(query) = query.map_err(|rejection| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_request",
-            format!(
-                "{}; the only parameter is ?as_of=YYYY-MM-DD",
-                rejection.body_text()
-            ),
-        )
-    })?;
-    let state = chain.state();
-    let lines = match query.as_of {
-        None => state.ledger.trial_balance(),
-        Some(text) => {
-            let as_of = parse_date("as_of", &text)?;
-            state.ledger.trial_balance_as_of(as_of).map_err(|error| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "as_of_closed",
-                    format!("{error}; see /v1/closings"),
-                )
-            })?
-        }
-    };
-    Ok(Json(
-        lines.iter().map(TrialBalanceJson::from_line).collect(),
-    ))
 }
 
 /// The close policy, the close under way and every completed close (without trial balances).

@@ -14,6 +14,7 @@ pub mod node;
 pub mod peers;
 pub mod privacy;
 pub mod reconcile;
+pub mod reports;
 pub mod topology;
 pub mod trades;
 pub mod wire;

@@ -444,7 +444,10 @@ fn run(seed: u64) {
         let mut opened = 0;
         for (id, sealings) in &registry.sealed {
             for terms in sealings {
-                assert!(terms.keys.iter().all(|key| key.member != supplier), "seed {seed}");
+                assert!(
+                    terms.keys.iter().all(|key| key.member != supplier),
+                    "seed {seed}"
+                );
                 let held = terms
                     .keys
                     .iter()

@@ -323,7 +323,13 @@ async fn open_customer_epoch(
         .submit(tx)
         .map_err(|error| anyhow::anyhow!("opening the customer-pii epoch refused: {error}"))?;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while chain.state().sealing.category(&pii)?.active().is_none() {
+    while network.chains.iter().any(|chain| {
+        chain
+            .state()
+            .sealing
+            .category(&pii)
+            .map_or(true, |keys| keys.active().is_none())
+    }) {
         if Instant::now() > deadline {
             anyhow::bail!("the chain did not open the customer-pii epoch within 60 s");
         }

@@ -263,8 +263,17 @@ pub async fn post_opening(
     chain
         .submit(tx)
         .map_err(|error| anyhow::anyhow!("opening balances refused: {error}"))?;
+    // Every validator checks submissions against its own committed state: wait until all of
+    // them hold the opening balances, or a batch sent to a lagging one is refused.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while chain.entry(&id)?.is_none() {
+    while network
+        .chains
+        .iter()
+        .map(|chain| chain.entry(&id))
+        .collect::<Result<Vec<_>, _>>()?
+        .iter()
+        .any(Option::is_none)
+    {
         if std::time::Instant::now() > deadline {
             anyhow::bail!("the chain did not commit the opening balances within 60 s");
         }

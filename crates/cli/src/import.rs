@@ -195,7 +195,16 @@ pub(crate) async fn import(
         .into_iter()
         .map(|transaction| transaction.entry)
         .collect();
-    let mut summary = submit_entries(target, key, entries, batch, wait, progress).await?;
+    let mut batches = Vec::new();
+    let mut rest = entries.into_iter();
+    loop {
+        let chunk: Vec<EntryDraft> = rest.by_ref().take(batch.max(1)).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        batches.push(chunk);
+    }
+    let mut summary = submit_batches(target, key, batches, wait, progress).await?;
     summary.accounts_opened = accounts_opened;
     Ok(summary)
 }
@@ -286,27 +295,20 @@ struct InFlight {
     entries: Vec<EntryDraft>,
 }
 
-/// Submits `entries` in signed batches of `batch`, at most [`ENTRIES_IN_FLIGHT_MAX`] entries
-/// waiting to be final at a time, and waits for each batch in order.
-async fn submit_entries(
+/// Submits `batches` as signed batches, at most [`ENTRIES_IN_FLIGHT_MAX`] entries waiting to be
+/// final at a time, and waits for each batch in order. Entries the chain holds already are
+/// left out and counted as present, so a re-import books nothing twice.
+pub(crate) async fn submit_batches(
     target: &impl Target,
     key: &SecretKey,
-    entries: Vec<EntryDraft>,
-    batch: usize,
+    batches: Vec<Vec<EntryDraft>>,
     wait: Duration,
     progress: &ProgressBar,
 ) -> anyhow::Result<ImportSummary> {
     let mut summary = ImportSummary::default();
-    let mut chunks = VecDeque::new();
-    let mut rest = entries.into_iter();
-    loop {
-        let chunk: Vec<EntryDraft> = rest.by_ref().take(batch.max(1)).collect();
-        if chunk.is_empty() {
-            break;
-        }
-        chunks.push_back(chunk);
-    }
-    let batches_in_flight_max = (ENTRIES_IN_FLIGHT_MAX / batch.max(1)).max(1);
+    let largest = batches.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    let mut chunks: VecDeque<Vec<EntryDraft>> = batches.into();
+    let batches_in_flight_max = (ENTRIES_IN_FLIGHT_MAX / largest).max(1);
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     while !chunks.is_empty() || !in_flight.is_empty() {
         while in_flight.len() < batches_in_flight_max {

@@ -6,22 +6,20 @@
 //! key needs only the epoch's public key, so it books what it cannot read. Entries go in signed
 //! batches that never split an order, so an order is booked whole or not at all.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
-use tally_chain::{SignedBatch, Transaction};
 use tally_formats::shopify::{order_entries, read_orders};
 use tally_identity::SecretKey;
 use tally_ledger::{Category, EntryDraft, FieldName};
 use tally_node::privacy::CategoryJson;
-use tally_node::wire::StatusJson;
 use tally_privacy::{os_rng, EpochPublicKey, Sealer};
 
-use crate::client::{client, get_json, runtime, send, Sent};
-use crate::import::IMPORT_BATCH_DEFAULT;
+use crate::client::{client, get_json, runtime};
+use crate::import::{
+    entry_progress, submit_batches, HttpTarget, Target as _, IMPORT_BATCH_DEFAULT,
+};
 use crate::user_error;
 
 /// Largest export read, in bytes: a year of a busy shop is far below; a larger file is
@@ -105,62 +103,28 @@ pub fn run(args: ShopifyArgs) -> anyhow::Result<()> {
     let key = SecretKey::read_file(&args.key).map_err(|error| user_error(error.to_string()))?;
     let node = args.node.trim_end_matches('/').to_string();
     let skipped_orders = read.orders.len() - orders.len();
-    runtime()?.block_on(async move {
+    let wait = Duration::from_secs(args.wait);
+    let summary = runtime()?.block_on(async {
         let http = client()?;
-        let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
-        let categories: Vec<CategoryJson> = get_json(&http, &format!("{node}/v1/keys")).await?;
+        let target = HttpTarget::connect(&node).await?;
+        let chain_id = target.chain_id().to_string();
+        let (epoch, public) = active_pii_epoch(&http, &node, &chain_id).await?;
         let pii = Category::customer_pii();
-        let epoch = categories
-            .iter()
-            .find(|category| category.category == pii.as_str())
-            .and_then(|category| {
-                let active = category.active?;
-                let public = category.epochs.iter().find(|e| e.epoch == active)?;
-                Some((active, public.public.clone()))
-            })
-            .ok_or_else(|| {
-                user_error(format!(
-                    "{pii} has no open epoch on {}: an administrator opens one with `tally epoch open --category {pii}` before customer data can be booked",
-                    status.chain_id
-                ))
-            })?;
-        let public = hex::decode(&epoch.1)
-            .ok()
-            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-            .map(EpochPublicKey::from_bytes)
-            .ok_or_else(|| anyhow::anyhow!("the node sent a malformed epoch key"))?;
-
-        let total: usize = orders.iter().map(|(entries, _)| entries.len()).sum();
-        let bar = ProgressBar::new(total as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} importing [{bar:30}] {pos}/{len} entries ({per_sec}, eta {eta})",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
-        );
+        // Batches never split an order; each gets one field key (one key agreement per batch).
         let mut rng = os_rng();
-        let (mut booked, mut present) = (0usize, 0usize);
+        let mut batches: Vec<Vec<EntryDraft>> = Vec::new();
         let mut pending: Vec<EntryDraft> = Vec::new();
-        let mut sealer = Sealer::new(&status.chain_id);
-        for (index, (entries, customer)) in orders.into_iter().enumerate() {
+        let mut sealer = Sealer::new(&chain_id);
+        for (entries, customer) in orders {
             if !pending.is_empty() && pending.len() + entries.len() > args.batch {
-                let (new, old) =
-                    submit_batch(&http, &node, &key, &status.chain_id, &pending, args.wait).await?;
-                booked += new;
-                present += old;
-                bar.inc(pending.len() as u64);
-                pending.clear();
-                // A fresh field key per batch: one key agreement per batch, not per order.
-                sealer = Sealer::new(&status.chain_id);
+                batches.push(std::mem::take(&mut pending));
+                sealer = Sealer::new(&chain_id);
             }
             for (position, mut entry) in entries.into_iter().enumerate() {
                 if position == 0 && !customer.is_empty() {
                     let (sealed, seal_key) = sealer
-                        .seal_entry(entry.id.as_str(), &public, &pii, epoch.0, &customer, &mut rng)
-                        .map_err(|error| {
-                            user_error(format!("order {}: {error}", index + 1))
-                        })?;
+                        .seal_entry(entry.id.as_str(), &public, &pii, epoch, &customer, &mut rng)
+                        .map_err(|error| user_error(format!("entry {}: {error}", entry.id)))?;
                     entry.sealed = sealed;
                     entry.seal_keys = vec![seal_key];
                 }
@@ -168,60 +132,51 @@ pub fn run(args: ShopifyArgs) -> anyhow::Result<()> {
             }
         }
         if !pending.is_empty() {
-            let (new, old) =
-                submit_batch(&http, &node, &key, &status.chain_id, &pending, args.wait).await?;
-            booked += new;
-            present += old;
-            bar.inc(pending.len() as u64);
+            batches.push(pending);
         }
-        bar.finish_and_clear();
-        println!(
-            "{shown}: {} order(s) read, {booked} entries booked, {present} already on the chain, {} order(s) with problems skipped, {skipped_orders} with nothing to book; {:.1} s",
-            read.orders.len(),
-            read.problems.len(),
-            started.elapsed().as_secs_f64()
-        );
-        Ok(())
-    })
+        let total = batches.iter().map(Vec::len).sum::<usize>() as u64;
+        let progress = entry_progress(total);
+        let summary = submit_batches(&target, &key, batches, wait, &progress).await;
+        progress.finish_and_clear();
+        summary
+    })?;
+    println!(
+        "{shown}: {} order(s) read, {} entries booked, {} already on the chain, {} order(s) with problems skipped, {skipped_orders} with nothing to book; {:.1} s",
+        read.orders.len(),
+        summary.imported,
+        summary.present,
+        read.problems.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
-/// Sends one batch and waits for it. Entries already on the chain (an earlier import of the
-/// same export) are left out and the rest sent again, so nothing is booked twice. Returns how
-/// many were booked and how many were already there.
-async fn submit_batch(
+/// The active customer-pii epoch of the chain and its public key, or why customer data cannot
+/// be booked yet.
+async fn active_pii_epoch(
     http: &reqwest::Client,
     node: &str,
-    key: &SecretKey,
     chain_id: &str,
-    entries: &[EntryDraft],
-    wait: u64,
-) -> anyhow::Result<(usize, usize)> {
-    let mut present = BTreeSet::new();
-    for entry in entries {
-        let url = format!("{node}/v1/entries/{}", entry.id);
-        let response = http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|error| anyhow::anyhow!("cannot reach {node}: {error}"))?;
-        if response.status().is_success() {
-            present.insert(entry.id.clone());
-        }
-    }
-    let fresh: Vec<EntryDraft> = entries
+) -> anyhow::Result<(u32, EpochPublicKey)> {
+    let categories: Vec<CategoryJson> = get_json(http, &format!("{node}/v1/keys")).await?;
+    let pii = Category::customer_pii();
+    let (epoch, public) = categories
         .iter()
-        .filter(|entry| !present.contains(&entry.id))
-        .cloned()
-        .collect();
-    if fresh.is_empty() {
-        return Ok((0, present.len()));
-    }
-    let count = fresh.len();
-    let first = fresh[0].id.clone();
-    let tx = Transaction::Batch(SignedBatch::sign(key, chain_id, fresh));
-    let what = format!("batch of {count} entries from {first}");
-    match send(http, node, &tx, wait.max(1), &what).await? {
-        Sent::Committed(_) | Sent::AlreadyCommitted { .. } => Ok((count, present.len())),
-        Sent::Accepted { .. } => unreachable!("send waits when wait > 0"),
-    }
+        .find(|category| category.category == pii.as_str())
+        .and_then(|category| {
+            let active = category.active?;
+            let epoch = category.epochs.iter().find(|e| e.epoch == active)?;
+            Some((active, epoch.public.clone()))
+        })
+        .ok_or_else(|| {
+            user_error(format!(
+                "{pii} has no open epoch on {chain_id}: an administrator opens one with `tally epoch open --category {pii}` before customer data can be booked"
+            ))
+        })?;
+    let public = hex::decode(&public)
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .map(EpochPublicKey::from_bytes)
+        .ok_or_else(|| anyhow::anyhow!("the node sent a malformed epoch key"))?;
+    Ok((epoch, public))
 }

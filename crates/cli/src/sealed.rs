@@ -254,21 +254,44 @@ fn grants_for(
         .collect()
 }
 
-/// Signs and sends a key change, waiting for it to be final.
-async fn send_change(
-    http: &reqwest::Client,
-    node: &str,
-    key: &SecretKey,
-    chain_id: &str,
-    change: KeyChange,
+/// An administrator at a node: its key, the node and the chain, ready to send key changes.
+struct Admin {
+    http: reqwest::Client,
+    node: String,
+    key: SecretKey,
+    chain_id: String,
     wait: u64,
-    what: &str,
-) -> anyhow::Result<u64> {
-    let tx = Transaction::Single(SignedTx::sign(key, chain_id, TxBody::Keys(change)));
-    match send(http, node, &tx, wait.max(1), what).await? {
-        Sent::AlreadyCommitted { height } => Ok(height),
-        Sent::Committed(status) => Ok(status.height.unwrap_or(0)),
-        Sent::Accepted { .. } => unreachable!("send waits when wait > 0"),
+}
+
+impl AdminArgs {
+    /// Reads the key and learns the node's chain id.
+    async fn connect(&self, http: &reqwest::Client) -> anyhow::Result<Admin> {
+        let node = base(&self.node);
+        let key = read_key(&self.key)?;
+        let status: StatusJson = get_json(http, &format!("{node}/v1/status")).await?;
+        Ok(Admin {
+            http: http.clone(),
+            node,
+            key,
+            chain_id: status.chain_id,
+            wait: self.wait,
+        })
+    }
+}
+
+impl Admin {
+    /// Signs and sends a key change, waiting for it to be final; returns its height.
+    async fn send(&self, change: KeyChange, what: &str) -> anyhow::Result<u64> {
+        let tx = Transaction::Single(SignedTx::sign(
+            &self.key,
+            &self.chain_id,
+            TxBody::Keys(change),
+        ));
+        match send(&self.http, &self.node, &tx, self.wait.max(1), what).await? {
+            Sent::AlreadyCommitted { height } => Ok(height),
+            Sent::Committed(status) => Ok(status.height.unwrap_or(0)),
+            Sent::Accepted { .. } => unreachable!("send waits when wait > 0"),
+        }
     }
 }
 
@@ -317,9 +340,8 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                 admin,
             } => {
                 let category = category_arg(&category)?;
-                let node = base(&admin.node);
-                let key = read_key(&admin.key)?;
-                let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
+                let admin = admin.connect(&http).await?;
+                let node = &admin.node;
                 let categories: Vec<CategoryJson> =
                     get_json(&http, &format!("{node}/v1/keys")).await?;
                 let known = find_category(&categories, &category)?;
@@ -340,7 +362,7 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                 }
                 let epoch = known.epochs.len() as u32;
                 let secret = EpochSecret::generate(&mut os_rng());
-                let keys = grants_for(&status.chain_id, &category, epoch, &secret, &grantees)?;
+                let keys = grants_for(&admin.chain_id, &category, epoch, &secret, &grantees)?;
                 // The secret is on disk before the chain knows the epoch: no epoch without it.
                 write_secret(&out, &secret)?;
                 let change = KeyChange::OpenEpoch {
@@ -350,8 +372,7 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                     grants: keys,
                 };
                 let what = format!("{category} epoch {epoch}");
-                match send_change(&http, &node, &key, &status.chain_id, change, admin.wait, &what)
-                    .await
+                match admin.send(change, &what).await
                 {
                     Ok(height) => {
                         let names: Vec<&str> = members
@@ -380,10 +401,9 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                 admin,
             } => {
                 let category = category_arg(&category)?;
-                let node = base(&admin.node);
-                let key = read_key(&admin.key)?;
+                let admin = admin.connect(&http).await?;
+                let node = &admin.node;
                 let secret = read_secret(&secret)?;
-                let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
                 let categories: Vec<CategoryJson> =
                     get_json(&http, &format!("{node}/v1/keys")).await?;
                 let known = find_category(&categories, &category)?;
@@ -399,7 +419,7 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                 }
                 let members: Vec<PublicKey> =
                     members.iter().map(|m| member_arg(m)).collect::<Result<_, _>>()?;
-                let keys = grants_for(&status.chain_id, &category, epoch, &secret, &members)?;
+                let keys = grants_for(&admin.chain_id, &category, epoch, &secret, &members)?;
                 let change = KeyChange::Grant {
                     category: category.clone(),
                     epoch,
@@ -407,8 +427,7 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                 };
                 let what = format!("grant of {category} epoch {epoch}");
                 let height =
-                    send_change(&http, &node, &key, &status.chain_id, change, admin.wait, &what)
-                        .await?;
+                    admin.send(change, &what).await?;
                 println!("{what} to {} member(s) committed at height {height}", members.len());
                 Ok(())
             }
@@ -419,17 +438,14 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
             } => {
                 let category = category_arg(&category)?;
                 let member = member_arg(&member)?;
-                let node = base(&admin.node);
-                let key = read_key(&admin.key)?;
-                let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
+                let admin = admin.connect(&http).await?;
                 let change = KeyChange::RevokeReader {
                     category: category.clone(),
                     member,
                 };
                 let what = format!("revocation of {member} from {category}");
                 let height =
-                    send_change(&http, &node, &key, &status.chain_id, change, admin.wait, &what)
-                        .await?;
+                    admin.send(change, &what).await?;
                 println!("{what} committed at height {height}; open a new epoch so that new fields are sealed without it");
                 Ok(())
             }
@@ -440,17 +456,14 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                 admin,
             } => {
                 let category = category_arg(&category)?;
-                let node = base(&admin.node);
-                let key = read_key(&admin.key)?;
-                let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
+                let admin = admin.connect(&http).await?;
                 let change = KeyChange::EraseEpoch {
                     category: category.clone(),
                     epoch,
                 };
                 let what = format!("erasure of {category} epoch {epoch}");
                 let height =
-                    send_change(&http, &node, &key, &status.chain_id, change, admin.wait, &what)
-                        .await?;
+                    admin.send(change, &what).await?;
                 if let Some(secret) = &secret {
                     std::fs::remove_file(secret).map_err(|error| {
                         anyhow::anyhow!(

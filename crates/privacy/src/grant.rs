@@ -257,14 +257,25 @@ pub fn wrap_key(
     context: &GrantContext<'_>,
     rng: &mut impl CryptoRng,
 ) -> Result<WrappedKey, WrapError> {
-    let to = SealPublicKey::from_member(context.member);
     let mut plaintext = secret.to_bytes();
-    let sealed = hpke_wrap(&to.0, &context.info(), &plaintext, rng);
+    let wrapped = wrap_to_member(context.member, &context.info(), &plaintext, rng);
     plaintext.zeroize();
-    let (encapped, ciphertext) = sealed.ok_or_else(|| WrapError::SmallOrder {
-        recipient: format!("member {}", context.member),
-        key: hex::encode(to.0),
-    })?;
+    wrapped
+}
+
+/// HPKE-wraps 32 key bytes to a member's X25519 key with `info`.
+fn wrap_to_member(
+    member: &PublicKey,
+    info: &[u8],
+    plaintext: &[u8; 32],
+    rng: &mut impl CryptoRng,
+) -> Result<WrappedKey, WrapError> {
+    let to = SealPublicKey::from_member(member);
+    let (encapped, ciphertext) =
+        hpke_wrap(&to.0, info, plaintext, rng).ok_or_else(|| WrapError::SmallOrder {
+            recipient: format!("member {member}"),
+            key: hex::encode(to.0),
+        })?;
     Ok(WrappedKey {
         encapped,
         ciphertext,
@@ -368,16 +379,7 @@ pub fn wrap_field_key_for_member(
     context: &PartyContext<'_>,
     rng: &mut impl CryptoRng,
 ) -> Result<WrappedKey, WrapError> {
-    let to = SealPublicKey::from_member(context.member);
-    let (encapped, ciphertext) = hpke_wrap(&to.0, &context.info(), key.as_bytes(), rng)
-        .ok_or_else(|| WrapError::SmallOrder {
-            recipient: format!("member {}", context.member),
-            key: hex::encode(to.0),
-        })?;
-    Ok(WrappedKey {
-        encapped,
-        ciphertext,
-    })
+    wrap_to_member(context.member, &context.info(), key.as_bytes(), rng)
 }
 
 /// Unwraps a contract's field key with a party member's secret key.

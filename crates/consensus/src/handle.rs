@@ -53,6 +53,8 @@ pub enum SubmitError {
     Mempool(#[from] AdmitError),
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("this node observes chain '{chain}' and does not take transactions; submit to one of its validators")]
+    Observer { chain: String },
 }
 
 /// Execution of a block not yet final, kept so its children can be built and checked.
@@ -104,6 +106,9 @@ struct Inner {
     marshal: std::sync::OnceLock<crate::application::MarshalMailbox>,
     certificates: Option<crate::certificate::CertificateVerifier>,
     repairs: crate::repair::RepairCounters,
+    /// Set on an observer's copy: it follows validators and never proposes, so a transaction
+    /// left in its mempool would never be committed.
+    observer: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Clone)]
@@ -145,8 +150,23 @@ impl ChainHandle {
                 certificates: crate::certificate::CertificateVerifier::new(&genesis_for_verifier)
                     .ok(),
                 repairs: crate::repair::RepairCounters::default(),
+                observer: std::sync::atomic::AtomicBool::new(false),
             }),
         })
+    }
+
+    /// Marks this copy as an observer's: it follows validators (see [`crate::Follower`]) and
+    /// refuses transactions, which only validators propose.
+    pub fn set_observer(&self) {
+        self.inner
+            .observer
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn is_observer(&self) -> bool {
+        self.inner
+            .observer
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn genesis(&self) -> &Genesis {
@@ -221,6 +241,9 @@ impl ChainHandle {
     pub fn submit(&self, tx: Transaction) -> Result<Receipt, SubmitError> {
         let hash = tx.hash();
         let chain_id = self.chain_id().to_string();
+        if self.is_observer() {
+            return Err(SubmitError::Observer { chain: chain_id });
+        }
         let (domain, message) = tx.signed_message();
         tx.signer()
             .verify(domain, &chain_id, &message, tx.signature())

@@ -11,6 +11,7 @@
 mod application;
 mod certificate;
 mod engine;
+mod follow;
 mod handle;
 mod mempool;
 mod repair;
@@ -20,6 +21,7 @@ pub use certificate::{
     consensus_namespace, participants_of, CertificateError, CertificateVerifier, Certified,
 };
 pub use engine::{channel, start_validator, Networks, Timing, ValidatorConfig};
+pub use follow::{FollowError, Follower, FOLLOW_HELD_MAX};
 pub use handle::{
     ChainHandle, CommitError, Outcome, Receipt, Speculative, Stats, SubmitError, OUTCOMES_MAX,
 };

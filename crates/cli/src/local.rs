@@ -46,6 +46,9 @@ pub fn devnet_init(
     let configs = plan
         .write(out)
         .with_context(|| format!("writing the devnet to {}", out.display()))?;
+    let observer = plan
+        .write_observer(out)
+        .with_context(|| format!("writing the observer to {}", out.display()))?;
     println!(
         "wrote a {validators}-validator devnet for chain '{chain_id}' to {}",
         out.display()
@@ -63,39 +66,63 @@ pub fn devnet_init(
             validator.api
         );
     }
+    println!(
+        "  {:<10} tally node --config {}   (API http://{}; follows the validators, votes on nothing)",
+        "observer",
+        observer.display(),
+        plan.observer_api()
+    );
     Ok(())
 }
 
 pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
     let config = NodeConfig::read(config_path).map_err(|error| user_error(error.to_string()))?;
-    let mut chains = Vec::new();
-    for chain in &config.chains {
+    // The chains this node validates go to consensus; those it observes are followed over
+    // validators' APIs. Both are served, in the order the config lists them.
+    let mut validated = Vec::new();
+    let mut observed = Vec::new();
+    for (index, chain) in config.chains.iter().enumerate() {
         let genesis = tally_chain::Genesis::read(&chain.genesis)
             .map_err(|error| user_error(error.to_string()))?;
-        chains.push(ChainSpec {
+        let spec = ChainSpec {
             ledger_path: config.data_dir.join(&genesis.chain_id).join("ledger.redb"),
             genesis,
-        });
-    }
-    let signer =
-        keys::read_private(&config.consensus_key).map_err(|error| user_error(error.to_string()))?;
-    let mut validators = Vec::new();
-    validators.push((keys::public_of(&signer), config.p2p_listen));
-    for peer in &config.peers {
-        let key = keys::public_from_hex(&peer.consensus_key)
-            .map_err(|error| user_error(error.to_string()))?;
-        validators.push((key, peer.address));
+        };
+        if chain.is_observed() {
+            observed.push((index, spec, chain.observe_from.clone()));
+        } else {
+            validated.push((index, spec));
+        }
     }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let runtime = cw_tokio::Config::new().with_storage_directory(config.data_dir.join("consensus"));
-    let spec = NodeSpec {
-        name: config.name.clone(),
-        chains,
-        signer,
-        p2p_listen: config.p2p_listen,
-        validators,
-        timing: Timing::default(),
+    let validated_order: Vec<usize> = validated.iter().map(|(index, _)| *index).collect();
+    let spec = if validated.is_empty() {
+        None
+    } else {
+        // `NodeConfig::read` refuses a validating node without a key and p2p address.
+        let (Some(key_path), Some(p2p_listen)) = (&config.consensus_key, config.p2p_listen) else {
+            return Err(user_error(
+                "a node that validates a chain needs consensus_key and p2p_listen",
+            ));
+        };
+        let signer = keys::read_private(key_path).map_err(|error| user_error(error.to_string()))?;
+        let mut validators = Vec::new();
+        validators.push((keys::public_of(&signer), p2p_listen));
+        for peer in &config.peers {
+            let key = keys::public_from_hex(&peer.consensus_key)
+                .map_err(|error| user_error(error.to_string()))?;
+            validators.push((key, peer.address));
+        }
+        Some(NodeSpec {
+            name: config.name.clone(),
+            chains: validated.into_iter().map(|(_, spec)| spec).collect(),
+            signer,
+            p2p_listen,
+            validators,
+            timing: Timing::default(),
+        })
     };
     let api = config.api_listen;
     let name = config.name.clone();
@@ -108,7 +135,17 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen for the API on {api}"))?;
         let bookkeeper_context = context.child("bookkeeper");
-        let chains = start_node(context, spec).await?;
+        let observer_context = context.child("observer");
+        let mut hosted: Vec<(usize, ChainHandle)> = Vec::new();
+        if let Some(spec) = spec {
+            let handles = start_node(context, spec).await?;
+            hosted.extend(validated_order.into_iter().zip(handles));
+        }
+        for (index, spec, sources) in observed {
+            hosted.push((index, observe_chain(&observer_context, spec, sources)?));
+        }
+        hosted.sort_by_key(|(index, _)| *index);
+        let chains: Vec<ChainHandle> = hosted.into_iter().map(|(_, chain)| chain).collect();
         if let Some(bookkeeping) = bookkeeping {
             let private = chains
                 .iter()
@@ -152,6 +189,28 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })
+}
+
+/// Opens this node's copy of an observed chain and follows it from `sources` in the background.
+fn observe_chain(
+    context: &cw_tokio::Context,
+    spec: ChainSpec,
+    sources: Vec<String>,
+) -> anyhow::Result<ChainHandle> {
+    if let Some(parent) = spec.ledger_path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating data directory {}", parent.display()))?;
+    }
+    let store = tally_chain::Store::open(&spec.ledger_path, &spec.genesis)
+        .with_context(|| format!("opening {}", spec.ledger_path.display()))?;
+    let chain = ChainHandle::new(spec.genesis, store)
+        .with_context(|| format!("reading {}", spec.ledger_path.display()))?;
+    chain.set_observer();
+    let follower = chain.clone();
+    context
+        .child("follow")
+        .spawn(move |context| tally_node::observer::follow_over_http(context, follower, sources));
+    Ok(chain)
 }
 
 /// The bookkeeper of a node from its `[bookkeeping]` section.

@@ -147,6 +147,9 @@ impl From<SubmitError> for ApiError {
             SubmitError::Mempool(_) => {
                 ApiError::new(StatusCode::CONFLICT, "already_pending", error.to_string())
             }
+            SubmitError::Observer { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "observer_node", error.to_string())
+            }
             SubmitError::Store(_) => internal(&error),
         }
     }
@@ -190,6 +193,7 @@ fn chain_routes(chain: ChainHandle) -> Router {
         .route("/accounts", get(accounts))
         .route("/entries/{id}/history", get(entry_history))
         .route("/blocks/{height}", get(block))
+        .route("/blocks/{height}/raw", get(crate::observer::raw_block))
         .route("/proofs/entries/{id}", get(entry_proof))
         .route("/proofs/consistency", get(consistency_proof))
         .route("/proofs/closings/{through}", get(closing_proof))
@@ -515,6 +519,16 @@ async fn block(
     State(chain): State<ChainHandle>,
     Path(height): Path<String>,
 ) -> Result<Json<BlockJson>, ApiError> {
+    let (block, certificate) = finalized_block(&chain, &height).await?;
+    Ok(Json(BlockJson::from_block(&block, certificate.as_deref())))
+}
+
+/// The committed block at the height a path gives, checked against the digest the chain
+/// committed to, with its own finalization certificate if it has one.
+pub(crate) async fn finalized_block(
+    chain: &ChainHandle,
+    height: &str,
+) -> Result<(tally_chain::Block, Option<Vec<u8>>), ApiError> {
     let height: u64 = height.parse().map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -534,7 +548,7 @@ async fn block(
             )
         })?;
     let certificate = chain.store().certificate(height).map_err(internal)?;
-    Ok(Json(BlockJson::from_block(&block, certificate.as_deref())))
+    Ok((block, certificate))
 }
 
 /// A stored block failed its check and could not be repaired yet: the node serves nothing

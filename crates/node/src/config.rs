@@ -13,10 +13,14 @@ pub struct NodeConfig {
     pub name: String,
     /// Where this node keeps its ledger (redb) and consensus storage.
     pub data_dir: PathBuf,
-    /// This validator's consensus key (hex), which also authenticates it on p2p.
-    pub consensus_key: PathBuf,
-    /// Address for authenticated, encrypted p2p links to the other validators.
-    pub p2p_listen: SocketAddr,
+    /// This validator's consensus key (hex), which also authenticates it on p2p. Needed when
+    /// the node validates a chain; a node that only observes has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consensus_key: Option<PathBuf>,
+    /// Address for authenticated, encrypted p2p links to the other validators; needed, like
+    /// the consensus key, when the node validates a chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p2p_listen: Option<SocketAddr>,
     /// Address of the HTTP API.
     pub api_listen: SocketAddr,
     /// The chains this node hosts; the first is its home chain, served at `/v1/...`.
@@ -60,6 +64,17 @@ fn default_anchor_every_blocks() -> u64 {
 pub struct ChainConfig {
     /// The chain's genesis document.
     pub genesis: PathBuf,
+    /// Observe the chain instead of validating it: base URLs of nodes hosting it (validators
+    /// or other observers), asked in turn for finalized blocks, which are checked against the
+    /// genesis validators' certificates before they are committed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observe_from: Vec<String>,
+}
+
+impl ChainConfig {
+    pub fn is_observed(&self) -> bool {
+        !self.observe_from.is_empty()
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -91,8 +106,8 @@ impl NodeConfig {
                 reason: error.to_string(),
             })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let fields = [&mut config.data_dir, &mut config.consensus_key]
-            .into_iter()
+        let fields = std::iter::once(&mut config.data_dir)
+            .chain(config.consensus_key.iter_mut())
             .chain(config.chains.iter_mut().map(|chain| &mut chain.genesis));
         let bookkeeping_fields = config.bookkeeping.iter_mut().flat_map(|bookkeeping| {
             std::iter::once(&mut bookkeeping.key)
@@ -108,6 +123,14 @@ impl NodeConfig {
             return Err(ConfigError::Invalid {
                 path: path.display().to_string(),
                 reason: "it lists no [[chains]]; add one with the genesis of the chain to run"
+                    .into(),
+            });
+        }
+        let validates = config.chains.iter().any(|chain| !chain.is_observed());
+        if validates && (config.consensus_key.is_none() || config.p2p_listen.is_none()) {
+            return Err(ConfigError::Invalid {
+                path: path.display().to_string(),
+                reason: "a node that validates a chain needs consensus_key and p2p_listen (give a chain observe_from = [URL, ...] to observe it instead)"
                     .into(),
             });
         }

@@ -192,11 +192,12 @@ impl DevnetPlan {
             let config = NodeConfig {
                 name: validator.name.clone(),
                 data_dir: PathBuf::from("data"),
-                consensus_key: PathBuf::from("consensus.key"),
-                p2p_listen: validator.p2p,
+                consensus_key: Some(PathBuf::from("consensus.key")),
+                p2p_listen: Some(validator.p2p),
                 api_listen: validator.api,
                 chains: vec![ChainConfig {
                     genesis: PathBuf::from("../genesis.json"),
+                    observe_from: Vec::new(),
                 }],
                 peers: self
                     .validators
@@ -215,6 +216,45 @@ impl DevnetPlan {
             configs.push(path);
         }
         Ok(configs)
+    }
+}
+
+impl DevnetPlan {
+    /// The API address of the devnet's observer: after the validators' API ports.
+    pub fn observer_api(&self) -> SocketAddr {
+        let last = self
+            .validators
+            .last()
+            .map(|validator| validator.api.port())
+            .unwrap_or(0);
+        SocketAddr::from(([127, 0, 0, 1], last + 1))
+    }
+
+    /// Writes `observer/node.toml` under `out`: a node that observes the chain from the
+    /// validators' APIs (it votes on nothing, holds no consensus key) and serves reads.
+    pub fn write_observer(&self, out: &Path) -> Result<PathBuf, std::io::Error> {
+        let dir = out.join("observer");
+        std::fs::create_dir_all(&dir)?;
+        let config = NodeConfig {
+            name: "observer".into(),
+            data_dir: PathBuf::from("data"),
+            consensus_key: None,
+            p2p_listen: None,
+            api_listen: self.observer_api(),
+            chains: vec![ChainConfig {
+                genesis: PathBuf::from("../genesis.json"),
+                observe_from: self
+                    .validators
+                    .iter()
+                    .map(|validator| format!("http://{}", validator.api))
+                    .collect(),
+            }],
+            peers: Vec::new(),
+            bookkeeping: None,
+        };
+        let path = dir.join("node.toml");
+        std::fs::write(&path, config.to_toml())?;
+        Ok(path)
     }
 }
 

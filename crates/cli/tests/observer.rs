@@ -1,0 +1,190 @@
+//! End to end: the observer that `devnet init` configures follows a 4-validator devnet of real
+//! processes over their APIs without voting. It serves the same blocks and trial balance as the
+//! validators, refuses transactions, keeps following when the validator it was reading from is
+//! SIGKILLed, and resumes from its own store after it is killed itself.
+
+mod common;
+
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::*;
+use tally_node::wire::{BlockJson, StatusJson};
+
+/// The observer process, its log, and its API.
+struct Observer {
+    child: Option<Child>,
+    log: std::path::PathBuf,
+    api: String,
+}
+
+impl Observer {
+    fn start(devnet: &Devnet, run: usize) -> Observer {
+        let log = devnet.root.join("logs").join(format!("observer.{run}.log"));
+        let file = std::fs::File::create(&log).expect("create log file");
+        let child = tally()
+            .arg("node")
+            .arg("--config")
+            .arg(devnet.net_dir().join("observer").join("node.toml"))
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("clone log file"))
+            .stderr(file)
+            .spawn()
+            .expect("start the observer");
+        Observer {
+            child: Some(child),
+            log,
+            api: format!("http://127.0.0.1:{}", devnet.base_port + 100 + 4),
+        }
+    }
+
+    fn status(&self, http: &Http) -> Result<StatusJson, String> {
+        let reply = http.get(&format!("{}/v1/status", self.api))?;
+        if reply.status != 200 {
+            return Err(format!("HTTP {}: {}", reply.status, reply.body));
+        }
+        Ok(reply.json())
+    }
+
+    /// Waits until the observer has committed at least `height`.
+    fn wait_height(&mut self, http: &Http, height: u64) -> StatusJson {
+        wait_for(
+            &format!("the observer at height {height}"),
+            Duration::from_secs(60),
+            || {
+                if let Some(child) = self.child.as_mut() {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        panic!(
+                            "the observer exited with {status}; log:\n{}",
+                            self.log_tail()
+                        );
+                    }
+                }
+                let status = self.status(http)?;
+                if status.height >= height {
+                    Ok(status)
+                } else {
+                    Err(format!("at {}", status.height))
+                }
+            },
+        )
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+impl Drop for Observer {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("---- observer ----\n{}", self.log_tail());
+        }
+        self.kill();
+    }
+}
+
+/// A block as `api` serves it (header and certificate), as JSON to compare.
+fn block(http: &Http, api: &str, height: u64) -> serde_json::Value {
+    let reply = http
+        .get(&format!("{api}/v1/blocks/{height}"))
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        reply.status, 200,
+        "block {height} from {api}: {}",
+        reply.body
+    );
+    serde_json::to_value(reply.json::<BlockJson>()).unwrap()
+}
+
+/// Commits one sale through validator `index` and returns its height.
+fn commit_sale(devnet: &mut Devnet, index: usize, id: &str) -> u64 {
+    let client = tally_identity::SecretKey::read_file(&devnet.key("client")).expect("client key");
+    let tx = sign_single(&client, "merchant-private", &sale(id, 10_000));
+    devnet.post_and_commit(index, &tx, Duration::from_secs(30))
+}
+
+#[test]
+fn an_observer_follows_without_voting_and_survives_faults() {
+    let mut devnet = Devnet::start("observer");
+    let mut observer = Observer::start(&devnet, 1);
+    let height = commit_sale(&mut devnet, 0, "observed-1");
+    let seen = observer.wait_height(&devnet.http, height);
+    assert_eq!(seen.validators, 4);
+
+    // The same block, header and certificate included, as a validator serves it.
+    assert_eq!(
+        block(&devnet.http, &observer.api, height),
+        block(&devnet.http, &devnet.api(1), height)
+    );
+    assert_eq!(
+        block(&devnet.http, &observer.api, height),
+        block(&devnet.http, &devnet.api(2), height)
+    );
+
+    // It takes no transactions: only validators propose.
+    let client = tally_identity::SecretKey::read_file(&devnet.key("client")).unwrap();
+    let tx = sign_single(&client, "merchant-private", &sale("to-the-observer", 500));
+    devnet
+        .http
+        .post_json(&format!("{}/v1/transactions", observer.api), &tx)
+        .unwrap()
+        .expect_error(
+            "a transaction sent to the observer",
+            409,
+            "observer_node",
+            "this node observes chain 'merchant-private' and does not take transactions; submit to one of its validators",
+        );
+
+    // The validator it reads first goes away: it moves on to the others.
+    devnet.kill_node(0);
+    let height = commit_sale(&mut devnet, 1, "observed-2");
+    observer.wait_height(&devnet.http, height);
+    assert_eq!(
+        block(&devnet.http, &observer.api, height),
+        block(&devnet.http, &devnet.api(1), height)
+    );
+
+    // Killed and restarted, it resumes from its own store and catches up.
+    observer.kill();
+    let height = commit_sale(&mut devnet, 2, "observed-3");
+    let mut observer = Observer::start(&devnet, 2);
+    let status = observer.wait_height(&devnet.http, height);
+    let validator = wait_for(
+        "validator 1 at the observer's height",
+        Duration::from_secs(30),
+        || {
+            let status = devnet.status(1)?;
+            (status.height >= height)
+                .then_some(status)
+                .ok_or("behind".to_string())
+        },
+    );
+    assert_eq!(
+        block(&devnet.http, &observer.api, height),
+        block(&devnet.http, &devnet.api(1), height)
+    );
+    assert!(status.entries >= 3 && validator.entries >= 3);
+    let reply = devnet
+        .http
+        .get(&format!(
+            "{}/v1/reports/trial-balance?height={height}",
+            observer.api
+        ))
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let theirs = devnet
+        .http
+        .get(&devnet.url(1, &format!("/v1/reports/trial-balance?height={height}")))
+        .unwrap();
+    assert_eq!(reply.body, theirs.body);
+}

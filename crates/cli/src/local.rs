@@ -136,6 +136,7 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen for the API on {api}"))?;
         let bookkeeper_context = context.child("bookkeeper");
         let observer_context = context.child("observer");
+        let metrics_context = context.child("tally");
         let mut hosted: Vec<(usize, ChainHandle)> = Vec::new();
         if let Some(spec) = spec {
             let handles = start_node(context, spec).await?;
@@ -146,6 +147,7 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
         }
         hosted.sort_by_key(|(index, _)| *index);
         let chains: Vec<ChainHandle> = hosted.into_iter().map(|(_, chain)| chain).collect();
+        let metrics = tally_node::metrics::NodeMetrics::register(&metrics_context, &chains);
         if let Some(bookkeeping) = bookkeeping {
             let private = chains
                 .iter()
@@ -184,7 +186,7 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
             );
         }
         tokio::select! {
-            _ = tally_node::serve_api(listener, chains) => {},
+            _ = tally_node::serve_api(listener, chains, Some(metrics)) => {},
             _ = tokio::signal::ctrl_c() => eprintln!("node {name}: shutting down"),
         }
         anyhow::Ok(())

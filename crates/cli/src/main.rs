@@ -183,10 +183,15 @@ fn main() -> ExitCode {
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    // One JSON object per line (time, level, target, fields) for log collectors; the default
+    // is the human-readable text.
+    let _ = match std::env::var("TALLY_LOG_FORMAT").as_deref() {
+        Ok("json") => builder.json().flatten_event(true).try_init(),
+        _ => builder.try_init(),
+    };
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

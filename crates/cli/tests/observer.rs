@@ -22,7 +22,10 @@ impl Observer {
     fn start(devnet: &Devnet, run: usize) -> Observer {
         let log = devnet.root.join("logs").join(format!("observer.{run}.log"));
         let file = std::fs::File::create(&log).expect("create log file");
+        // Structured logs: the test reads the observer's warnings as JSON objects.
         let child = tally()
+            .env("TALLY_LOG_FORMAT", "json")
+            .env("TALLY_LOG", "warn")
             .arg("node")
             .arg("--config")
             .arg(devnet.net_dir().join("observer").join("node.toml"))
@@ -106,6 +109,21 @@ fn block(http: &Http, api: &str, height: u64) -> serde_json::Value {
     serde_json::to_value(reply.json::<BlockJson>()).unwrap()
 }
 
+/// The value of one sample of `api`'s `/metrics` text, e.g. `tally_chain_height{chain="x"}`.
+fn metric(http: &Http, api: &str, sample: &str) -> f64 {
+    let reply = http
+        .get(&format!("{api}/metrics"))
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply
+        .body
+        .lines()
+        .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no sample {sample} in the metrics of {api}"))
+        .parse()
+        .unwrap_or_else(|error| panic!("{sample} of {api}: {error}"))
+}
+
 /// Commits one sale through validator `index` and returns its height.
 fn commit_sale(devnet: &mut Devnet, index: usize, id: &str) -> u64 {
     let client = tally_identity::SecretKey::read_file(&devnet.key("client")).expect("client key");
@@ -145,13 +163,72 @@ fn an_observer_follows_without_voting_and_survives_faults() {
             "this node observes chain 'merchant-private' and does not take transactions; submit to one of its validators",
         );
 
-    // The validator it reads first goes away: it moves on to the others.
+    // Metrics say which node observes, how far each is, and how fast blocks become final.
+    let chain = r#"{chain="merchant-private"}"#;
+    assert_eq!(
+        metric(
+            &devnet.http,
+            &observer.api,
+            &format!("tally_chain_observer{chain}")
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &devnet.http,
+            &devnet.api(1),
+            &format!("tally_chain_observer{chain}")
+        ),
+        0.0
+    );
+    assert!(
+        metric(
+            &devnet.http,
+            &observer.api,
+            &format!("tally_chain_height{chain}")
+        ) >= height as f64
+    );
+    assert!(
+        metric(
+            &devnet.http,
+            &devnet.api(1),
+            &format!("tally_chain_finality_seconds_count{chain}")
+        ) >= 1.0
+    );
+    assert_eq!(
+        metric(
+            &devnet.http,
+            &devnet.api(1),
+            &format!("tally_chain_balanced{chain}")
+        ),
+        1.0
+    );
+
+    // The validator it reads first goes away: it moves on to the others, and says so in a
+    // structured warning.
     devnet.kill_node(0);
     let height = commit_sale(&mut devnet, 1, "observed-2");
     observer.wait_height(&devnet.http, height);
     assert_eq!(
         block(&devnet.http, &observer.api, height),
         block(&devnet.http, &devnet.api(1), height)
+    );
+    let log = std::fs::read_to_string(&observer.log).unwrap();
+    let warning = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|event| event["level"] == "WARN")
+        .unwrap_or_else(|| panic!("no JSON warning in the observer's log:\n{log}"));
+    assert_eq!(
+        warning["message"],
+        "observer source failed; trying the next"
+    );
+    assert!(
+        warning["error"]
+            .as_str()
+            .unwrap()
+            .starts_with(&devnet.api(0)),
+        "{warning}"
     );
 
     // Killed and restarted, it resumes from its own store and catches up.

@@ -10,6 +10,7 @@ pub mod config;
 pub mod devnet;
 pub mod history;
 pub mod keys;
+pub mod metrics;
 pub mod node;
 pub mod observer;
 pub mod peers;

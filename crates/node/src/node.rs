@@ -202,9 +202,17 @@ pub async fn start_node(
     Ok(handles)
 }
 
-/// Serves the HTTP API for `chains` on `listener` until the process ends.
-pub async fn serve_api(listener: tokio::net::TcpListener, chains: Vec<ChainHandle>) {
-    let app = crate::api::router(chains);
+/// Serves the HTTP API for `chains` on `listener` until the process ends, with `/metrics`
+/// when `metrics` is given.
+pub async fn serve_api(
+    listener: tokio::net::TcpListener,
+    chains: Vec<ChainHandle>,
+    metrics: Option<crate::metrics::NodeMetrics>,
+) {
+    let mut app = crate::api::router(chains);
+    if let Some(metrics) = metrics {
+        app = app.merge(metrics.routes());
+    }
     if let Err(error) = axum::serve(listener, app).await {
         tracing::error!(%error, "API server stopped");
     }

@@ -11,6 +11,7 @@ pub mod devnet;
 pub mod history;
 pub mod keys;
 pub mod node;
+pub mod openapi;
 pub mod peers;
 pub mod privacy;
 pub mod reconcile;

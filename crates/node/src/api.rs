@@ -237,7 +237,8 @@ fn chain_router(chain: ChainHandle) -> Router {
     tag = "chain",
     operation_id = "chains",
     responses(
-        (status = 200, description = "The status of every chain this node hosts, the home chain first.", body = Vec<StatusJson>),
+        (status = 200, description = "The status of every chain this node hosts, the home chain \
+             first.", body = Vec<StatusJson>),
     ),
 )]
 async fn list_chains(State(chains): State<Vec<ChainHandle>>) -> Json<Vec<StatusJson>> {
@@ -266,7 +267,8 @@ async fn method_not_allowed() -> ApiError {
     path = "/status",
     tag = "chain",
     responses(
-        (status = 200, description = "The chain's height, tip, roots and mempool.", body = StatusJson),
+        (status = 200, description = "The chain's height, tip, roots and mempool.",
+             body = StatusJson),
     ),
 )]
 async fn status(State(chain): State<ChainHandle>) -> Json<StatusJson> {
@@ -297,19 +299,34 @@ fn status_of(chain: &ChainHandle) -> StatusJson {
     post,
     path = "/transactions",
     tag = "chain",
-    request_body(content = crate::openapi::transaction::TransactionSchema, description = "A transaction signed by its member (`tally submit` writes one)."),
+    request_body(content = crate::openapi::transaction::TransactionSchema, description = "A \
+         transaction signed by its member (`tally submit` writes one)."),
     responses(
-        (status = 202, description = "`accepted`: checked and waiting for a block.", body = SubmitJson),
-        (status = 200, description = "`committed`: the same transaction was committed before; nothing changed.", body = SubmitJson),
-        (status = 400, description = "`malformed_request`: the body is not JSON; `bad_signature`: a signature does not verify.", body = ErrorJson),
-        (status = 403, description = "`not_a_member`: the signer is not an active member; `not_allowed`: its role may not do this.", body = ErrorJson),
-        (status = 409, description = "`duplicate_id`: an entry with this id is committed with other content; `already_pending`: the transaction waits in the mempool; `already_signed`, `trial_balance_differs`, `close_pending`, `already_closed`: a period close sign-off that does not apply.", body = ErrorJson),
+        (status = 202, description = "`accepted`: checked and waiting for a block.",
+             body = SubmitJson),
+        (status = 200, description = "`committed`: the same transaction was committed before; \
+             nothing changed.", body = SubmitJson),
+        (status = 400, description = "`malformed_request`: the body is not JSON; `bad_signature`: \
+             a signature does not verify.", body = ErrorJson),
+        (status = 403, description = "`not_a_member`: the signer is not an active member; \
+             `not_allowed`: its role may not do this.", body = ErrorJson),
+        (status = 409, description = "`duplicate_id`: an entry with this id is committed with \
+             other content; `already_pending`: the transaction waits in the mempool; \
+             `already_signed`, `trial_balance_differs`, `close_pending`, `already_closed`: a \
+             period close sign-off that does not apply.", body = ErrorJson),
         (status = 410, description = "`erased`: the key epoch is erased.", body = ErrorJson),
-        (status = 413, description = "`request_too_large`: the body exceeds the node's request limit (32 MiB).", body = ErrorJson),
-        (status = 415, description = "`malformed_request`: the `Content-Type` is not `application/json`.", body = ErrorJson),
-        (status = 422, description = "`malformed_request`: the JSON is not a transaction; `unbalanced`, `invalid_entry`, `unknown_account`, `period_closed`, `period_closing`, `key_rule_violated`, `duplicate_in_transaction`, `rule_violated`: the chain's rules refuse it.", body = ErrorJson),
-        (status = 429, description = "`mempool_full`: the mempool is full; retry later.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
+        (status = 413, description = "`request_too_large`: the body exceeds the node's request \
+             limit (32 MiB).", body = ErrorJson),
+        (status = 415, description = "`malformed_request`: the `Content-Type` is not \
+             `application/json`.", body = ErrorJson),
+        (status = 422, description = "`malformed_request`: the JSON is not a transaction; \
+             `unbalanced`, `invalid_entry`, `unknown_account`, `period_closed`, `period_closing`, \
+             `key_rule_violated`, `duplicate_in_transaction`, `rule_violated`: the chain's rules \
+             refuse it.", body = ErrorJson),
+        (status = 429, description = "`mempool_full`: the mempool is full; retry later.",
+             body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
     ),
 )]
 async fn submit(
@@ -348,8 +365,11 @@ async fn submit(
     tag = "chain",
     params(("hash" = String, Path, description = "The transaction hash, 64 hex digits.")),
     responses(
-        (status = 200, description = "`pending`, `committed` (with its height, and for a period close sign-off what it achieved), `rejected` (with the reason) or `unknown`.", body = TxStatusJson),
-        (status = 400, description = "`malformed_request`: the hash is not 64 hex digits.", body = ErrorJson),
+        (status = 200, description = "`pending`, `committed` (with its height, and for a period \
+             close sign-off what it achieved), `rejected` (with the reason) or `unknown`.",
+             body = TxStatusJson),
+        (status = 400, description = "`malformed_request`: the hash is not 64 hex digits.",
+             body = ErrorJson),
     ),
 )]
 async fn transaction(
@@ -402,10 +422,14 @@ async fn transaction(
     tag = "entries",
     params(("id" = String, Path, description = "The entry id.")),
     responses(
-        (status = 200, description = "The committed entry with its signer, block and time.", body = CommittedEntryJson),
-        (status = 400, description = "`malformed_request`: not a valid entry id.", body = ErrorJson),
-        (status = 404, description = "`not_found`: no such entry; `pending`: the entry waits for a block.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
+        (status = 200, description = "The committed entry with its signer, block and time.",
+             body = CommittedEntryJson),
+        (status = 400, description = "`malformed_request`: not a valid entry id.",
+             body = ErrorJson),
+        (status = 404, description = "`not_found`: no such entry; `pending`: the entry waits for a \
+             block.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
     ),
 )]
 async fn entry(
@@ -515,11 +539,15 @@ fn entries_request(
     get,
     path = "/entries",
     tag = "entries",
+    summary = "Committed entries in commit order, optionally filtered, a page at a time.",
     params(crate::openapi::EntriesParams),
     responses(
-        (status = 200, description = "A page of committed entries in commit order; `next` is the cursor of the following page, `null` at the end of the log.", body = EntriesPageJson),
-        (status = 400, description = "`malformed_request`: an unknown parameter, or one that is not valid (each message names it).", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
+        (status = 200, description = "A page of committed entries in commit order; `next` is the \
+             cursor of the following page, `null` at the end of the log.", body = EntriesPageJson),
+        (status = 400, description = "`malformed_request`: an unknown parameter, or one that is \
+             not valid (each message names it).", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
     ),
 )]
 async fn list_entries(
@@ -557,7 +585,8 @@ async fn list_entries(
     path = "/accounts",
     tag = "entries",
     responses(
-        (status = 200, description = "The chart of accounts in code order, open and closed.", body = Vec<AccountJson>),
+        (status = 200, description = "The chart of accounts in code order, open and closed.",
+             body = Vec<AccountJson>),
     ),
 )]
 async fn accounts(State(chain): State<ChainHandle>) -> Json<Vec<AccountJson>> {
@@ -578,10 +607,14 @@ async fn accounts(State(chain): State<ChainHandle>) -> Json<Vec<AccountJson>> {
     tag = "audit",
     params(("id" = String, Path, description = "The entry id.")),
     responses(
-        (status = 200, description = "The entry, its author, and every later reversal or adjustment of it (and of those) with authors and reasons.", body = crate::history::EntryHistoryJson),
-        (status = 400, description = "`malformed_request`: not a valid entry id.", body = ErrorJson),
+        (status = 200, description = "The entry, its author, and every later reversal or \
+             adjustment of it (and of those) with authors and reasons.",
+             body = crate::history::EntryHistoryJson),
+        (status = 400, description = "`malformed_request`: not a valid entry id.",
+             body = ErrorJson),
         (status = 404, description = "`not_found`: no such committed entry.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
     ),
 )]
 async fn entry_history(
@@ -614,11 +647,14 @@ async fn entry_history(
     tag = "chain",
     params(("height" = u64, Path, description = "The block height.")),
     responses(
-        (status = 200, description = "The block header with its finalization certificate, if it has its own.", body = BlockJson),
+        (status = 200, description = "The block header with its finalization certificate, if it \
+             has its own.", body = BlockJson),
         (status = 400, description = "`malformed_request`: not a block height.", body = ErrorJson),
         (status = 404, description = "`not_found`: no block at this height yet.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
-        (status = 503, description = "`damaged`: a stored block failed its check and is not repaired yet; the node serves nothing rather than damaged data.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+        (status = 503, description = "`damaged`: a stored block failed its check and is not \
+             repaired yet; the node serves nothing rather than damaged data.", body = ErrorJson),
     ),
 )]
 async fn block(
@@ -699,11 +735,17 @@ fn prove_error(error: tally_audit::ProveError) -> ApiError {
     tag = "audit",
     params(("id" = String, Path, description = "The entry id.")),
     responses(
-        (status = 200, description = "The proof file (see `tally_audit::proof`), which `tally proof check` verifies with the genesis file alone.", content(("application/octet-stream"))),
-        (status = 400, description = "`malformed_request`: not a valid entry id.", body = ErrorJson),
-        (status = 404, description = "`not_found`: no such committed entry; `not_final_yet`: its block has no finalization certificate yet.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
-        (status = 503, description = "`damaged`: a stored block failed its check and is not repaired yet; the node serves nothing rather than damaged data.", body = ErrorJson),
+        (status = 200, description = "The proof file (see `tally_audit::proof`), which `tally \
+             proof check` verifies with the genesis file alone.",
+             content(("application/octet-stream"))),
+        (status = 400, description = "`malformed_request`: not a valid entry id.",
+             body = ErrorJson),
+        (status = 404, description = "`not_found`: no such committed entry; `not_final_yet`: its \
+             block has no finalization certificate yet.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+        (status = 503, description = "`damaged`: a stored block failed its check and is not \
+             repaired yet; the node serves nothing rather than damaged data.", body = ErrorJson),
     ),
 )]
 async fn entry_proof(
@@ -734,12 +776,17 @@ async fn entry_proof(
     get,
     path = "/proofs/closings/{through}",
     tag = "audit",
-    params(("through" = String, Path, format = Date, description = "The last day of the closed period.")),
+    params(("through" = String, Path, format = Date, description = "The last day of the closed \
+         period.")),
     responses(
-        (status = 200, description = "The proof file (see `tally_audit::proof`), which `tally proof check` verifies with the genesis file alone.", content(("application/octet-stream"))),
+        (status = 200, description = "The proof file (see `tally_audit::proof`), which `tally \
+             proof check` verifies with the genesis file alone.",
+             content(("application/octet-stream"))),
         (status = 400, description = "`malformed_request`: not a date.", body = ErrorJson),
-        (status = 404, description = "`not_found`: no such completed close; `not_final_yet`: its block has no finalization certificate yet.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
+        (status = 404, description = "`not_found`: no such completed close; `not_final_yet`: its \
+             block has no finalization certificate yet.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
     ),
 )]
 async fn closing_proof(
@@ -763,12 +810,18 @@ struct RangeQuery {
     get,
     path = "/proofs/consistency",
     tag = "audit",
-    params(("from" = u64, Query, description = "The earlier block height."), ("to" = u64, Query, description = "The later block height.")),
+    params(("from" = u64, Query, description = "The earlier block height."
+         ), ("to" = u64, Query, description = "The later block height.")),
     responses(
-        (status = 200, description = "The proof file (see `tally_audit::proof`), which `tally proof check` verifies with the genesis file alone.", content(("application/octet-stream"))),
-        (status = 400, description = "`malformed_request`: `from` or `to` is missing or not a height, or the range is backwards or too long.", body = ErrorJson),
-        (status = 404, description = "`not_found`: no such block; `not_final_yet`: its block has no finalization certificate yet.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
+        (status = 200, description = "The proof file (see `tally_audit::proof`), which `tally \
+             proof check` verifies with the genesis file alone.",
+             content(("application/octet-stream"))),
+        (status = 400, description = "`malformed_request`: `from` or `to` is missing or not a \
+             height, or the range is backwards or too long.", body = ErrorJson),
+        (status = 404, description = "`not_found`: no such block; `not_final_yet`: its block has \
+             no finalization certificate yet.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
     ),
 )]
 async fn consistency_proof(
@@ -804,7 +857,8 @@ fn parse_date(field: &str, text: &str) -> Result<Date, ApiError> {
     path = "/closings",
     tag = "reports",
     responses(
-        (status = 200, description = "The close policy, the close under way and every completed close, oldest first (without trial balances).", body = ClosingsJson),
+        (status = 200, description = "The close policy, the close under way and every completed \
+             close, oldest first (without trial balances).", body = ClosingsJson),
     ),
 )]
 async fn closings(State(chain): State<ChainHandle>) -> Json<ClosingsJson> {
@@ -818,12 +872,17 @@ async fn closings(State(chain): State<ChainHandle>) -> Json<ClosingsJson> {
     get,
     path = "/closings/{through}",
     tag = "reports",
-    params(("through" = String, Path, format = Date, description = "The last day of the closed period.")),
+    summary = "One completed close with its closing trial balance.",
+    params(("through" = String, Path, format = Date, description = "The last day of the closed \
+         period.")),
     responses(
-        (status = 200, description = "The completed close with its closing trial balance, as the final sign-off carries it.", body = ClosingJson),
+        (status = 200, description = "The completed close with its closing trial balance, as the \
+             final sign-off carries it.", body = ClosingJson),
         (status = 400, description = "`malformed_request`: not a date.", body = ErrorJson),
-        (status = 404, description = "`not_found`: no close through this day; `pending`: the close waits for sign-offs (the message names the roles).", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
+        (status = 404, description = "`not_found`: no close through this day; `pending`: the close \
+             waits for sign-offs (the message names the roles).", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
     ),
 )]
 async fn closing(
@@ -887,11 +946,15 @@ struct IntercompanyQuery {
     get,
     path = "/reports/intercompany",
     tag = "reports",
+    summary = "This chain's automatic bookings against one partner, per contract.",
     params(("with" = String, Query, description = "The partner enterprise's name.")),
     responses(
-        (status = 200, description = "This chain's automatic bookings against the partner, per contract and currency.", body = Vec<crate::reconcile::IntercompanyLine>),
-        (status = 400, description = "`malformed_request`: `with` is missing or not an enterprise name.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
+        (status = 200, description = "This chain's automatic bookings against the partner, per \
+             contract and currency.", body = Vec<crate::reconcile::IntercompanyLine>),
+        (status = 400, description = "`malformed_request`: `with` is missing or not an enterprise \
+             name.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
     ),
 )]
 async fn intercompany(

@@ -72,7 +72,8 @@ The paths below are those of the node's home chain (`/v1/...`). Every chain the 
 home chain included, is also served under `/v1/chains/{chain_id}/...` with the same operations \
 (`GET /v1/chains` lists them), e.g. `/v1/chains/{chain_id}/status`.\n\n\
 Transactions are signed by clients (`tally submit`, `tally close-period`, ...), never by the \
-node. Amounts are decimal strings in the currency's units, so no JSON parser rounds them.";
+node. Amounts the node answers with are decimal strings in the currency's units, so no JSON \
+parser rounds them; signed transactions carry integer minor units, as they are signed.";
 
 /// The document as served: generated on first use (the router forces it at start-up).
 pub static DOCUMENT: LazyLock<Bytes> = LazyLock::new(|| {
@@ -86,7 +87,8 @@ pub static DOCUMENT: LazyLock<Bytes> = LazyLock::new(|| {
     tag = "chain",
     operation_id = "openapi",
     responses(
-        (status = 200, description = "This document (OpenAPI 3.1), the same bytes on every request.",
+        (status = 200, description = "This document (OpenAPI 3.1), the same bytes on every \
+             request.",
          content_type = "application/json", body = Object),
     ),
 )]

@@ -171,7 +171,8 @@ pub async fn members(State(chain): State<ChainHandle>) -> Json<Vec<MemberJson>> 
     tag = "privacy",
     summary = "The key epochs of every sealed-field category, with their grantees.",
     responses(
-        (status = 200, description = "Per category: who may read it, the active epoch, every epoch and the revoked members.", body = Vec<CategoryJson>),
+        (status = 200, description = "Per category: who may read it, the active epoch, every epoch \
+             and the revoked members.", body = Vec<CategoryJson>),
     ),
 )]
 pub async fn keys(State(chain): State<ChainHandle>) -> Json<Vec<CategoryJson>> {
@@ -228,19 +229,36 @@ fn sealing_error(error: SealingError) -> ApiError {
     post,
     path = "/reads",
     tag = "privacy",
-    request_body(content = crate::openapi::transaction::ReadTransactionSchema, description = "A read transaction signed by the reader, stamped with its own clock (`tally read` makes one)."),
+    request_body(content = crate::openapi::transaction::ReadTransactionSchema, description = "A \
+         read transaction signed by the reader, stamped with its own clock (`tally read` makes \
+         one)."),
     responses(
-        (status = 200, description = "The ciphertexts, their wrapped seal keys and the reader's wrapped epoch secrets; `logged` is the hash of the read transaction that records the read on the chain.", body = SealedReadJson),
-        (status = 400, description = "`malformed_request`: the body is not JSON or not a signed read; `stale_read`: the read's time is too far from the node's clock; `bad_signature`: the signature does not verify.", body = ErrorJson),
-        (status = 403, description = "`not_authorised`: the reader holds no grant for a field's key epoch; `not_a_member`, `not_allowed`: the chain refuses the reader.", body = ErrorJson),
-        (status = 404, description = "`not_found`: no such entry, sealed field or key epoch.", body = ErrorJson),
-        (status = 409, description = "`read_replayed`: this signed read was already used; `already_pending`: it waits in the mempool.", body = ErrorJson),
-        (status = 410, description = "`erased`: the field's key epoch is erased.", body = ErrorJson),
-        (status = 413, description = "`request_too_large`: the body exceeds the node's request limit (32 MiB).", body = ErrorJson),
-        (status = 415, description = "`malformed_request`: the `Content-Type` is not `application/json`.", body = ErrorJson),
-        (status = 422, description = "`malformed_request`: the JSON is not a transaction; `rule_violated` and the other rule codes of `POST /v1/transactions`: the chain refuses the read.", body = ErrorJson),
-        (status = 429, description = "`mempool_full`: the mempool is full; retry later.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
+        (status = 200, description = "The ciphertexts, their wrapped seal keys and the reader's \
+             wrapped epoch secrets; `logged` is the hash of the read transaction that records the \
+             read on the chain.", body = SealedReadJson),
+        (status = 400, description = "`malformed_request`: the body is not JSON or not a signed \
+             read; `stale_read`: the read's time is too far from the node's clock; \
+             `bad_signature`: the signature does not verify.", body = ErrorJson),
+        (status = 403, description = "`not_authorised`: the reader holds no grant for a field's \
+             key epoch; `not_a_member`, `not_allowed`: the chain refuses the reader.",
+             body = ErrorJson),
+        (status = 404, description = "`not_found`: no such entry, sealed field or key epoch.",
+             body = ErrorJson),
+        (status = 409, description = "`read_replayed`: this signed read was already used; \
+             `already_pending`: it waits in the mempool.", body = ErrorJson),
+        (status = 410, description = "`erased`: the field's key epoch is erased.",
+             body = ErrorJson),
+        (status = 413, description = "`request_too_large`: the body exceeds the node's request \
+             limit (32 MiB).", body = ErrorJson),
+        (status = 415, description = "`malformed_request`: the `Content-Type` is not \
+             `application/json`.", body = ErrorJson),
+        (status = 422, description = "`malformed_request`: the JSON is not a transaction; \
+             `rule_violated` and the other rule codes of `POST /v1/transactions`: the chain \
+             refuses the read.", body = ErrorJson),
+        (status = 429, description = "`mempool_full`: the mempool is full; retry later.",
+             body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
     ),
 )]
 pub async fn read(
@@ -380,9 +398,11 @@ fn answer(
     summary = "A consortium contract's sealed private terms.",
     params(("id" = String, Path, description = "The contract id.")),
     responses(
-        (status = 200, description = "The ciphertexts, commitments and the parties' wrapped keys; only members holding a key open them.", body = ContractTermsJson),
+        (status = 200, description = "The ciphertexts, commitments and the parties' wrapped keys; \
+             only members holding a key open them.", body = ContractTermsJson),
         (status = 400, description = "`malformed_request`: not a contract id.", body = ErrorJson),
-        (status = 404, description = "`not_found`: no such contract, or this is a private chain (contracts live on the consortium chain).", body = ErrorJson),
+        (status = 404, description = "`not_found`: no such contract, or this is a private chain \
+             (contracts live on the consortium chain).", body = ErrorJson),
     ),
 )]
 pub async fn contract_terms(
@@ -451,11 +471,16 @@ pub struct RangeQuery {
     summary = "The access log: every recorded read of sealed fields in a range of blocks.",
     params(crate::openapi::AccessLogParams),
     responses(
-        (status = 200, description = "The reads recorded in blocks `from` to `to`.", body = AccessLogJson),
-        (status = 400, description = "`malformed_request`: `from` or `to` is not a height, or the range is empty or too long.", body = ErrorJson),
-        (status = 403, description = "`not_allowed`: only administrators and auditors may read the access log.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
-        (status = 503, description = "`damaged`: a stored block failed its check and is not repaired yet; the node serves nothing rather than damaged data.", body = ErrorJson),
+        (status = 200, description = "The reads recorded in blocks `from` to `to`.",
+             body = AccessLogJson),
+        (status = 400, description = "`malformed_request`: `from` or `to` is not a height, or the \
+             range is empty or too long.", body = ErrorJson),
+        (status = 403, description = "`not_allowed`: only administrators and auditors may read the \
+             access log.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+        (status = 503, description = "`damaged`: a stored block failed its check and is not \
+             repaired yet; the node serves nothing rather than damaged data.", body = ErrorJson),
     ),
 )]
 pub async fn access_log(

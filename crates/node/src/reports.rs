@@ -928,11 +928,17 @@ const POINT_PARAMETERS: [&str; 3] = ["as_of", "height", "currency"];
     summary = "The trial balance, per currency or in a reporting currency.",
     params(crate::openapi::PointParams),
     responses(
-        (status = 200, description = "One line per account and currency with a balance (converted lines are netted per account).", body = Vec<TrialBalanceJson>),
-        (status = 400, description = "`malformed_request`: an unknown parameter, or `as_of`, `height` or `currency` is not valid.", body = ErrorJson),
+        (status = 200, description = "One line per account and currency with a balance (converted \
+             lines are netted per account).", body = Vec<TrialBalanceJson>),
+        (status = 400, description = "`malformed_request`: an unknown parameter, or `as_of`, \
+             `height` or `currency` is not valid.", body = ErrorJson),
         (status = 404, description = "`not_found`: `height` is above the head.", body = ErrorJson),
-        (status = 422, description = "`as_of_closed`: the books are closed after `as_of` and keep only the closing trial balance (see `/v1/closings`); `no_fx_rate`: no rate into the reporting currency is recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
+        (status = 422, description = "`as_of_closed`: the books are closed after `as_of` and keep \
+             only the closing trial balance (see `/v1/closings`); `no_fx_rate`: no rate into the \
+             reporting currency is recorded on or before the point; `overflow`: a total does not \
+             fit.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
     ),
 )]
 pub(crate) async fn trial_balance(
@@ -972,11 +978,15 @@ pub(crate) async fn trial_balance(
     summary = "The balance sheet, per currency or in a reporting currency.",
     params(crate::openapi::PointParams),
     responses(
-        (status = 200, description = "Assets, liabilities and equity per currency, with the result and whether each section balances.", body = BalanceSheetJson),
-        (status = 400, description = "`malformed_request`: an unknown parameter, or `as_of`, `height` or `currency` is not valid.", body = ErrorJson),
+        (status = 200, description = "Assets, liabilities and equity per currency, with the result \
+             and whether each section balances.", body = BalanceSheetJson),
+        (status = 400, description = "`malformed_request`: an unknown parameter, or `as_of`, \
+             `height` or `currency` is not valid.", body = ErrorJson),
         (status = 404, description = "`not_found`: `height` is above the head.", body = ErrorJson),
-        (status = 422, description = "`no_fx_rate`: no rate into the reporting currency is recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
+        (status = 422, description = "`no_fx_rate`: no rate into the reporting currency is \
+             recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
     ),
 )]
 pub(crate) async fn balance_sheet_handler(
@@ -1001,11 +1011,15 @@ pub(crate) async fn balance_sheet_handler(
     summary = "The income statement, per currency or in a reporting currency.",
     params(crate::openapi::PointParams),
     responses(
-        (status = 200, description = "Revenue, expenses and the result per currency.", body = IncomeStatementJson),
-        (status = 400, description = "`malformed_request`: an unknown parameter, or `as_of`, `height` or `currency` is not valid.", body = ErrorJson),
+        (status = 200, description = "Revenue, expenses and the result per currency.",
+             body = IncomeStatementJson),
+        (status = 400, description = "`malformed_request`: an unknown parameter, or `as_of`, \
+             `height` or `currency` is not valid.", body = ErrorJson),
         (status = 404, description = "`not_found`: `height` is above the head.", body = ErrorJson),
-        (status = 422, description = "`no_fx_rate`: no rate into the reporting currency is recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
+        (status = 422, description = "`no_fx_rate`: no rate into the reporting currency is \
+             recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
     ),
 )]
 pub(crate) async fn income_statement_handler(
@@ -1028,13 +1042,20 @@ pub(crate) async fn income_statement_handler(
     tag = "reports",
     operation_id = "account_ledger",
     summary = "One account's postings in commit order with running balances, a page at a time.",
-    params(("account" = String, Path, description = "The account code."), crate::openapi::LedgerParams),
+    params(("account" = String, Path, description = "The account code."
+         ), crate::openapi::LedgerParams),
     responses(
-        (status = 200, description = "A page of the account's postings; `next` is the `after` of the following page, `null` on the last.", body = AccountLedgerJson),
-        (status = 400, description = "`malformed_request`: an unknown parameter, or the account code, `after`, `limit`, `as_of`, `height` or `currency` is not valid.", body = ErrorJson),
-        (status = 404, description = "`unknown_account`: no such account in the chart; `not_found`: `height` is above the head.", body = ErrorJson),
-        (status = 422, description = "`no_fx_rate`: no rate into the reporting currency is recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
+        (status = 200, description = "A page of the account's postings; `next` is the `after` of \
+             the following page, `null` on the last.", body = AccountLedgerJson),
+        (status = 400, description = "`malformed_request`: an unknown parameter, or the account \
+             code, `after`, `limit`, `as_of`, `height` or `currency` is not valid.",
+             body = ErrorJson),
+        (status = 404, description = "`unknown_account`: no such account in the chart; \
+             `not_found`: `height` is above the head.", body = ErrorJson),
+        (status = 422, description = "`no_fx_rate`: no rate into the reporting currency is \
+             recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
     ),
 )]
 pub(crate) async fn ledger_handler(
@@ -1079,14 +1100,19 @@ pub(crate) async fn ledger_handler(
     path = "/reports/ageing",
     tag = "reports",
     operation_id = "ageing",
-    summary = "Open receivables or payables per partner, aged in buckets of 0-30, 31-60, 61-90 and over 90 days.",
+    summary = "Open receivables or payables per partner, aged in buckets of 0-30, 31-60, 61-90 and \
+         over 90 days.",
     params(crate::openapi::AgeingParams),
     responses(
-        (status = 200, description = "Per partner and currency, the open amounts per bucket.", body = AgeingJson),
-        (status = 400, description = "`malformed_request`: an unknown parameter, or `side`, `as_of`, `height` or `currency` is not valid.", body = ErrorJson),
+        (status = 200, description = "Per partner and currency, the open amounts per bucket.",
+             body = AgeingJson),
+        (status = 400, description = "`malformed_request`: an unknown parameter, or `side`, \
+             `as_of`, `height` or `currency` is not valid.", body = ErrorJson),
         (status = 404, description = "`not_found`: `height` is above the head.", body = ErrorJson),
-        (status = 422, description = "`no_fx_rate`: no rate into the reporting currency is recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
+        (status = 422, description = "`no_fx_rate`: no rate into the reporting currency is \
+             recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
     ),
 )]
 pub(crate) async fn ageing_handler(
@@ -1118,11 +1144,15 @@ pub(crate) async fn ageing_handler(
     summary = "Debit and credit totals per department, account and currency.",
     params(crate::openapi::PointParams),
     responses(
-        (status = 200, description = "One line per department, account and currency.", body = DepartmentsJson),
-        (status = 400, description = "`malformed_request`: an unknown parameter, or `as_of`, `height` or `currency` is not valid.", body = ErrorJson),
+        (status = 200, description = "One line per department, account and currency.",
+             body = DepartmentsJson),
+        (status = 400, description = "`malformed_request`: an unknown parameter, or `as_of`, \
+             `height` or `currency` is not valid.", body = ErrorJson),
         (status = 404, description = "`not_found`: `height` is above the head.", body = ErrorJson),
-        (status = 422, description = "`no_fx_rate`: no rate into the reporting currency is recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
-        (status = 500, description = "`internal`: the node failed to read its store.", body = ErrorJson),
+        (status = 422, description = "`no_fx_rate`: no rate into the reporting currency is \
+             recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
     ),
 )]
 pub(crate) async fn departments_handler(

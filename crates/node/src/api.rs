@@ -191,8 +191,9 @@ pub(crate) fn node_routes() -> OpenApiRouter<Vec<ChainHandle>> {
 }
 
 /// The endpoints of one chain, each registered with its documentation: `routes!` takes handlers
-/// annotated with `#[utoipa::path]`, so a route cannot be added without being described (the
-/// test `tests/openapi.rs` checks the served routes against the document).
+/// annotated with `#[utoipa::path]`, so registering a route here describes it. A route added
+/// any other way (a plain `.route`) is served undocumented, which the test `tests/openapi.rs`
+/// refuses: it compares the router's routing table with the document.
 pub(crate) fn chain_routes() -> OpenApiRouter<ChainHandle> {
     OpenApiRouter::default()
         .routes(routes!(status))

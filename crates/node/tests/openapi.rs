@@ -439,6 +439,8 @@ impl Answer {
 }
 
 impl Net {
+    /// Every request of this test goes through here (credentials, when the API asks for them,
+    /// belong here too).
     async fn request(&self, method: Method, uri: &str, body: Option<Value>) -> Answer {
         let mut request = Request::builder().method(method).uri(uri);
         let body = match body {
@@ -654,7 +656,7 @@ async fn every_documented_operation_answers_with_its_documented_shape() {
         documented, requested,
         "the documented operations and those this test requests differ"
     );
-    let mut checked_ok = 0;
+    let mut refused = BTreeMap::new();
     for ((method, path), (uri, body)) in &requests {
         let operation = &document["paths"][*path][*method];
         let answer = net
@@ -697,20 +699,24 @@ async fn every_documented_operation_answers_with_its_documented_shape() {
                 serde_json::to_string_pretty(&answer.json()).unwrap()
             );
         }
-        if answer.status.is_success() {
-            checked_ok += 1;
-        } else {
+        if !answer.status.is_success() {
             // Errors are `ErrorJson`, whatever else they say.
             assert_eq!(media["schema"]["$ref"], "#/components/schemas/ErrorJson");
-            println!(
-                "{method} {uri}: {status} {}",
-                answer.json()["error"]["code"]
-            );
+            let code = answer.json()["error"]["code"].as_str().unwrap().to_string();
+            refused.insert(*path, (status, code));
         }
     }
     // The proofs need finalization certificates, which a chain committed without consensus has
     // not: they answer their documented `not_final_yet`. Everything else succeeds.
-    assert_eq!(checked_ok, requests.len() - 3);
+    let not_final = ("404".to_string(), "not_final_yet".to_string());
+    assert_eq!(
+        refused,
+        BTreeMap::from([
+            ("/v1/proofs/closings/{through}", not_final.clone()),
+            ("/v1/proofs/consistency", not_final.clone()),
+            ("/v1/proofs/entries/{id}", not_final),
+        ])
+    );
 }
 
 #[tokio::test]

@@ -948,6 +948,14 @@ fn parameter_bounds_are_the_named_constants() {
         limit["default"],
         tally_node::reports::LEDGER_PAGE_DEFAULT as u64
     );
+    let too_large = format!("({} MiB)", tally_node::api::REQUEST_BYTES_MAX >> 20);
+    for path in ["/v1/transactions", "/v1/reads"] {
+        let description = &document["paths"][path]["post"]["responses"]["413"]["description"];
+        assert!(
+            description.as_str().unwrap().contains(&too_large),
+            "{path}: {description}"
+        );
+    }
     assert_eq!(
         document["components"]["schemas"]["SignedBatch"]["properties"]["entries"]["maxItems"],
         tally_chain::BATCH_ENTRIES_MAX as u64

@@ -11,12 +11,12 @@ use axum::{
     },
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{get, post},
     Json, Router,
 };
 use tally_chain::{CloseError, SignedTx, Transaction, TxBody, TxError};
 use tally_consensus::{AdmitError, ChainHandle, Outcome, Receipt, SubmitError};
 use tally_ledger::{AccountCode, Date, EntryId, PeriodError, PostError};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::wire::{
     AccountJson, BlockJson, CloseProgressJson, ClosingJson, ClosingsJson, CommittedEntryJson,
@@ -164,16 +164,20 @@ pub(crate) fn internal(error: impl std::fmt::Display) -> ApiError {
 }
 
 /// The API of a node hosting `chains`: each chain under `/v1/chains/{chain_id}/...`, and the
-/// first (home) chain also directly under `/v1/...`. `/v1/chains` lists them.
+/// first (home) chain also directly under `/v1/...`. `/v1/chains` lists them and
+/// `/v1/openapi.json` describes them all.
 pub fn router(chains: Vec<ChainHandle>) -> Router {
-    let mut router = Router::new().route("/v1/chains", get(list_chains).with_state(chains.clone()));
+    // Generated here, at start-up, rather than on the first request that asks for it.
+    std::sync::LazyLock::force(&crate::openapi::DOCUMENT);
+    let (node, _) = node_routes().split_for_parts();
+    let mut router = node.with_state(chains.clone());
     if let Some(home) = chains.first() {
-        router = router.nest("/v1", chain_routes(home.clone()));
+        router = router.nest("/v1", chain_router(home.clone()));
     }
     for chain in &chains {
         router = router.nest(
             &format!("/v1/chains/{}", chain.chain_id()),
-            chain_routes(chain.clone()),
+            chain_router(chain.clone()),
         );
     }
     router
@@ -182,57 +186,66 @@ pub fn router(chains: Vec<ChainHandle>) -> Router {
         .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))
 }
 
-/// The endpoints of one chain.
-fn chain_routes(chain: ChainHandle) -> Router {
-    Router::new()
-        .route("/status", get(status))
-        .route("/transactions", post(submit))
-        .route("/transactions/{hash}", get(transaction))
-        .route("/entries", get(list_entries))
-        .route("/entries/{id}", get(entry))
-        .route("/accounts", get(accounts))
-        .route("/entries/{id}/history", get(entry_history))
-        .route("/blocks/{height}", get(block))
-        .route("/blocks/{height}/raw", get(crate::observer::raw_block))
-        .route("/proofs/entries/{id}", get(entry_proof))
-        .route("/proofs/consistency", get(consistency_proof))
-        .route("/proofs/closings/{through}", get(closing_proof))
-        .route("/reports/trial-balance", get(crate::reports::trial_balance))
-        .route(
-            "/reports/balance-sheet",
-            get(crate::reports::balance_sheet_handler),
-        )
-        .route(
-            "/reports/income-statement",
-            get(crate::reports::income_statement_handler),
-        )
-        .route(
-            "/reports/ledger/{account}",
-            get(crate::reports::ledger_handler),
-        )
-        .route("/reports/ageing", get(crate::reports::ageing_handler))
-        .route(
-            "/reports/departments",
-            get(crate::reports::departments_handler),
-        )
-        .route("/reports/intercompany", get(intercompany))
-        .route("/closings", get(closings))
-        .route("/closings/{through}", get(closing))
-        .route("/members", get(crate::privacy::members))
-        .route("/keys", get(crate::privacy::keys))
-        .route(
-            "/contracts/{id}/sealed",
-            get(crate::privacy::contract_terms),
-        )
-        .route(
-            "/reads",
-            post(crate::privacy::read).get(crate::privacy::access_log),
-        )
+/// The node-wide endpoints, each registered with its documentation (see [`crate::openapi`]).
+pub(crate) fn node_routes() -> OpenApiRouter<Vec<ChainHandle>> {
+    OpenApiRouter::default()
+        .routes(routes!(list_chains))
+        .routes(routes!(crate::openapi::openapi_json))
+}
+
+/// The endpoints of one chain, each registered with its documentation: `routes!` takes handlers
+/// annotated with `#[utoipa::path]`, so registering a route here describes it. A route added
+/// any other way (a plain `.route`) is served undocumented, which the test `tests/openapi.rs`
+/// refuses: it compares the router's routing table with the document.
+pub(crate) fn chain_routes() -> OpenApiRouter<ChainHandle> {
+    OpenApiRouter::default()
+        .routes(routes!(status))
+        .routes(routes!(submit))
+        .routes(routes!(transaction))
+        .routes(routes!(list_entries))
+        .routes(routes!(entry))
+        .routes(routes!(accounts))
+        .routes(routes!(entry_history))
+        .routes(routes!(block))
+        .routes(routes!(crate::observer::raw_block))
+        .routes(routes!(entry_proof))
+        .routes(routes!(consistency_proof))
+        .routes(routes!(closing_proof))
+        .routes(routes!(crate::reports::trial_balance))
+        .routes(routes!(crate::reports::balance_sheet_handler))
+        .routes(routes!(crate::reports::income_statement_handler))
+        .routes(routes!(crate::reports::ledger_handler))
+        .routes(routes!(crate::reports::ageing_handler))
+        .routes(routes!(crate::reports::departments_handler))
+        .routes(routes!(intercompany))
+        .routes(routes!(closings))
+        .routes(routes!(closing))
+        .routes(routes!(crate::privacy::members))
+        .routes(routes!(crate::privacy::keys))
+        .routes(routes!(crate::privacy::contract_terms))
+        .routes(routes!(crate::privacy::read, crate::privacy::access_log))
+}
+
+/// One chain's endpoints, serving `chain`.
+fn chain_router(chain: ChainHandle) -> Router {
+    let (routes, _) = chain_routes().split_for_parts();
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(chain)
 }
 
+/// The chains this node hosts.
+#[utoipa::path(
+    get,
+    path = "/v1/chains",
+    tag = "chain",
+    operation_id = "chains",
+    responses(
+        (status = 200, description = "The status of every chain this node hosts, the home chain \
+             first.", body = Vec<StatusJson>),
+    ),
+)]
 async fn list_chains(State(chains): State<Vec<ChainHandle>>) -> Json<Vec<StatusJson>> {
     Json(chains.iter().map(status_of).collect())
 }
@@ -241,7 +254,7 @@ async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
-        "no such endpoint; see /v1/chains, /v1/status, /v1/transactions, /v1/entries, /v1/entries/{id}, /v1/accounts, /v1/blocks/{height}, /v1/reports/{trial-balance,balance-sheet,income-statement,ledger/{account},ageing,departments}, /v1/closings",
+        "no such endpoint; see /v1/openapi.json for every endpoint, or /v1/chains, /v1/status, /v1/transactions, /v1/entries, /v1/entries/{id}, /v1/accounts, /v1/blocks/{height}, /v1/reports/{trial-balance,balance-sheet,income-statement,ledger/{account},ageing,departments}, /v1/closings",
     )
 }
 
@@ -253,6 +266,16 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// The chain's status.
+#[utoipa::path(
+    get,
+    path = "/status",
+    tag = "chain",
+    responses(
+        (status = 200, description = "The chain's height, tip, roots and mempool.",
+             body = StatusJson),
+    ),
+)]
 async fn status(State(chain): State<ChainHandle>) -> Json<StatusJson> {
     Json(status_of(&chain))
 }
@@ -276,6 +299,41 @@ fn status_of(chain: &ChainHandle) -> StatusJson {
     }
 }
 
+/// Submits a signed transaction.
+#[utoipa::path(
+    post,
+    path = "/transactions",
+    tag = "chain",
+    request_body(content = crate::openapi::transaction::TransactionSchema, description = "A \
+         transaction signed by its member (`tally submit` writes one)."),
+    responses(
+        (status = 202, description = "`accepted`: checked and waiting for a block.",
+             body = SubmitJson),
+        (status = 200, description = "`committed`: the same transaction was committed before; \
+             nothing changed.", body = SubmitJson),
+        (status = 400, description = "`malformed_request`: the body is not JSON; `bad_signature`: \
+             a signature does not verify.", body = ErrorJson),
+        (status = 403, description = "`not_a_member`: the signer is not an active member; \
+             `not_allowed`: its role may not do this.", body = ErrorJson),
+        (status = 409, description = "`duplicate_id`: an entry with this id is committed with \
+             other content; `already_pending`: the transaction waits in the mempool; \
+             `already_signed`, `trial_balance_differs`, `close_pending`, `already_closed`: a \
+             period close sign-off that does not apply.", body = ErrorJson),
+        (status = 410, description = "`erased`: the key epoch is erased.", body = ErrorJson),
+        (status = 413, description = "`request_too_large`: the body exceeds the node's request \
+             limit (32 MiB).", body = ErrorJson),
+        (status = 415, description = "`malformed_request`: the `Content-Type` is not \
+             `application/json`.", body = ErrorJson),
+        (status = 422, description = "`malformed_request`: the JSON is not a transaction; \
+             `unbalanced`, `invalid_entry`, `unknown_account`, `period_closed`, `period_closing`, \
+             `key_rule_violated`, `duplicate_in_transaction`, `rule_violated`: the chain's rules \
+             refuse it.", body = ErrorJson),
+        (status = 429, description = "`mempool_full`: the mempool is full; retry later.",
+             body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+    ),
+)]
 async fn submit(
     State(chain): State<ChainHandle>,
     body: Result<Json<Transaction>, JsonRejection>,
@@ -305,6 +363,20 @@ async fn submit(
     })
 }
 
+/// The state of a submitted transaction.
+#[utoipa::path(
+    get,
+    path = "/transactions/{hash}",
+    tag = "chain",
+    params(("hash" = String, Path, description = "The transaction hash, 64 hex digits.")),
+    responses(
+        (status = 200, description = "`pending`, `committed` (with its height, and for a period \
+             close sign-off what it achieved), `rejected` (with the reason) or `unknown`.",
+             body = TxStatusJson),
+        (status = 400, description = "`malformed_request`: the hash is not 64 hex digits.",
+             body = ErrorJson),
+    ),
+)]
 async fn transaction(
     State(chain): State<ChainHandle>,
     Path(hash): Path<String>,
@@ -348,6 +420,23 @@ async fn transaction(
     Ok(Json(status))
 }
 
+/// One committed entry.
+#[utoipa::path(
+    get,
+    path = "/entries/{id}",
+    tag = "entries",
+    params(("id" = String, Path, description = "The entry id.")),
+    responses(
+        (status = 200, description = "The committed entry with its signer, block and time.",
+             body = CommittedEntryJson),
+        (status = 400, description = "`malformed_request`: not a valid entry id.",
+             body = ErrorJson),
+        (status = 404, description = "`not_found`: no such entry; `pending`: the entry waits for a \
+             block.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+    ),
+)]
 async fn entry(
     State(chain): State<ChainHandle>,
     Path(id): Path<String>,
@@ -451,6 +540,21 @@ fn entries_request(
 
 /// Committed entries in commit order (height, then position), optionally filtered, a page at
 /// a time: `next` is the cursor of the following page, `null` at the end of the log.
+#[utoipa::path(
+    get,
+    path = "/entries",
+    tag = "entries",
+    summary = "Committed entries in commit order, optionally filtered, a page at a time.",
+    params(crate::openapi::EntriesParams),
+    responses(
+        (status = 200, description = "A page of committed entries in commit order; `next` is the \
+             cursor of the following page, `null` at the end of the log.", body = EntriesPageJson),
+        (status = 400, description = "`malformed_request`: an unknown parameter, or one that is \
+             not valid (each message names it).", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+    ),
+)]
 async fn list_entries(
     State(chain): State<ChainHandle>,
     query: Result<Query<EntriesQuery>, QueryRejection>,
@@ -481,6 +585,15 @@ async fn list_entries(
 }
 
 /// The chart of accounts, in code order, open and closed.
+#[utoipa::path(
+    get,
+    path = "/accounts",
+    tag = "entries",
+    responses(
+        (status = 200, description = "The chart of accounts in code order, open and closed.",
+             body = Vec<AccountJson>),
+    ),
+)]
 async fn accounts(State(chain): State<ChainHandle>) -> Json<Vec<AccountJson>> {
     let state = chain.state();
     Json(
@@ -492,6 +605,23 @@ async fn accounts(State(chain): State<ChainHandle>) -> Json<Vec<AccountJson>> {
     )
 }
 
+/// The history of an entry: who changed what, when.
+#[utoipa::path(
+    get,
+    path = "/entries/{id}/history",
+    tag = "audit",
+    params(("id" = String, Path, description = "The entry id.")),
+    responses(
+        (status = 200, description = "The entry, its author, and every later reversal or \
+             adjustment of it (and of those) with authors and reasons.",
+             body = crate::history::EntryHistoryJson),
+        (status = 400, description = "`malformed_request`: not a valid entry id.",
+             body = ErrorJson),
+        (status = 404, description = "`not_found`: no such committed entry.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+    ),
+)]
 async fn entry_history(
     State(chain): State<ChainHandle>,
     Path(id): Path<String>,
@@ -515,6 +645,23 @@ async fn entry_history(
         })
 }
 
+/// One block's header and finalization certificate.
+#[utoipa::path(
+    get,
+    path = "/blocks/{height}",
+    tag = "chain",
+    params(("height" = u64, Path, description = "The block height.")),
+    responses(
+        (status = 200, description = "The block header with its finalization certificate, if it \
+             has its own.", body = BlockJson),
+        (status = 400, description = "`malformed_request`: not a block height.", body = ErrorJson),
+        (status = 404, description = "`not_found`: no block at this height yet.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+        (status = 503, description = "`damaged`: a stored block failed its check and is not \
+             repaired yet; the node serves nothing rather than damaged data.", body = ErrorJson),
+    ),
+)]
 async fn block(
     State(chain): State<ChainHandle>,
     Path(height): Path<String>,
@@ -596,6 +743,26 @@ fn prove_error(error: tally_audit::ProveError) -> ApiError {
     }
 }
 
+/// An inclusion proof of a committed entry.
+#[utoipa::path(
+    get,
+    path = "/proofs/entries/{id}",
+    tag = "audit",
+    params(("id" = String, Path, description = "The entry id.")),
+    responses(
+        (status = 200, description = "The proof file (see `tally_audit::proof`), which `tally \
+             proof check` verifies with the genesis file alone.",
+             content(("application/octet-stream"))),
+        (status = 400, description = "`malformed_request`: not a valid entry id.",
+             body = ErrorJson),
+        (status = 404, description = "`not_found`: no such committed entry; `not_final_yet`: its \
+             block has no finalization certificate yet.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+        (status = 503, description = "`damaged`: a stored block failed its check and is not \
+             repaired yet; the node serves nothing rather than damaged data.", body = ErrorJson),
+    ),
+)]
 async fn entry_proof(
     State(chain): State<ChainHandle>,
     Path(id): Path<String>,
@@ -619,6 +786,24 @@ async fn entry_proof(
     Ok(proof_response(proof))
 }
 
+/// A proof of a completed period close and its closing trial balance.
+#[utoipa::path(
+    get,
+    path = "/proofs/closings/{through}",
+    tag = "audit",
+    params(("through" = String, Path, format = Date, description = "The last day of the closed \
+         period.")),
+    responses(
+        (status = 200, description = "The proof file (see `tally_audit::proof`), which `tally \
+             proof check` verifies with the genesis file alone.",
+             content(("application/octet-stream"))),
+        (status = 400, description = "`malformed_request`: not a date.", body = ErrorJson),
+        (status = 404, description = "`not_found`: no such completed close; `not_final_yet`: its \
+             block has no finalization certificate yet.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+    ),
+)]
 async fn closing_proof(
     State(chain): State<ChainHandle>,
     Path(through): Path<String>,
@@ -635,6 +820,25 @@ struct RangeQuery {
     to: u64,
 }
 
+/// A proof that the block at `to` extends the block at `from`.
+#[utoipa::path(
+    get,
+    path = "/proofs/consistency",
+    tag = "audit",
+    params(("from" = u64, Query, description = "The earlier block height."
+         ), ("to" = u64, Query, description = "The later block height.")),
+    responses(
+        (status = 200, description = "The proof file (see `tally_audit::proof`), which `tally \
+             proof check` verifies with the genesis file alone.",
+             content(("application/octet-stream"))),
+        (status = 400, description = "`malformed_request`: `from` or `to` is missing or not a \
+             height, or the range is backwards or too long.", body = ErrorJson),
+        (status = 404, description = "`not_found`: no such block; `not_final_yet`: its block has \
+             no finalization certificate yet.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+    ),
+)]
 async fn consistency_proof(
     State(chain): State<ChainHandle>,
     query: Result<axum::extract::Query<RangeQuery>, axum::extract::rejection::QueryRejection>,
@@ -663,6 +867,15 @@ fn parse_date(field: &str, text: &str) -> Result<Date, ApiError> {
 }
 
 /// The close policy, the close under way and every completed close (without trial balances).
+#[utoipa::path(
+    get,
+    path = "/closings",
+    tag = "reports",
+    responses(
+        (status = 200, description = "The close policy, the close under way and every completed \
+             close, oldest first (without trial balances).", body = ClosingsJson),
+    ),
+)]
 async fn closings(State(chain): State<ChainHandle>) -> Json<ClosingsJson> {
     let state = chain.state();
     Json(ClosingsJson::from_closes(&state.closes, &state.ledger))
@@ -670,6 +883,23 @@ async fn closings(State(chain): State<ChainHandle>) -> Json<ClosingsJson> {
 
 /// One completed close with its closing trial balance, read from the final sign-off in the
 /// stored block (the state records where it is).
+#[utoipa::path(
+    get,
+    path = "/closings/{through}",
+    tag = "reports",
+    summary = "One completed close with its closing trial balance.",
+    params(("through" = String, Path, format = Date, description = "The last day of the closed \
+         period.")),
+    responses(
+        (status = 200, description = "The completed close with its closing trial balance, as the \
+             final sign-off carries it.", body = ClosingJson),
+        (status = 400, description = "`malformed_request`: not a date.", body = ErrorJson),
+        (status = 404, description = "`not_found`: no close through this day; `pending`: the close \
+             waits for sign-offs (the message names the roles).", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+    ),
+)]
 async fn closing(
     State(chain): State<ChainHandle>,
     Path(through): Path<String>,
@@ -727,6 +957,21 @@ struct IntercompanyQuery {
 }
 
 /// This chain's automatic bookings against one partner, per contract (see [`crate::reconcile`]).
+#[utoipa::path(
+    get,
+    path = "/reports/intercompany",
+    tag = "reports",
+    summary = "This chain's automatic bookings against one partner, per contract.",
+    params(("with" = String, Query, description = "The partner enterprise's name.")),
+    responses(
+        (status = 200, description = "This chain's automatic bookings against the partner, per \
+             contract and currency.", body = Vec<crate::reconcile::IntercompanyLine>),
+        (status = 400, description = "`malformed_request`: `with` is missing or not an enterprise \
+             name.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+    ),
+)]
 async fn intercompany(
     State(chain): State<ChainHandle>,
     query: Result<Query<IntercompanyQuery>, QueryRejection>,

@@ -7,13 +7,14 @@ use serde::{Deserialize, Serialize};
 use tally_chain::{ChainState, CommittedEntry, Store, StoreError};
 use tally_identity::PublicKey;
 use tally_ledger::{EntryId, ADJUSTS_REFERENCE};
+use utoipa::ToSchema;
 
 use crate::wire::CommittedEntryJson;
 
 /// Later entries one history lists at most; a longer chain of corrections is cut with a note.
 pub const HISTORY_CHANGES_MAX: usize = 256;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AuthorJson {
     pub key: String,
     pub name: String,
@@ -21,7 +22,7 @@ pub struct AuthorJson {
     pub department: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ChangeJson {
     /// "reversal" or "adjustment".
     pub kind: String,
@@ -33,7 +34,7 @@ pub struct ChangeJson {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct EntryHistoryJson {
     pub entry: CommittedEntryJson,
     pub author: AuthorJson,

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod metrics;
 pub mod node;
 pub mod observer;
+pub mod openapi;
 pub mod peers;
 pub mod privacy;
 pub mod reconcile;

@@ -22,6 +22,7 @@ use tally_chain::Block;
 use tally_consensus::{ChainHandle, FollowError, Follower};
 
 use crate::api::{finalized_block, internal, ApiError};
+use crate::wire::ErrorJson;
 
 /// How long an observer waits before asking again once it has every block its sources have:
 /// about a block interval, so it trails the validators by at most one poll.
@@ -48,9 +49,27 @@ pub struct RawBlock {
     pub certificate: Option<Vec<u8>>,
 }
 
-/// `GET /v1/blocks/{height}/raw`: a finalized block and its certificate, for observers. The
-/// block is checked against the digest the chain committed to before it is served, as every
-/// block the API serves.
+/// One finalized block as stored, with its certificate, for observers.
+///
+/// The block is checked against the digest the chain committed to before it is served, as
+/// every block the API serves.
+#[utoipa::path(
+    get,
+    path = "/blocks/{height}/raw",
+    tag = "chain",
+    params(("height" = u64, Path, description = "The block height.")),
+    responses(
+        (status = 200, description = "The block as stored and its own finalization certificate \
+             if it has one: postcard of `{block, certificate}`, which observers check against the \
+             genesis validators before committing.", content(("application/octet-stream"))),
+        (status = 400, description = "`malformed_request`: not a block height.", body = ErrorJson),
+        (status = 404, description = "`not_found`: no block at this height yet.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+        (status = 503, description = "`damaged`: a stored block failed its check and is not \
+             repaired yet; the node serves nothing rather than damaged data.", body = ErrorJson),
+    ),
+)]
 pub async fn raw_block(
     State(chain): State<ChainHandle>,
     Path(height): Path<String>,

@@ -22,9 +22,10 @@ use tally_chain::{
 };
 use tally_consensus::ChainHandle;
 use tally_ledger::{SealKey, SealedField};
+use utoipa::ToSchema;
 
 use crate::api::{internal, ApiError};
-use crate::wire::{SealKeyJson, SealedFieldJson};
+use crate::wire::{ErrorJson, SealKeyJson, SealedFieldJson};
 
 /// How far a read's own time may be from the node's clock: a client signs a read just before
 /// sending it; an older one is a replay.
@@ -34,7 +35,7 @@ pub const READ_CLOCK_SKEW_MAX_MS: u64 = 60 * 1000;
 pub const ACCESS_LOG_BLOCKS_MAX: u64 = 1000;
 
 /// A member of the chain, as writers and administrators need to see it.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct MemberJson {
     pub key: String,
     pub name: String,
@@ -44,7 +45,7 @@ pub struct MemberJson {
 }
 
 /// One key epoch of a category.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct EpochJson {
     pub epoch: u32,
     /// The X25519 public key writers seal to, in hex.
@@ -57,7 +58,7 @@ pub struct EpochJson {
 }
 
 /// A category's keys.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct CategoryJson {
     pub category: String,
     /// The roles that may be granted it (auditors always may).
@@ -70,7 +71,7 @@ pub struct CategoryJson {
 }
 
 /// A reader's copy of an epoch secret.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct GrantJson {
     pub category: String,
     pub epoch: u32,
@@ -81,7 +82,7 @@ pub struct GrantJson {
 }
 
 /// The answer to a read: what the reader needs to open the fields it asked for.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct SealedReadJson {
     pub entry: String,
     pub fields: Vec<SealedFieldJson>,
@@ -92,7 +93,7 @@ pub struct SealedReadJson {
 }
 
 /// A contract's field key wrapped to one member of a party.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct PartyKeyJson {
     pub member: String,
     pub encapped: String,
@@ -100,7 +101,7 @@ pub struct PartyKeyJson {
 }
 
 /// One sealing of a contract's private terms.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct SealedTermsJson {
     pub fields: Vec<SealedFieldJson>,
     pub keys: Vec<PartyKeyJson>,
@@ -108,7 +109,7 @@ pub struct SealedTermsJson {
 
 /// A contract's private terms: ciphertexts, commitments and the parties' wrapped keys. Public
 /// on the consortium chain: only the members holding a key open them.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct ContractTermsJson {
     pub contract: String,
     pub parties: Vec<String>,
@@ -116,7 +117,7 @@ pub struct ContractTermsJson {
 }
 
 /// One recorded read.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct AccessJson {
     pub height: u64,
     /// Block time, milliseconds since the Unix epoch.
@@ -131,13 +132,22 @@ pub struct AccessJson {
 }
 
 /// The access log over a range of blocks.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct AccessLogJson {
     pub from: u64,
     pub to: u64,
     pub reads: Vec<AccessJson>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/members",
+    tag = "chain",
+    summary = "The chain's members: key, name, role, department, revoked.",
+    responses(
+        (status = 200, description = "Every member admitted to the chain.", body = Vec<MemberJson>),
+    ),
+)]
 pub async fn members(State(chain): State<ChainHandle>) -> Json<Vec<MemberJson>> {
     let state = chain.state();
     Json(
@@ -155,6 +165,16 @@ pub async fn members(State(chain): State<ChainHandle>) -> Json<Vec<MemberJson>> 
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/keys",
+    tag = "privacy",
+    summary = "The key epochs of every sealed-field category, with their grantees.",
+    responses(
+        (status = 200, description = "Per category: who may read it, the active epoch, every epoch \
+             and the revoked members.", body = Vec<CategoryJson>),
+    ),
+)]
 pub async fn keys(State(chain): State<ChainHandle>) -> Json<Vec<CategoryJson>> {
     let state = chain.state();
     Json(
@@ -205,6 +225,42 @@ fn sealing_error(error: SealingError) -> ApiError {
 }
 
 /// Serves a signed read: checks it, records it, answers with what the reader needs.
+#[utoipa::path(
+    post,
+    path = "/reads",
+    tag = "privacy",
+    request_body(content = crate::openapi::transaction::ReadTransactionSchema, description = "A \
+         read transaction signed by the reader, stamped with its own clock (`tally read` makes \
+         one)."),
+    responses(
+        (status = 200, description = "The ciphertexts, their wrapped seal keys and the reader's \
+             wrapped epoch secrets; `logged` is the hash of the read transaction that records the \
+             read on the chain.", body = SealedReadJson),
+        (status = 400, description = "`malformed_request`: the body is not JSON or not a signed \
+             read; `stale_read`: the read's time is too far from the node's clock; \
+             `bad_signature`: the signature does not verify.", body = ErrorJson),
+        (status = 403, description = "`not_authorised`: the reader holds no grant for a field's \
+             key epoch; `not_a_member`, `not_allowed`: the chain refuses the reader.",
+             body = ErrorJson),
+        (status = 404, description = "`not_found`: no such entry, sealed field or key epoch.",
+             body = ErrorJson),
+        (status = 409, description = "`read_replayed`: this signed read was already used; \
+             `already_pending`: it waits in the mempool.", body = ErrorJson),
+        (status = 410, description = "`erased`: the field's key epoch is erased.",
+             body = ErrorJson),
+        (status = 413, description = "`request_too_large`: the body exceeds the node's request \
+             limit (32 MiB).", body = ErrorJson),
+        (status = 415, description = "`malformed_request`: the `Content-Type` is not \
+             `application/json`.", body = ErrorJson),
+        (status = 422, description = "`malformed_request`: the JSON is not a transaction; \
+             `rule_violated` and the other rule codes of `POST /v1/transactions`: the chain \
+             refuses the read.", body = ErrorJson),
+        (status = 429, description = "`mempool_full`: the mempool is full; retry later.",
+             body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+    ),
+)]
 pub async fn read(
     State(chain): State<ChainHandle>,
     body: Result<Json<Transaction>, JsonRejection>,
@@ -335,6 +391,20 @@ fn answer(
 }
 
 /// The private terms sealed onto a consortium contract.
+#[utoipa::path(
+    get,
+    path = "/contracts/{id}/sealed",
+    tag = "contracts",
+    summary = "A consortium contract's sealed private terms.",
+    params(("id" = String, Path, description = "The contract id.")),
+    responses(
+        (status = 200, description = "The ciphertexts, commitments and the parties' wrapped keys; \
+             only members holding a key open them.", body = ContractTermsJson),
+        (status = 400, description = "`malformed_request`: not a contract id.", body = ErrorJson),
+        (status = 404, description = "`not_found`: no such contract, or this is a private chain \
+             (contracts live on the consortium chain).", body = ErrorJson),
+    ),
+)]
 pub async fn contract_terms(
     State(chain): State<ChainHandle>,
     axum::extract::Path(id): axum::extract::Path<String>,
@@ -394,6 +464,25 @@ pub struct RangeQuery {
 }
 
 /// Every recorded read in a range of blocks (the last [`ACCESS_LOG_BLOCKS_MAX`] by default).
+#[utoipa::path(
+    get,
+    path = "/reads",
+    tag = "privacy",
+    summary = "The access log: every recorded read of sealed fields in a range of blocks.",
+    params(crate::openapi::AccessLogParams),
+    responses(
+        (status = 200, description = "The reads recorded in blocks `from` to `to`.",
+             body = AccessLogJson),
+        (status = 400, description = "`malformed_request`: `from` or `to` is not a height, or the \
+             range is empty or too long.", body = ErrorJson),
+        (status = 403, description = "`not_allowed`: only administrators and auditors may read the \
+             access log.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+        (status = 503, description = "`damaged`: a stored block failed its check and is not \
+             repaired yet; the node serves nothing rather than damaged data.", body = ErrorJson),
+    ),
+)]
 pub async fn access_log(
     State(chain): State<ChainHandle>,
     query: Result<Query<RangeQuery>, QueryRejection>,

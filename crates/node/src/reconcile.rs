@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use tally_chain::CommittedEntry;
 use tally_contracts::PostingRules;
 use tally_ledger::{format_signed, AccountCode, Currency, Side};
+use utoipa::ToSchema;
 
 use crate::bookkeeper::COUNTERPARTY_REFERENCE;
 
@@ -19,7 +20,7 @@ use crate::bookkeeper::COUNTERPARTY_REFERENCE;
 pub const DERIVED_PREFIX: &str = "auto:";
 
 /// One contract's intercompany movement in one party's books, per currency.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IntercompanyLine {
     pub contract: String,
     /// The trade the contract belongs to (the contract itself for a trade).

@@ -35,9 +35,10 @@ use tally_reports::{
     AgeingSide, Converter, DepartmentTotals, FxError, ItemBook, ItemKey, NetLine, PostingRecord,
     Rate, ReportError, StatementLine,
 };
+use utoipa::ToSchema;
 
 use crate::api::{internal, ApiError};
-use crate::wire::TrialBalanceJson;
+use crate::wire::{ErrorJson, TrialBalanceJson};
 
 /// Postings per account ledger page when the request names no `limit`.
 pub const LEDGER_PAGE_DEFAULT: usize = 100;
@@ -277,7 +278,7 @@ fn sum_until(postings: &[PostingRecord], as_of: Date) -> Option<Balance> {
 // JSON
 
 /// A rate a converted report used.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RateJson {
     pub from: String,
     pub to: String,
@@ -308,7 +309,7 @@ fn rates_of(converter: Option<&Converter>) -> Vec<RateJson> {
 }
 
 /// One account in a statement: its amount on its kind's natural side.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StatementLineJson {
     pub account: String,
     pub name: String,
@@ -326,7 +327,7 @@ fn statement_lines(lines: &[StatementLine], currency: Currency) -> Vec<Statement
         .collect()
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BalanceSheetSectionJson {
     pub currency: String,
     pub assets: Vec<StatementLineJson>,
@@ -344,7 +345,7 @@ pub struct BalanceSheetSectionJson {
 }
 
 /// What every report says about where its numbers stand.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReportHeaderJson {
     /// The block height the report describes.
     pub height: u64,
@@ -356,14 +357,14 @@ pub struct ReportHeaderJson {
     pub rates: Vec<RateJson>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BalanceSheetJson {
     #[serde(flatten)]
     pub header: ReportHeaderJson,
     pub sections: Vec<BalanceSheetSectionJson>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IncomeSectionJson {
     pub currency: String,
     pub revenue: Vec<StatementLineJson>,
@@ -373,14 +374,14 @@ pub struct IncomeSectionJson {
     pub result: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IncomeStatementJson {
     #[serde(flatten)]
     pub header: ReportHeaderJson,
     pub sections: Vec<IncomeSectionJson>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LedgerPostingJson {
     /// The posting's place in commit order; pass the last one as `after` for the next page.
     pub seq: u64,
@@ -395,7 +396,7 @@ pub struct LedgerPostingJson {
     pub balance: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AccountLedgerJson {
     #[serde(flatten)]
     pub header: ReportHeaderJson,
@@ -407,7 +408,7 @@ pub struct AccountLedgerJson {
     pub next: Option<u64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AgeingLineJson {
     pub partner: String,
     pub currency: String,
@@ -419,7 +420,7 @@ pub struct AgeingLineJson {
     pub items: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AgeingJson {
     #[serde(flatten)]
     pub header: ReportHeaderJson,
@@ -430,7 +431,7 @@ pub struct AgeingJson {
     pub partners: Vec<AgeingLineJson>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DepartmentLineJson {
     pub department: String,
     pub account: String,
@@ -439,7 +440,7 @@ pub struct DepartmentLineJson {
     pub credit: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DepartmentsJson {
     #[serde(flatten)]
     pub header: ReportHeaderJson,
@@ -919,6 +920,27 @@ async fn run<T: Send + 'static>(
 
 const POINT_PARAMETERS: [&str; 3] = ["as_of", "height", "currency"];
 
+#[utoipa::path(
+    get,
+    path = "/reports/trial-balance",
+    tag = "reports",
+    operation_id = "trial_balance",
+    summary = "The trial balance, per currency or in a reporting currency.",
+    params(crate::openapi::PointParams),
+    responses(
+        (status = 200, description = "One line per account and currency with a balance (converted \
+             lines are netted per account).", body = Vec<TrialBalanceJson>),
+        (status = 400, description = "`malformed_request`: an unknown parameter, or `as_of`, \
+             `height` or `currency` is not valid.", body = ErrorJson),
+        (status = 404, description = "`not_found`: `height` is above the head.", body = ErrorJson),
+        (status = 422, description = "`as_of_closed`: the books are closed after `as_of` and keep \
+             only the closing trial balance (see `/v1/closings`); `no_fx_rate`: no rate into the \
+             reporting currency is recorded on or before the point; `overflow`: a total does not \
+             fit.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+    ),
+)]
 pub(crate) async fn trial_balance(
     State(chain): State<ChainHandle>,
     query: QueryMap,
@@ -948,6 +970,25 @@ pub(crate) async fn trial_balance(
     .map(Json)
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports/balance-sheet",
+    tag = "reports",
+    operation_id = "balance_sheet",
+    summary = "The balance sheet, per currency or in a reporting currency.",
+    params(crate::openapi::PointParams),
+    responses(
+        (status = 200, description = "Assets, liabilities and equity per currency, with the result \
+             and whether each section balances.", body = BalanceSheetJson),
+        (status = 400, description = "`malformed_request`: an unknown parameter, or `as_of`, \
+             `height` or `currency` is not valid.", body = ErrorJson),
+        (status = 404, description = "`not_found`: `height` is above the head.", body = ErrorJson),
+        (status = 422, description = "`no_fx_rate`: no rate into the reporting currency is \
+             recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+    ),
+)]
 pub(crate) async fn balance_sheet_handler(
     State(chain): State<ChainHandle>,
     query: QueryMap,
@@ -962,6 +1003,25 @@ pub(crate) async fn balance_sheet_handler(
     .map(Json)
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports/income-statement",
+    tag = "reports",
+    operation_id = "income_statement",
+    summary = "The income statement, per currency or in a reporting currency.",
+    params(crate::openapi::PointParams),
+    responses(
+        (status = 200, description = "Revenue, expenses and the result per currency.",
+             body = IncomeStatementJson),
+        (status = 400, description = "`malformed_request`: an unknown parameter, or `as_of`, \
+             `height` or `currency` is not valid.", body = ErrorJson),
+        (status = 404, description = "`not_found`: `height` is above the head.", body = ErrorJson),
+        (status = 422, description = "`no_fx_rate`: no rate into the reporting currency is \
+             recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+    ),
+)]
 pub(crate) async fn income_statement_handler(
     State(chain): State<ChainHandle>,
     query: QueryMap,
@@ -976,6 +1036,28 @@ pub(crate) async fn income_statement_handler(
     .map(Json)
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports/ledger/{account}",
+    tag = "reports",
+    operation_id = "account_ledger",
+    summary = "One account's postings in commit order with running balances, a page at a time.",
+    params(("account" = String, Path, description = "The account code."
+         ), crate::openapi::LedgerParams),
+    responses(
+        (status = 200, description = "A page of the account's postings; `next` is the `after` of \
+             the following page, `null` on the last.", body = AccountLedgerJson),
+        (status = 400, description = "`malformed_request`: an unknown parameter, or the account \
+             code, `after`, `limit`, `as_of`, `height` or `currency` is not valid.",
+             body = ErrorJson),
+        (status = 404, description = "`unknown_account`: no such account in the chart; \
+             `not_found`: `height` is above the head.", body = ErrorJson),
+        (status = 422, description = "`no_fx_rate`: no rate into the reporting currency is \
+             recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+    ),
+)]
 pub(crate) async fn ledger_handler(
     State(chain): State<ChainHandle>,
     Path(account): Path<String>,
@@ -1013,6 +1095,26 @@ pub(crate) async fn ledger_handler(
     .map(Json)
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports/ageing",
+    tag = "reports",
+    operation_id = "ageing",
+    summary = "Open receivables or payables per partner, aged in buckets of 0-30, 31-60, 61-90 and \
+         over 90 days.",
+    params(crate::openapi::AgeingParams),
+    responses(
+        (status = 200, description = "Per partner and currency, the open amounts per bucket.",
+             body = AgeingJson),
+        (status = 400, description = "`malformed_request`: an unknown parameter, or `side`, \
+             `as_of`, `height` or `currency` is not valid.", body = ErrorJson),
+        (status = 404, description = "`not_found`: `height` is above the head.", body = ErrorJson),
+        (status = 422, description = "`no_fx_rate`: no rate into the reporting currency is \
+             recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+    ),
+)]
 pub(crate) async fn ageing_handler(
     State(chain): State<ChainHandle>,
     query: QueryMap,
@@ -1034,6 +1136,25 @@ pub(crate) async fn ageing_handler(
         .map(Json)
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports/departments",
+    tag = "reports",
+    operation_id = "departments",
+    summary = "Debit and credit totals per department, account and currency.",
+    params(crate::openapi::PointParams),
+    responses(
+        (status = 200, description = "One line per department, account and currency.",
+             body = DepartmentsJson),
+        (status = 400, description = "`malformed_request`: an unknown parameter, or `as_of`, \
+             `height` or `currency` is not valid.", body = ErrorJson),
+        (status = 404, description = "`not_found`: `height` is above the head.", body = ErrorJson),
+        (status = 422, description = "`no_fx_rate`: no rate into the reporting currency is \
+             recorded on or before the point; `overflow`: a total does not fit.", body = ErrorJson),
+        (status = 500, description = "`internal`: the node failed to read its store.",
+             body = ErrorJson),
+    ),
+)]
 pub(crate) async fn departments_handler(
     State(chain): State<ChainHandle>,
     query: QueryMap,

@@ -11,9 +11,10 @@ use tally_ledger::{
     EntryId, FieldName, Ledger, Posting, Reference, Role, SealKey, SealedField, Side,
     TrialBalanceLine, COMMITMENT_BYTES, ENCAPPED_KEY_BYTES, SEAL_NONCE_BYTES,
 };
+use utoipa::ToSchema;
 
 /// An entry as a person writes it (`tally submit ENTRY.json`).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntryJson {
     pub id: String,
@@ -34,7 +35,7 @@ pub struct EntryJson {
 }
 
 /// A wrapped seal key: encapsulated key and wrapped key in hex.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SealKeyJson {
     pub category: String,
@@ -71,7 +72,7 @@ impl SealKeyJson {
 }
 
 /// A sealed field: names in clear, the commitment, nonce and ciphertext in hex.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SealedFieldJson {
     pub name: String,
@@ -127,7 +128,7 @@ impl SealedFieldJson {
 }
 
 /// One posting: exactly one of `debit` or `credit`, as a decimal string.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostingJson {
     pub account: String,
@@ -138,7 +139,7 @@ pub struct PostingJson {
     pub currency: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferenceJson {
     pub kind: String,
@@ -269,7 +270,7 @@ impl EntryJson {
 }
 
 /// A committed entry with its provenance.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct CommittedEntryJson {
     pub entry: EntryJson,
     pub signer: String,
@@ -297,14 +298,14 @@ impl CommittedEntryJson {
 
 /// One page of `GET /v1/entries`: entries in commit order and the cursor of the next page
 /// (`?after=`), `null` when the listing reached the end of the log.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct EntriesPageJson {
     pub entries: Vec<CommittedEntryJson>,
     pub next: Option<u64>,
 }
 
 /// One account of the chart (`GET /v1/accounts`).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct AccountJson {
     pub code: String,
     pub name: String,
@@ -356,7 +357,7 @@ impl AccountJson {
 }
 
 /// One line of a trial balance, amounts as decimal strings.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct TrialBalanceJson {
     pub account: String,
     pub currency: String,
@@ -399,7 +400,7 @@ fn role_names(roles: &[Role]) -> Vec<String> {
 }
 
 /// One sign-off of a period close: the role it counts for and the member's public key (hex).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct CloseSignerJson {
     pub role: String,
     pub member: String,
@@ -415,7 +416,7 @@ impl CloseSignerJson {
 }
 
 /// What a committed sign-off achieved: whether the period is closed, who signed, who still has to.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct CloseProgressJson {
     pub through: String,
     pub closed: bool,
@@ -436,7 +437,7 @@ impl CloseProgressJson {
 
 /// A completed close. `trial_balance` (the closing trial balance, as the final sign-off carries
 /// it in block `height` at position `tx_index`) is given by `GET /v1/closings/{through}` only.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct ClosingJson {
     pub through: String,
     pub height: u64,
@@ -466,7 +467,7 @@ impl ClosingJson {
 }
 
 /// A close under way: its last day, who signed it off, who still has to.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct PendingCloseJson {
     pub through: String,
     pub signers: Vec<CloseSignerJson>,
@@ -475,7 +476,7 @@ pub struct PendingCloseJson {
 
 /// `GET /v1/closings`: the close policy, the close under way if any, and every completed close,
 /// oldest first.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct ClosingsJson {
     pub policy: Vec<String>,
     pub pending: Option<PendingCloseJson>,
@@ -502,7 +503,7 @@ impl ClosingsJson {
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct StatusJson {
     pub chain_id: String,
     pub enterprise: String,
@@ -519,7 +520,7 @@ pub struct StatusJson {
 }
 
 /// What submitting a transaction answers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct SubmitJson {
     /// `accepted` (waiting for a block) or `committed` (it was committed before; nothing changed).
     pub status: String,
@@ -529,7 +530,7 @@ pub struct SubmitJson {
 }
 
 /// The state of a transaction.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct TxStatusJson {
     /// `pending`, `committed`, `rejected` or `unknown`.
     pub status: String,
@@ -543,19 +544,19 @@ pub struct TxStatusJson {
 }
 
 /// Every error body: a stable machine code and a message for people.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorJson {
     pub error: ErrorDetail,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
 }
 
 /// A block header with its finalization certificate, for people and auditors.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct BlockJson {
     pub height: u64,
     pub digest: String,

@@ -161,8 +161,14 @@ pub(crate) fn internal(error: impl std::fmt::Display) -> ApiError {
 }
 
 /// The API of a node hosting `chains`: each chain under `/v1/chains/{chain_id}/...`, and the
-/// first (home) chain also directly under `/v1/...`. `/v1/chains` lists them.
+/// first (home) chain also directly under `/v1/...`. `/v1/chains` lists them. Requests need a
+/// member token ([`crate::auth`]), rate-limited by the default `[api]` limits.
 pub fn router(chains: Vec<ChainHandle>) -> Router {
+    router_with_limits(chains, &crate::config::ApiConfig::default())
+}
+
+/// [`router`] with the rate limits of a node's `[api]` configuration.
+pub fn router_with_limits(chains: Vec<ChainHandle>, limits: &crate::config::ApiConfig) -> Router {
     let mut router = Router::new().route("/v1/chains", get(list_chains).with_state(chains.clone()));
     if let Some(home) = chains.first() {
         router = router.nest("/v1", chain_routes(home.clone()));
@@ -173,10 +179,11 @@ pub fn router(chains: Vec<ChainHandle>) -> Router {
             chain_routes(chain.clone()),
         );
     }
-    router
+    let router = router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))
+        .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX));
+    crate::auth::protect(router, &chains, limits)
 }
 
 /// The endpoints of one chain.

@@ -1,6 +1,7 @@
 //! Node configuration files (TOML), written by `tally devnet init` and read by `tally node`.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,39 @@ pub struct NodeConfig {
     /// consortium chain.
     #[serde(default)]
     pub bookkeeping: Option<BookkeepingConfig>,
+    /// Rate limits of the HTTP API; the defaults of [`crate::auth`] if absent.
+    #[serde(default)]
+    pub api: ApiConfig,
+}
+
+/// The `[api]` table: token-bucket rate limits of the HTTP API (see [`crate::auth`]).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Requests per second one member may make.
+    pub member_requests_per_second: NonZeroU32,
+    /// Requests one member may make at once, above its steady rate.
+    pub member_burst: NonZeroU32,
+    /// Requests per second one client IP may make that need a token's signature checked or
+    /// are refused (a token the node verified before is not charged here).
+    pub ip_requests_per_second: NonZeroU32,
+    /// Such requests one client IP may make at once.
+    pub ip_burst: NonZeroU32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        use crate::auth::{
+            non_zero, IP_BURST_DEFAULT, IP_REQUESTS_PER_SECOND_DEFAULT, MEMBER_BURST_DEFAULT,
+            MEMBER_REQUESTS_PER_SECOND_DEFAULT,
+        };
+        ApiConfig {
+            member_requests_per_second: non_zero(MEMBER_REQUESTS_PER_SECOND_DEFAULT),
+            member_burst: non_zero(MEMBER_BURST_DEFAULT),
+            ip_requests_per_second: non_zero(IP_REQUESTS_PER_SECOND_DEFAULT),
+            ip_burst: non_zero(IP_BURST_DEFAULT),
+        }
+    }
 }
 
 /// What the bookkeeper of a node books, with which key, and how often it anchors.

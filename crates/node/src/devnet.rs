@@ -209,6 +209,7 @@ impl DevnetPlan {
                     })
                     .collect(),
                 bookkeeping: None,
+                api: Default::default(),
             };
             let path = dir.join("node.toml");
             std::fs::write(&path, config.to_toml())?;

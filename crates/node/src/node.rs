@@ -202,9 +202,15 @@ pub async fn start_node(
     Ok(handles)
 }
 
-/// Serves the HTTP API for `chains` on `listener` until the process ends.
-pub async fn serve_api(listener: tokio::net::TcpListener, chains: Vec<ChainHandle>) {
-    let app = crate::api::router(chains);
+/// Serves the HTTP API for `chains` on `listener` until the process ends, with the rate limits
+/// of `api`. Each request carries its peer's address, which the per-IP rate limit keys on.
+pub async fn serve_api(
+    listener: tokio::net::TcpListener,
+    chains: Vec<ChainHandle>,
+    api: &crate::config::ApiConfig,
+) {
+    let app = crate::api::router_with_limits(chains, api)
+        .into_make_service_with_connect_info::<SocketAddr>();
     if let Err(error) = axum::serve(listener, app).await {
         tracing::error!(%error, "API server stopped");
     }

@@ -98,6 +98,7 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
         timing: Timing::default(),
     };
     let api = config.api_listen;
+    let api_limits = config.api.clone();
     let name = config.name.clone();
     let bookkeeping = match &config.bookkeeping {
         Some(bookkeeping) => Some(bookkeeper_config(bookkeeping, &config.data_dir)?),
@@ -147,7 +148,7 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
             );
         }
         tokio::select! {
-            _ = tally_node::serve_api(listener, chains) => {},
+            _ = tally_node::serve_api(listener, chains, &api_limits) => {},
             _ = tokio::signal::ctrl_c() => eprintln!("node {name}: shutting down"),
         }
         anyhow::Ok(())

@@ -692,10 +692,7 @@ fn bad_input_is_refused_and_changes_nothing() {
     unauthenticated(
         "an expired token",
         Some(&format!("Bearer {expired}")),
-        &format!(
-            "token expired at {}",
-            tally_identity::utc(now - 300_000)
-        ),
+        &format!("token expired at {}", tally_identity::utc(now - 300_000)),
     );
     // `tally token` makes a token any HTTP client can send.
     let output = run(
@@ -704,7 +701,11 @@ fn bad_input_is_refused_and_changes_nothing() {
             .arg(devnet.key("client")),
         Duration::from_secs(30),
     );
-    assert!(output.status.success(), "tally token: {}", describe(&output));
+    assert!(
+        output.status.success(),
+        "tally token: {}",
+        describe(&output)
+    );
     let token = stdout_of(&output).trim().to_string();
     let reply = devnet
         .http

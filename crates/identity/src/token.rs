@@ -172,7 +172,10 @@ impl ApiToken {
         let malformed = |reason: &str| TokenError::Malformed {
             reason: reason.to_owned(),
         };
-        if text.bytes().any(|b| !matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        if text
+            .bytes()
+            .any(|b| !matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
             return Err(malformed("a token is lower-case hex"));
         }
         let bytes = hex::decode(text).map_err(|_| malformed("odd number of hex characters"))?;
@@ -380,7 +383,10 @@ mod tests {
         );
         assert_eq!(expired.to_string(), "token expired at 2026-12-02T10:05:00Z");
         // Issued a little ahead of the node's clock: accepted within the skew, not beyond.
-        assert_eq!(token.check(CHAIN, NOW - API_TOKEN_CLOCK_SKEW_MAX_MS), Ok(()));
+        assert_eq!(
+            token.check(CHAIN, NOW - API_TOKEN_CLOCK_SKEW_MAX_MS),
+            Ok(())
+        );
         let early = token
             .check(CHAIN, NOW - API_TOKEN_CLOCK_SKEW_MAX_MS - 1)
             .unwrap_err();
@@ -445,11 +451,26 @@ mod tests {
         let text = token().encode();
         let cases = [
             (String::new(), "token is malformed: it is empty"),
-            (text.to_uppercase(), "token is malformed: a token is lower-case hex"),
-            (text[..text.len() - 1].to_owned(), "token is malformed: odd number of hex characters"),
-            (text[..text.len() - 2].to_owned(), "token is malformed: it ends early"),
-            (format!("{text}00"), "token is malformed: bytes follow the signature"),
-            (format!("02{}", &text[2..]), "token is malformed: version 2; this node reads version 1"),
+            (
+                text.to_uppercase(),
+                "token is malformed: a token is lower-case hex",
+            ),
+            (
+                text[..text.len() - 1].to_owned(),
+                "token is malformed: odd number of hex characters",
+            ),
+            (
+                text[..text.len() - 2].to_owned(),
+                "token is malformed: it ends early",
+            ),
+            (
+                format!("{text}00"),
+                "token is malformed: bytes follow the signature",
+            ),
+            (
+                format!("02{}", &text[2..]),
+                "token is malformed: version 2; this node reads version 1",
+            ),
         ];
         for (input, message) in cases {
             assert_eq!(ApiToken::decode(&input).unwrap_err().to_string(), message);

@@ -258,7 +258,10 @@ impl Auth {
     ) -> Result<Caller, Refusal> {
         let mut charged = false;
         let result = self.identify(route, authorization, ip, now_ms, &mut charged);
-        if matches!(result, Err(Refusal::Unauthenticated(_) | Refusal::NotAllowed(_))) && !charged
+        if matches!(
+            result,
+            Err(Refusal::Unauthenticated(_) | Refusal::NotAllowed(_))
+        ) && !charged
         {
             self.charge_ip(ip)?;
         }
@@ -304,9 +307,9 @@ impl Auth {
         } else {
             token.check(&token.chain, now_ms).map_err(Refusal::token)?;
         }
-        let chain = self
-            .chain(&token.chain)
-            .ok_or_else(|| Refusal::Unauthenticated(format!("chain '{}' is not hosted here", token.chain)))?;
+        let chain = self.chain(&token.chain).ok_or_else(|| {
+            Refusal::Unauthenticated(format!("chain '{}' is not hosted here", token.chain))
+        })?;
         let role = chain
             .state()
             .authorise(&token.member, now_ms)
@@ -331,12 +334,18 @@ impl Auth {
     }
 
     fn verified_token(&self, text: &str) -> Option<ApiToken> {
-        let verified = self.verified.lock().unwrap_or_else(|poison| poison.into_inner());
+        let verified = self
+            .verified
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         verified.get(text).cloned()
     }
 
     fn remember(&self, text: &str, token: &ApiToken, now_ms: u64) {
-        let mut verified = self.verified.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut verified = self
+            .verified
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         if verified.len() >= VERIFIED_TOKENS_MAX {
             verified.retain(|_, token| token.expires_ms >= now_ms);
             if verified.len() >= VERIFIED_TOKENS_MAX {

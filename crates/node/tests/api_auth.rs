@@ -197,7 +197,9 @@ async fn a_member_token_reads_the_books() {
     let client = token(node.member("client"), "merchant");
     let status = node.get("/v1/status", Some(&client)).await;
     assert_eq!(status.ok()["height"], 1);
-    let named = node.get("/v1/chains/merchant/entries/open-1", Some(&client)).await;
+    let named = node
+        .get("/v1/chains/merchant/entries/open-1", Some(&client))
+        .await;
     assert_eq!(named.ok()["entry"]["id"], "open-1");
     // /v1/chains takes a token of any hosted chain.
     let listed = node.get("/v1/chains", Some(&client)).await;
@@ -251,31 +253,37 @@ async fn every_unauthenticated_request_is_refused_with_its_reason() {
     // Expired, not yet valid, too long-lived: the node's clock decides.
     let now = now_ms();
     let expired = ApiToken::issue(client, "merchant", now - 10 * MINUTE, now - 5 * MINUTE).unwrap();
-    node.get("/v1/status", Some(&expired.encode())).await.refused(
-        unauthenticated,
-        "unauthenticated",
-        &format!("token expired at {}", tally_identity::utc(now - 5 * MINUTE)),
-    );
+    node.get("/v1/status", Some(&expired.encode()))
+        .await
+        .refused(
+            unauthenticated,
+            "unauthenticated",
+            &format!("token expired at {}", tally_identity::utc(now - 5 * MINUTE)),
+        );
     let future = ApiToken::issue(client, "merchant", now + 10 * MINUTE, now + 15 * MINUTE).unwrap();
-    node.get("/v1/status", Some(&future.encode())).await.refused(
-        unauthenticated,
-        "unauthenticated",
-        &format!(
-            "token is not valid before {}; check the clock of the machine that made it",
-            tally_identity::utc(now + 10 * MINUTE)
-        ),
-    );
+    node.get("/v1/status", Some(&future.encode()))
+        .await
+        .refused(
+            unauthenticated,
+            "unauthenticated",
+            &format!(
+                "token is not valid before {}; check the clock of the machine that made it",
+                tally_identity::utc(now + 10 * MINUTE)
+            ),
+        );
     let day = 24 * 60 * MINUTE;
     let forever = ApiToken::issue(client, "merchant", now, now + day + 1).unwrap();
-    node.get("/v1/status", Some(&forever.encode())).await.refused(
-        unauthenticated,
-        "unauthenticated",
-        &format!(
-            "token is valid from {} to {}; a token may be valid for at most 24 hours",
-            tally_identity::utc(now),
-            tally_identity::utc(now + day + 1)
-        ),
-    );
+    node.get("/v1/status", Some(&forever.encode()))
+        .await
+        .refused(
+            unauthenticated,
+            "unauthenticated",
+            &format!(
+                "token is valid from {} to {}; a token may be valid for at most 24 hours",
+                tally_identity::utc(now),
+                tally_identity::utc(now + day + 1)
+            ),
+        );
 
     // A token of the other hosted chain, on this chain's route.
     let consortium_id = node.consortium.chain_id().to_string();
@@ -296,14 +304,16 @@ async fn every_unauthenticated_request_is_refused_with_its_reason() {
         "merchant",
         &forged.signing_payload(),
     );
-    node.get("/v1/status", Some(&forged.encode())).await.refused(
-        unauthenticated,
-        "unauthenticated",
-        &format!(
-            "token signature does not verify for member {}",
-            client.public_key()
-        ),
-    );
+    node.get("/v1/status", Some(&forged.encode()))
+        .await
+        .refused(
+            unauthenticated,
+            "unauthenticated",
+            &format!(
+                "token signature does not verify for member {}",
+                client.public_key()
+            ),
+        );
 
     // A well-signed token of a key that is not a member.
     node.get("/v1/status", Some(&token(&stranger, "merchant")))
@@ -330,7 +340,12 @@ async fn every_unauthenticated_request_is_refused_with_its_reason() {
         "/v1/chains/merchant/status",
     ] {
         let reply = node.get(path, None).await;
-        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}: {}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{path}: {}",
+            reply.body
+        );
         assert_eq!(reply.body["error"]["code"], "unauthenticated", "{path}");
     }
     let post = node
@@ -395,7 +410,9 @@ async fn a_consortium_member_reads_block_headers_only() {
         &node.plan.enterprise("supplier").unwrap().trader,
         &consortium_id,
     );
-    let block = node.get("/v1/chains/merchant/blocks/1", Some(&partner)).await;
+    let block = node
+        .get("/v1/chains/merchant/blocks/1", Some(&partner))
+        .await;
     assert_eq!(block.ok()["height"], 1);
     node.get("/v1/blocks/1", Some(&partner)).await.ok();
     let proof = node
@@ -408,7 +425,11 @@ async fn a_consortium_member_reads_block_headers_only() {
         )
         .await;
     // Past the middleware (the proof itself may need certificates this test chain lacks).
-    assert_ne!(proof.body["error"]["code"], "unauthenticated", "{}", proof.body);
+    assert_ne!(
+        proof.body["error"]["code"], "unauthenticated",
+        "{}",
+        proof.body
+    );
     assert_ne!(proof.status, StatusCode::UNAUTHORIZED);
     for path in [
         "/v1/chains/merchant/status",
@@ -424,7 +445,10 @@ async fn a_consortium_member_reads_block_headers_only() {
     }
     // On its own chain the partner is an ordinary member.
     let status = node
-        .get(&format!("/v1/chains/{consortium_id}/status"), Some(&partner))
+        .get(
+            &format!("/v1/chains/{consortium_id}/status"),
+            Some(&partner),
+        )
         .await;
     assert_eq!(status.ok()["chain_id"], consortium_id.as_str());
 }
@@ -441,10 +465,17 @@ async fn a_member_past_its_burst_waits_and_others_do_not() {
     let router = node.router(&config);
     let client = token(node.member("client"), "merchant");
     for _ in 0..burst {
-        node.get_with(&router, "/v1/status", Some(&client)).await.ok();
+        node.get_with(&router, "/v1/status", Some(&client))
+            .await
+            .ok();
     }
     let limited = node.get_with(&router, "/v1/status", Some(&client)).await;
-    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "{}", limited.body);
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        limited.body
+    );
     assert_eq!(limited.body["error"]["code"], "rate_limited");
     assert_eq!(limited.headers[header::RETRY_AFTER], "1");
     assert_eq!(
@@ -453,7 +484,9 @@ async fn a_member_past_its_burst_waits_and_others_do_not() {
     );
     // Another member of the same node is not affected.
     let auditor = token(node.member("auditor"), "merchant");
-    node.get_with(&router, "/v1/status", Some(&auditor)).await.ok();
+    node.get_with(&router, "/v1/status", Some(&auditor))
+        .await
+        .ok();
 }
 
 #[tokio::test]
@@ -482,7 +515,12 @@ async fn an_ip_sending_bad_tokens_is_limited_before_any_signature_check() {
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
     let limited = node.call(&router, from([10, 0, 0, 1], &stranger)).await;
-    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "{}", limited.body);
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        limited.body
+    );
     assert_eq!(limited.headers[header::RETRY_AFTER], "1");
     // A good token from the same address is refused too until the bucket refills (its first
     // use needs a signature check), while another address is served.
@@ -511,7 +549,12 @@ async fn an_oversized_body_is_a_json_413() {
                 .unwrap(),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", reply.body);
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.body
+    );
     assert_eq!(reply.body["error"]["code"], "request_too_large");
     assert!(reply.body["error"]["message"].is_string());
 }

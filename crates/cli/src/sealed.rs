@@ -347,10 +347,10 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                 let admin = admin.connect().await?;
                 let (http, node) = (&admin.http, &admin.node);
                 let categories: Vec<CategoryJson> =
-                    get_json(&http, &format!("{node}/v1/keys")).await?;
+                    get_json(http, &format!("{node}/v1/keys")).await?;
                 let known = find_category(&categories, &category)?;
                 let members: Vec<MemberJson> =
-                    get_json(&http, &format!("{node}/v1/members")).await?;
+                    get_json(http, &format!("{node}/v1/members")).await?;
                 let mut grantees: Vec<PublicKey> = Vec::new();
                 for member in &members {
                     let reads = known.readers.contains(&member.role);
@@ -409,7 +409,7 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                 let (http, node) = (&admin.http, &admin.node);
                 let secret = read_secret(&secret)?;
                 let categories: Vec<CategoryJson> =
-                    get_json(&http, &format!("{node}/v1/keys")).await?;
+                    get_json(http, &format!("{node}/v1/keys")).await?;
                 let known = find_category(&categories, &category)?;
                 let on_chain = known
                     .epochs

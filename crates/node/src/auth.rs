@@ -147,11 +147,11 @@ pub fn route_of(method: &Method, path: &str, home: &str) -> Route {
         },
         None => (home, rest.trim_start_matches('/')),
     };
-    let access = if *method == Method::GET && (endpoint == "reads" || endpoint == "reads/") {
+    // HEAD runs the GET handler (without sending the body): the same rules apply.
+    let read = matches!(*method, Method::GET | Method::HEAD);
+    let access = if read && (endpoint == "reads" || endpoint == "reads/") {
         Access::AccessLog
-    } else if *method == Method::GET
-        && (endpoint.starts_with("blocks/") || endpoint == "proofs/consistency")
-    {
+    } else if read && (endpoint.starts_with("blocks/") || endpoint == "proofs/consistency") {
         Access::Headers
     } else {
         Access::Member
@@ -553,6 +553,7 @@ mod tests {
         assert_eq!(route(&get, "/v1").access, Access::Member);
         assert_eq!(route(&get, "/v1/reads").access, Access::AccessLog);
         assert_eq!(route(&Method::POST, "/v1/reads").access, Access::Member);
+        assert_eq!(route(&Method::HEAD, "/v1/reads").access, Access::AccessLog);
         assert_eq!(
             route(&get, "/v1/chains/consortium/reads"),
             Route {

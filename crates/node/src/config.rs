@@ -152,3 +152,44 @@ impl NodeConfig {
         toml::to_string_pretty(self).expect("a node config serialises")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A config with only the required keys and, if given, an `[api]` table.
+    fn parse(api: &str) -> Result<NodeConfig, toml::de::Error> {
+        toml::from_str(&format!(
+            r#"
+name = "sales"
+data_dir = "data"
+consensus_key = "consensus.key"
+p2p_listen = "127.0.0.1:27000"
+api_listen = "127.0.0.1:27100"
+[[chains]]
+genesis = "genesis.json"
+{api}"#
+        ))
+    }
+
+    #[test]
+    fn api_limits_default_and_override() {
+        assert_eq!(parse("").unwrap().api, ApiConfig::default());
+        assert_eq!(
+            ApiConfig::default().member_requests_per_second.get(),
+            crate::auth::MEMBER_REQUESTS_PER_SECOND_DEFAULT
+        );
+        let config = parse("[api]\nmember_burst = 7\nip_requests_per_second = 3\n").unwrap();
+        assert_eq!(config.api.member_burst.get(), 7);
+        assert_eq!(config.api.ip_requests_per_second.get(), 3);
+        assert_eq!(
+            config.api.member_requests_per_second,
+            ApiConfig::default().member_requests_per_second
+        );
+        // A zero rate would refuse everything: it is a configuration error, not a limit.
+        let zero = parse("[api]\nmember_burst = 0\n").unwrap_err().to_string();
+        assert!(zero.contains("nonzero"), "{zero}");
+        let unknown = parse("[api]\nrequests = 5\n").unwrap_err().to_string();
+        assert!(unknown.contains("unknown field `requests`"), "{unknown}");
+    }
+}

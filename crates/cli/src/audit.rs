@@ -42,6 +42,10 @@ pub struct VerifyArgs {
     /// the blocks it shows now.
     #[arg(long = "partner")]
     partners: Vec<String>,
+    // With --partner: a member key of the consortium chain, for the partners' nodes (they
+    // serve block headers to consortium members). Default: the file in TALLY_KEY.
+    #[command(flatten)]
+    key: crate::client::KeyArg,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -143,7 +147,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         blocks += report.blocks;
         entries += report.entries;
     }
-    check_partner_anchors(&reports, &args.partners)?;
+    check_partner_anchors(&reports, &args.partners, &args.key)?;
     let seconds = total.as_secs_f64();
     println!(
         "verified {} store(s): {blocks} blocks, {entries} entries in {seconds:.2}s ({:.0} entries/s); no problems found",
@@ -195,6 +199,9 @@ pub struct ProofSource {
     /// The chain, when the node or directory holds several.
     #[arg(long)]
     chain: Option<String>,
+    // With --node: the member key that signs the API token (default: the file in TALLY_KEY).
+    #[command(flatten)]
+    key: crate::client::KeyArg,
 }
 
 #[derive(clap::Subcommand)]
@@ -292,8 +299,10 @@ fn fetch_proof(
             Some(chain) => format!("{base}/v1/chains/{chain}/{path}"),
             None => format!("{base}/v1/{path}"),
         };
+        let key = source.key.load()?;
         return crate::client::runtime()?.block_on(async {
-            let response = crate::client::client()?
+            let response = crate::client::connect(base, &key, source.chain.as_deref())
+                .await?
                 .get(&url)
                 .send()
                 .await
@@ -420,6 +429,8 @@ pub struct HistoryArgs {
     /// The chain, when the node hosts several (default: its home chain).
     #[arg(long)]
     chain: Option<String>,
+    #[command(flatten)]
+    key: crate::client::KeyArg,
     /// Print the JSON the API returns.
     #[arg(long)]
     json: bool,
@@ -433,9 +444,12 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<()> {
         Some(chain) => format!("{base}/v1/chains/{chain}/entries/{}/history", args.id),
         None => format!("{base}/v1/entries/{}/history", args.id),
     };
-    let client = crate::client::client()?;
+    let key = args.key.load()?;
     let history: tally_node::history::EntryHistoryJson =
-        crate::client::runtime()?.block_on(crate::client::get_json(&client, &url))?;
+        crate::client::runtime()?.block_on(async {
+            let client = crate::client::connect(base, &key, args.chain.as_deref()).await?;
+            crate::client::get_json(&client, &url).await
+        })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&history)?);
         return Ok(());
@@ -502,6 +516,7 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<()> {
 fn check_partner_anchors(
     reports: &[(PathBuf, ChainReport)],
     partners: &[String],
+    key: &crate::client::KeyArg,
 ) -> anyhow::Result<()> {
     let mut local: std::collections::HashMap<String, Store> = std::collections::HashMap::new();
     let mut consortium = Vec::new();
@@ -524,16 +539,30 @@ fn check_partner_anchors(
         return Ok(());
     }
     let runtime = crate::client::runtime()?;
-    let client = crate::client::client()?;
-    // Which partner serves which chain.
-    let mut served: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    for partner in partners {
-        let base = partner.trim_end_matches('/').to_string();
-        let url = format!("{base}/v1/chains");
-        let chains: Vec<tally_node::wire::StatusJson> =
-            runtime.block_on(crate::client::get_json(&client, &url))?;
-        for chain in chains {
-            served.entry(chain.chain_id).or_insert_with(|| base.clone());
+    // Which partner serves which chain, and a client with a consortium token for it.
+    let mut served: std::collections::HashMap<String, (String, reqwest::Client)> =
+        std::collections::HashMap::new();
+    if !partners.is_empty() {
+        let key = key.load()?;
+        for partner in partners {
+            let base = partner.trim_end_matches('/').to_string();
+            let identity = runtime.block_on(crate::client::identity(&base))?;
+            let Some(chain) = consortium
+                .iter()
+                .map(|state| &state.chain_id)
+                .find(|chain| identity.chains.contains(chain))
+            else {
+                return Err(crate::user_error(format!(
+                    "partner {base} does not host the consortium chain (it hosts: {})",
+                    identity.chains.join(", ")
+                )));
+            };
+            let client = runtime.block_on(crate::client::connect(&base, &key, Some(chain)))?;
+            for chain_id in identity.chains {
+                served
+                    .entry(chain_id)
+                    .or_insert_with(|| (base.clone(), client.clone()));
+            }
         }
     }
     let mut lookup = |chain_id: &str, height: u64| -> Result<Option<Option<[u8; 32]>>, String> {
@@ -543,7 +572,7 @@ fn check_partner_anchors(
                 block.map(|block| tally_chain::header_digest(&block.header).0),
             ));
         }
-        let Some(base) = served.get(chain_id) else {
+        let Some((base, client)) = served.get(chain_id) else {
             return Ok(None);
         };
         let url = format!("{base}/v1/chains/{chain_id}/blocks/{height}");

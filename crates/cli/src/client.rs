@@ -1,4 +1,6 @@
-//! Talking to a node over HTTP: `tally submit` and `tally report`.
+//! Talking to a node over HTTP: the one client every command uses ([`connect`], which
+//! authenticates with a token minted from the member's key), `tally submit`, `tally report` and
+//! `tally token`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -6,7 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use tally_chain::{SignedTx, Transaction, TxBody};
-use tally_identity::SecretKey;
+use tally_identity::{SecretKey, API_TOKEN_LIFETIME_MAX_MS};
+use tally_node::auth::{mint, IdentityJson, COMMAND_TOKEN_LIFETIME_MS};
 use tally_node::wire::{
     EntryJson, ErrorJson, StatusJson, SubmitJson, TrialBalanceJson, TxStatusJson,
 };
@@ -98,6 +101,13 @@ pub enum ReportCommand {
         /// The partner's node API (serving its private chain).
         #[arg(long)]
         partner_node: String,
+        // Our member key, for our node's token (default: the file in TALLY_KEY).
+        #[command(flatten)]
+        key: KeyArg,
+        /// A member key of the partner's private chain (the partner's books serve its members
+        /// only; a partner grants one, e.g. an auditor, for reconciliation).
+        #[arg(long, value_name = "FILE")]
+        partner_key: PathBuf,
         /// Our enterprise's name, as the partner's books name us.
         #[arg(long)]
         enterprise: String,
@@ -113,6 +123,8 @@ pub struct ReportAt {
     /// The node's API, e.g. http://127.0.0.1:27100
     #[arg(long)]
     node: String,
+    #[command(flatten)]
+    key: KeyArg,
     /// Count only entries dated on or before this day (YYYY-MM-DD).
     #[arg(long)]
     as_of: Option<String>,
@@ -151,8 +163,10 @@ impl ReportAt {
     }
 
     fn get<T: serde::de::DeserializeOwned>(&self, url: String) -> anyhow::Result<T> {
+        let key = self.key.load()?;
+        let base = self.node.trim_end_matches('/').to_string();
         runtime()?.block_on(async move {
-            let client = client()?;
+            let client = connect(&base, &key, None).await?;
             get_json(&client, &url).await
         })
     }
@@ -177,10 +191,123 @@ pub enum AgeingSideArg {
     Payable,
 }
 
-pub(crate) fn client() -> anyhow::Result<reqwest::Client> {
+/// An HTTP client without credentials, for the open discovery document.
+fn plain_client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?)
+}
+
+/// The member key of a command that only reads: `--key FILE`, else the file named by the
+/// environment variable `TALLY_KEY`.
+#[derive(Args, Clone)]
+pub struct KeyArg {
+    /// The member key that signs this command's API token (default: the file in TALLY_KEY).
+    #[arg(long = "key", env = "TALLY_KEY", value_name = "FILE")]
+    key: Option<PathBuf>,
+}
+
+impl KeyArg {
+    /// Reads the key, or says how to give one.
+    pub fn load(&self) -> anyhow::Result<SecretKey> {
+        let path = self.key.as_ref().ok_or_else(|| {
+            user_error(
+                "this command talks to a node, which serves members only: give a member key with --key FILE or the environment variable TALLY_KEY",
+            )
+        })?;
+        read_key(path)
+    }
+}
+
+/// Reads a member key file, a user error if it cannot.
+pub(crate) fn read_key(path: &std::path::Path) -> anyhow::Result<SecretKey> {
+    SecretKey::read_file(path).map_err(|error| user_error(error.to_string()))
+}
+
+/// The chains the node at `base` hosts (`GET /v1/identity`, open to anyone).
+pub(crate) async fn identity(base: &str) -> anyhow::Result<IdentityJson> {
+    get_json(&plain_client()?, &format!("{base}/v1/identity")).await
+}
+
+/// The one way commands talk to a node: reads which chains the node at `base` hosts, mints a
+/// token for `chain` (default: the node's home chain) signed by `key`, valid for
+/// [`COMMAND_TOKEN_LIFETIME_MS`], and returns a client that sends it with every request.
+pub(crate) async fn connect(
+    base: &str,
+    key: &SecretKey,
+    chain: Option<&str>,
+) -> anyhow::Result<reqwest::Client> {
+    let identity = identity(base).await?;
+    let chain = chain.unwrap_or(&identity.home);
+    if !identity.chains.iter().any(|hosted| hosted == chain) {
+        return Err(user_error(format!(
+            "the node at {base} does not host chain '{chain}' (it hosts: {})",
+            identity.chains.join(", ")
+        )));
+    }
+    let token = mint(key, chain, COMMAND_TOKEN_LIFETIME_MS)
+        .map_err(|error| user_error(format!("cannot make an API token: {error}")))?;
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        .context("an API token is hex")?;
+    value.set_sensitive(true);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    Ok(reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .default_headers(headers)
+        .build()?)
+}
+
+#[derive(Args)]
+pub struct TokenArgs {
+    /// The member key that signs the token.
+    #[arg(long, env = "TALLY_KEY", value_name = "FILE")]
+    key: PathBuf,
+    /// A node's API: the token is for its home chain (or --chain, if it hosts that).
+    #[arg(long, required_unless_present = "chain")]
+    node: Option<String>,
+    /// The chain the token is for.
+    #[arg(long)]
+    chain: Option<String>,
+    /// Minutes the token is valid (at most 1440, a day).
+    #[arg(long, default_value_t = 60)]
+    minutes: u64,
+}
+
+/// `tally token`: prints a token for `curl -H "Authorization: Bearer $(tally token ...)"` and
+/// the dashboard.
+pub fn token(args: TokenArgs) -> anyhow::Result<()> {
+    let lifetime_ms = args.minutes.saturating_mul(60_000);
+    if args.minutes == 0 || lifetime_ms > API_TOKEN_LIFETIME_MAX_MS {
+        return Err(user_error(format!(
+            "--minutes {} is not between 1 and {} (a day)",
+            args.minutes,
+            API_TOKEN_LIFETIME_MAX_MS / 60_000
+        )));
+    }
+    let key = read_key(&args.key)?;
+    let chain = match (&args.node, &args.chain) {
+        (None, Some(chain)) => chain.clone(),
+        (Some(node), chain) => {
+            let base = node.trim_end_matches('/').to_string();
+            let identity = runtime()?.block_on(identity(&base))?;
+            match chain {
+                Some(chain) if !identity.chains.contains(chain) => {
+                    return Err(user_error(format!(
+                        "the node at {base} does not host chain '{chain}' (it hosts: {})",
+                        identity.chains.join(", ")
+                    )))
+                }
+                Some(chain) => chain.clone(),
+                None => identity.home,
+            }
+        }
+        (None, None) => return Err(user_error("give --node URL or --chain ID")),
+    };
+    let token = mint(&key, &chain, lifetime_ms)
+        .map_err(|error| user_error(format!("cannot make an API token: {error}")))?;
+    println!("{token}");
+    Ok(())
 }
 
 /// A runtime for one command's requests.
@@ -229,10 +356,10 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
     let draft = entry
         .to_draft()
         .map_err(|error| user_error(format!("{}: {error}", args.entry.display())))?;
-    let key = SecretKey::read_file(&args.key).map_err(|error| user_error(error.to_string()))?;
+    let key = read_key(&args.key)?;
     let base = args.node.trim_end_matches('/').to_string();
     runtime()?.block_on(async move {
-        let client = client()?;
+        let client = connect(&base, &key, None).await?;
         let status: StatusJson = get_json(&client, &format!("{base}/v1/status")).await?;
         let tx = Transaction::Single(SignedTx::sign(
             &key,
@@ -363,21 +490,26 @@ pub fn report(command: ReportCommand) -> anyhow::Result<()> {
             node,
             partner_node,
             enterprise,
+            key,
+            partner_key,
             format,
         } => {
             let base = node.trim_end_matches('/').to_string();
             let partner_base = partner_node.trim_end_matches('/').to_string();
+            let key = key.load()?;
+            let partner_key = read_key(&partner_key)?;
             let runtime = runtime()?;
             let (ours, theirs): (Vec<IntercompanyLine>, Vec<IntercompanyLine>) =
                 runtime.block_on(async move {
-                    let client = client()?;
+                    let client = connect(&base, &key, None).await?;
+                    let partner_client = connect(&partner_base, &partner_key, None).await?;
                     let ours = get_json(
                         &client,
                         &format!("{base}/v1/reports/intercompany?with={partner}"),
                     )
                     .await?;
                     let theirs = get_json(
-                        &client,
+                        &partner_client,
                         &format!("{partner_base}/v1/reports/intercompany?with={enterprise}"),
                     )
                     .await?;

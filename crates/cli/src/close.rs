@@ -8,11 +8,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 use tally_chain::{CloseSignOff, SignedTx, Transaction, TxBody};
-use tally_identity::SecretKey;
 use tally_ledger::Date;
 use tally_node::wire::{StatusJson, TrialBalanceJson};
 
-use crate::client::{client, get_json, runtime, send, Sent};
+use crate::client::{connect, get_json, read_key, runtime, send, Sent};
 use crate::user_error;
 
 #[derive(Args)]
@@ -34,10 +33,10 @@ pub struct ClosePeriodArgs {
 pub fn run(args: ClosePeriodArgs) -> anyhow::Result<()> {
     let through =
         Date::parse(&args.through).map_err(|error| user_error(format!("--through: {error}")))?;
-    let key = SecretKey::read_file(&args.key).map_err(|error| user_error(error.to_string()))?;
+    let key = read_key(&args.key)?;
     let base = args.node.trim_end_matches('/').to_string();
     runtime()?.block_on(async move {
-        let client = client()?;
+        let client = connect(&base, &key, None).await?;
         let status: StatusJson = get_json(&client, &format!("{base}/v1/status")).await?;
         let lines: Vec<TrialBalanceJson> = get_json(
             &client,

@@ -12,7 +12,7 @@ use tally_ledger::{AccountCode, AccountKind, EntryDraft};
 use tally_node::api::ENTRIES_PAGE_MAX;
 use tally_node::wire::{AccountJson, EntriesPageJson};
 
-use crate::client::{client, get_json, runtime};
+use crate::client::{connect, get_json, runtime, KeyArg};
 use crate::user_error;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -36,11 +36,17 @@ pub struct ExportArgs {
     /// The file to write (default: standard output).
     #[arg(long)]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    key: KeyArg,
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     let base = args.node.trim_end_matches('/').to_string();
-    let (chart, entries) = runtime()?.block_on(fetch_books(&base))?;
+    let key = args.key.load()?;
+    let (chart, entries) = runtime()?.block_on(async {
+        let client = connect(&base, &key, None).await?;
+        fetch_books(&client, &base).await
+    })?;
     let mut out: Box<dyn std::io::Write> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
@@ -68,10 +74,10 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
 
 /// The chart and every committed entry of the node at `base`, in commit order.
 async fn fetch_books(
+    client: &reqwest::Client,
     base: &str,
 ) -> anyhow::Result<(Vec<(AccountCode, AccountKind)>, Vec<EntryDraft>)> {
-    let client = client()?;
-    let accounts: Vec<AccountJson> = get_json(&client, &format!("{base}/v1/accounts")).await?;
+    let accounts: Vec<AccountJson> = get_json(client, &format!("{base}/v1/accounts")).await?;
     let chart = accounts
         .iter()
         .map(|account| {
@@ -87,7 +93,7 @@ async fn fetch_books(
         if let Some(after) = after {
             url.push_str(&format!("&after={after}"));
         }
-        let page: EntriesPageJson = get_json(&client, &url).await?;
+        let page: EntriesPageJson = get_json(client, &url).await?;
         for committed in &page.entries {
             let draft = committed
                 .entry

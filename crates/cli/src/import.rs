@@ -25,7 +25,7 @@ use tally_identity::{Digest, SecretKey};
 use tally_ledger::{Account, AccountCode, EntryDraft, EntryId, Role, RoleSet};
 use tally_node::wire::{AccountJson, ErrorJson, StatusJson, SubmitJson, TxStatusJson};
 
-use crate::client::{client, get_json, runtime};
+use crate::client::{connect, get_json, runtime};
 use crate::user_error;
 
 /// Entries per signed batch when `--batch` is not given: large enough that the batch
@@ -489,7 +489,7 @@ pub fn run(command: ImportCommand) -> anyhow::Result<()> {
     let base = args.node.trim_end_matches('/').to_string();
     let wait = Duration::from_secs(args.wait);
     let summary = runtime()?.block_on(async {
-        let target = HttpTarget::connect(&base).await?;
+        let target = HttpTarget::connect(&base, &key).await?;
         let progress = entry_progress(read.journal.transactions.len() as u64);
         let summary = import(&target, &key, read.journal, args.batch, wait, &progress).await;
         progress.finish_and_clear();
@@ -513,15 +513,20 @@ pub(crate) struct HttpTarget {
 const HTTP_POLL_INTERVAL: Duration = Duration::from_millis(20);
 
 impl HttpTarget {
-    /// Connects to the node at `base` and learns its chain id.
-    pub async fn connect(base: &str) -> anyhow::Result<HttpTarget> {
-        let client = client()?;
+    /// Connects to the node at `base` as the member `key` and learns its chain id.
+    pub async fn connect(base: &str, key: &SecretKey) -> anyhow::Result<HttpTarget> {
+        let client = connect(base, key, None).await?;
         let status: StatusJson = get_json(&client, &format!("{base}/v1/status")).await?;
         Ok(HttpTarget {
             client,
             base: base.to_string(),
             chain_id: status.chain_id,
         })
+    }
+
+    /// The authenticated client, for other requests to the same node.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
     }
 
     /// The URL of `/v1/entries/{id}`, the id escaped as a path segment.

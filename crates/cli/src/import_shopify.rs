@@ -16,7 +16,7 @@ use tally_ledger::{Category, EntryDraft, FieldName};
 use tally_node::privacy::CategoryJson;
 use tally_privacy::{os_rng, EpochPublicKey, Sealer};
 
-use crate::client::{client, get_json, runtime};
+use crate::client::{get_json, runtime};
 use crate::import::{
     entry_progress, submit_batches, HttpTarget, Target as _, IMPORT_BATCH_DEFAULT,
 };
@@ -105,8 +105,8 @@ pub fn run(args: ShopifyArgs) -> anyhow::Result<()> {
     let skipped_orders = read.orders.len() - orders.len();
     let wait = Duration::from_secs(args.wait);
     let summary = runtime()?.block_on(async {
-        let http = client()?;
-        let target = HttpTarget::connect(&node).await?;
+        let target = HttpTarget::connect(&node, &key).await?;
+        let http = target.client().clone();
         let chain_id = target.chain_id().to_string();
         let (epoch, public) = active_pii_epoch(&http, &node, &chain_id).await?;
         let pii = Category::customer_pii();

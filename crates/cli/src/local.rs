@@ -89,7 +89,13 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
             genesis,
         };
         if chain.is_observed() {
-            observed.push((index, spec, chain.observe_from.clone()));
+            // `NodeConfig::read` refuses an observed chain without a key.
+            let key_path = chain.observe_key.as_ref().ok_or_else(|| {
+                user_error("an observed chain needs observe_key: its sources serve only members")
+            })?;
+            let key = tally_identity::SecretKey::read_file(key_path)
+                .map_err(|error| user_error(error.to_string()))?;
+            observed.push((index, spec, chain.observe_from.clone(), key));
         } else {
             validated.push((index, spec));
         }
@@ -125,6 +131,7 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
         })
     };
     let api = config.api_listen;
+    let api_limits = config.api.clone();
     let name = config.name.clone();
     let bookkeeping = match &config.bookkeeping {
         Some(bookkeeping) => Some(bookkeeper_config(bookkeeping, &config.data_dir)?),
@@ -142,8 +149,8 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
             let handles = start_node(context, spec).await?;
             hosted.extend(validated_order.into_iter().zip(handles));
         }
-        for (index, spec, sources) in observed {
-            hosted.push((index, observe_chain(&observer_context, spec, sources)?));
+        for (index, spec, sources, key) in observed {
+            hosted.push((index, observe_chain(&observer_context, spec, sources, key)?));
         }
         hosted.sort_by_key(|(index, _)| *index);
         let chains: Vec<ChainHandle> = hosted.into_iter().map(|(_, chain)| chain).collect();
@@ -186,7 +193,7 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
             );
         }
         tokio::select! {
-            _ = tally_node::serve_api(listener, chains, Some(metrics)) => {},
+            _ = tally_node::serve_api(listener, chains, &api_limits, Some(metrics)) => {},
             _ = tokio::signal::ctrl_c() => eprintln!("node {name}: shutting down"),
         }
         anyhow::Ok(())
@@ -198,6 +205,7 @@ fn observe_chain(
     context: &cw_tokio::Context,
     spec: ChainSpec,
     sources: Vec<String>,
+    key: tally_identity::SecretKey,
 ) -> anyhow::Result<ChainHandle> {
     if let Some(parent) = spec.ledger_path.parent() {
         std::fs::create_dir_all(parent)
@@ -209,9 +217,9 @@ fn observe_chain(
         .with_context(|| format!("reading {}", spec.ledger_path.display()))?;
     chain.set_observer();
     let follower = chain.clone();
-    context
-        .child("follow")
-        .spawn(move |context| tally_node::observer::follow_over_http(context, follower, sources));
+    context.child("follow").spawn(move |context| {
+        tally_node::observer::follow_over_http(context, follower, sources, key)
+    });
     Ok(chain)
 }
 

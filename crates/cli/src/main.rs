@@ -124,6 +124,9 @@ enum Command {
     },
     /// Who read which sealed fields of which entries, and when.
     AccessLog(sealed::AccessLogArgs),
+    /// Print an API token signed by a member key, for `Authorization: Bearer <token>` (curl,
+    /// the dashboard). Every other command makes its own.
+    Token(client::TokenArgs),
 }
 
 #[derive(Subcommand)]
@@ -241,5 +244,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Read(args) => sealed::read(args),
         Command::Disclosure { command } => sealed::disclosure(command),
         Command::AccessLog(args) => sealed::access_log(args),
+        Command::Token(args) => client::token(args),
     }
 }

@@ -23,7 +23,7 @@ use tally_privacy::{
     EPOCH_SECRET_BYTES,
 };
 
-use crate::client::{client, get_json, runtime, send, Sent};
+use crate::client::{connect, get_json, read_key, runtime, send, KeyArg, Sent};
 use crate::output::Format;
 use crate::{audit::Damaged, user_error};
 
@@ -33,6 +33,8 @@ pub enum EpochCommand {
     List {
         #[arg(long)]
         node: String,
+        #[command(flatten)]
+        key: KeyArg,
     },
     /// Open the next epoch of a category (rotation): a new key pair whose secret is granted to
     /// every active member whose role reads the category, and to the members named.
@@ -139,6 +141,8 @@ pub enum DisclosureCommand {
         /// The disclosure is of a consortium contract's private term.
         #[arg(long)]
         contract: bool,
+        #[command(flatten)]
+        key: KeyArg,
     },
 }
 
@@ -146,6 +150,9 @@ pub enum DisclosureCommand {
 pub struct AccessLogArgs {
     #[arg(long)]
     node: String,
+    // A member key of the admin or auditor role (default: the file in TALLY_KEY).
+    #[command(flatten)]
+    key: KeyArg,
     /// First block height (default: the last 1000 blocks).
     #[arg(long)]
     from: Option<u64>,
@@ -167,10 +174,6 @@ fn category_arg(text: &str) -> anyhow::Result<Category> {
 fn member_arg(text: &str) -> anyhow::Result<PublicKey> {
     text.parse()
         .map_err(|error| user_error(format!("'{text}' is not a member public key: {error}")))
-}
-
-fn read_key(path: &Path) -> anyhow::Result<SecretKey> {
-    SecretKey::read_file(path).map_err(|error| user_error(error.to_string()))
 }
 
 fn hex_array<const N: usize>(what: &str, text: &str) -> anyhow::Result<[u8; N]> {
@@ -264,13 +267,14 @@ struct Admin {
 }
 
 impl AdminArgs {
-    /// Reads the key and learns the node's chain id.
-    async fn connect(&self, http: &reqwest::Client) -> anyhow::Result<Admin> {
+    /// Reads the key, connects as it and learns the node's chain id.
+    async fn connect(&self) -> anyhow::Result<Admin> {
         let node = base(&self.node);
         let key = read_key(&self.key)?;
-        let status: StatusJson = get_json(http, &format!("{node}/v1/status")).await?;
+        let http = connect(&node, &key, None).await?;
+        let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
         Ok(Admin {
-            http: http.clone(),
+            http,
             node,
             key,
             chain_id: status.chain_id,
@@ -297,10 +301,10 @@ impl Admin {
 
 pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
-        let http = client()?;
         match command {
-            EpochCommand::List { node } => {
+            EpochCommand::List { node, key } => {
                 let node = base(&node);
+                let http = connect(&node, &key.load()?, None).await?;
                 let categories: Vec<CategoryJson> =
                     get_json(&http, &format!("{node}/v1/keys")).await?;
                 let members: Vec<MemberJson> =
@@ -340,13 +344,13 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                 admin,
             } => {
                 let category = category_arg(&category)?;
-                let admin = admin.connect(&http).await?;
-                let node = &admin.node;
+                let admin = admin.connect().await?;
+                let (http, node) = (&admin.http, &admin.node);
                 let categories: Vec<CategoryJson> =
-                    get_json(&http, &format!("{node}/v1/keys")).await?;
+                    get_json(http, &format!("{node}/v1/keys")).await?;
                 let known = find_category(&categories, &category)?;
                 let members: Vec<MemberJson> =
-                    get_json(&http, &format!("{node}/v1/members")).await?;
+                    get_json(http, &format!("{node}/v1/members")).await?;
                 let mut grantees: Vec<PublicKey> = Vec::new();
                 for member in &members {
                     let reads = known.readers.contains(&member.role);
@@ -401,11 +405,11 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                 admin,
             } => {
                 let category = category_arg(&category)?;
-                let admin = admin.connect(&http).await?;
-                let node = &admin.node;
+                let admin = admin.connect().await?;
+                let (http, node) = (&admin.http, &admin.node);
                 let secret = read_secret(&secret)?;
                 let categories: Vec<CategoryJson> =
-                    get_json(&http, &format!("{node}/v1/keys")).await?;
+                    get_json(http, &format!("{node}/v1/keys")).await?;
                 let known = find_category(&categories, &category)?;
                 let on_chain = known
                     .epochs
@@ -438,7 +442,7 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
             } => {
                 let category = category_arg(&category)?;
                 let member = member_arg(&member)?;
-                let admin = admin.connect(&http).await?;
+                let admin = admin.connect().await?;
                 let change = KeyChange::RevokeReader {
                     category: category.clone(),
                     member,
@@ -456,7 +460,7 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                 admin,
             } => {
                 let category = category_arg(&category)?;
-                let admin = admin.connect(&http).await?;
+                let admin = admin.connect().await?;
                 let change = KeyChange::EraseEpoch {
                     category: category.clone(),
                     epoch,
@@ -496,7 +500,7 @@ pub fn read(args: ReadArgs) -> anyhow::Result<()> {
     let entry_id = EntryId::new(&args.id).map_err(|error| user_error(error.to_string()))?;
     let node = base(&args.node);
     runtime()?.block_on(async move {
-        let http = client()?;
+        let http = connect(&node, &key, None).await?;
         let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
         let names: Vec<FieldName> = if args.fields.is_empty() {
             let entry: CommittedEntryJson =
@@ -578,7 +582,7 @@ fn read_contract(args: ReadArgs) -> anyhow::Result<()> {
     let member = key.public_key();
     let node = base(&args.node);
     runtime()?.block_on(async {
-        let http = client()?;
+        let http = connect(&node, &key, None).await?;
         let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
         let terms: ContractTermsJson =
             get_json(&http, &format!("{node}/v1/contracts/{}/sealed", args.id)).await?;
@@ -692,14 +696,16 @@ pub fn disclosure(command: DisclosureCommand) -> anyhow::Result<()> {
         file,
         node,
         contract,
+        key,
     } = command;
+    let key = key.load()?;
     let text = std::fs::read_to_string(&file)
         .map_err(|error| user_error(format!("cannot read {}: {error}", file.display())))?;
     let disclosure: Disclosure = serde_json::from_str(&text)
         .map_err(|error| user_error(format!("{} is not a disclosure: {error}", file.display())))?;
     let node = base(&node);
     runtime()?.block_on(async move {
-        let http = client()?;
+        let http = connect(&node, &key, None).await?;
         let (fields, place) = if contract {
             let terms: ContractTermsJson = get_json(
                 &http,
@@ -745,6 +751,7 @@ pub fn disclosure(command: DisclosureCommand) -> anyhow::Result<()> {
 
 pub fn access_log(args: AccessLogArgs) -> anyhow::Result<()> {
     let node = base(&args.node);
+    let key = args.key.load()?;
     let mut query = Vec::new();
     if let Some(from) = args.from {
         query.push(format!("from={from}"));
@@ -753,7 +760,7 @@ pub fn access_log(args: AccessLogArgs) -> anyhow::Result<()> {
         query.push(format!("to={to}"));
     }
     runtime()?.block_on(async move {
-        let http = client()?;
+        let http = connect(&node, &key, None).await?;
         let log: AccessLogJson =
             get_json(&http, &format!("{node}/v1/reads?{}", query.join("&"))).await?;
         match args.format {

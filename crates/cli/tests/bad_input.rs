@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use tally_chain::Transaction;
-use tally_identity::Signature;
+use tally_identity::{ApiToken, Signature};
 use tally_node::wire::{ClosingsJson, EntryJson, PostingJson, SubmitJson, TrialBalanceJson};
 
 fn posting(account: &str, debit: Option<&str>, credit: Option<&str>) -> PostingJson {
@@ -552,6 +552,7 @@ fn bad_input_is_refused_and_changes_nothing() {
             "not_a_member",
             &stranger_public,
         );
+    // Through the CLI the stranger does not get as far: its API token is refused.
     let path = devnet.write_entry(&foreign);
     let output = run(
         &mut devnet.submit_command(0, &stranger_path, &path, 5),
@@ -560,7 +561,10 @@ fn bad_input_is_refused_and_changes_nothing() {
     expect_cli_user_error(
         "tally submit with a stranger's key",
         &output,
-        &["(not_a_member)"],
+        &[
+            &format!("{stranger_public} is not a member of chain '{chain_id}'"),
+            "(unauthenticated)",
+        ],
     );
     let not_a_key = devnet.write_entry(&"this is not a key");
     let path = devnet.write_entry(&foreign);
@@ -651,6 +655,97 @@ fn bad_input_is_refused_and_changes_nothing() {
         );
     }
 
+    // --- Authentication: the API serves members only ----------------------------------------
+    let status_url = devnet.url(1, "/v1/status");
+    let unauthenticated = |what: &str, authorization: Option<&str>, message: &str| {
+        devnet
+            .http
+            .get_with_authorization(&status_url, authorization)
+            .unwrap()
+            .expect_error(what, 401, "unauthenticated", message);
+    };
+    unauthenticated(
+        "a request without a token",
+        None,
+        "missing Authorization: Bearer <token> header; create one with 'tally token --key FILE'",
+    );
+    let client_key = read_key(&devnet.key("client"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut forged = ApiToken::issue(&client_key, &chain_id, now, now + 60_000).unwrap();
+    forged.signature = tally_identity::SecretKey::from_seed([77; 32]).sign(
+        tally_identity::Domain::Request,
+        &chain_id,
+        &forged.signing_payload(),
+    );
+    unauthenticated(
+        "a forged token",
+        Some(&format!("Bearer {forged}")),
+        &format!(
+            "token signature does not verify for member {}",
+            client_key.public_key()
+        ),
+    );
+    let expired = ApiToken::issue(&client_key, &chain_id, now - 600_000, now - 300_000).unwrap();
+    unauthenticated(
+        "an expired token",
+        Some(&format!("Bearer {expired}")),
+        &format!("token expired at {}", tally_identity::utc(now - 300_000)),
+    );
+    // `tally token` makes a token any HTTP client can send.
+    let output = run(
+        tally()
+            .args(["token", "--minutes", "5", "--node", &devnet.api(1), "--key"])
+            .arg(devnet.key("client")),
+        Duration::from_secs(30),
+    );
+    assert!(
+        output.status.success(),
+        "tally token: {}",
+        describe(&output)
+    );
+    let token = stdout_of(&output).trim().to_string();
+    let reply = devnet
+        .http
+        .get_with_authorization(&status_url, Some(&format!("Bearer {token}")))
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.json::<tally_node::wire::StatusJson>().chain_id,
+        chain_id
+    );
+    // The finance client reads the books but not the access log; an admin reads it.
+    devnet
+        .http
+        .get(&devnet.url(1, "/v1/reads"))
+        .unwrap()
+        .expect_error(
+            "the access log read by finance",
+            403,
+            "not_allowed",
+            "the access log is for the admin and auditor roles",
+        );
+    let admin = format!("Bearer {}", devnet.token("admin"));
+    let reply = devnet
+        .http
+        .get_with_authorization(&devnet.url(1, "/v1/reads"), Some(&admin))
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    // A command that reads without a key says how to give one.
+    let output = run(
+        tally()
+            .args(["report", "trial-balance", "--node", &devnet.api(1)])
+            .env_remove("TALLY_KEY"),
+        Duration::from_secs(30),
+    );
+    expect_cli_user_error(
+        "a report without a member key",
+        &output,
+        &["--key FILE", "TALLY_KEY"],
+    );
+
     let dead = format!("http://127.0.0.1:{}", unused_port());
     let path = devnet.write_entry(&sale("nowhere-1", 100));
     let output = run(
@@ -676,7 +771,9 @@ fn bad_input_is_refused_and_changes_nothing() {
     let output = run(
         tally()
             .args(["report", "trial-balance", "--node"])
-            .arg(&dead),
+            .arg(&dead)
+            .arg("--key")
+            .arg(devnet.key("client")),
         Duration::from_secs(40),
     );
     assert!(

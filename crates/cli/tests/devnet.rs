@@ -365,7 +365,8 @@ fn devnet_survives_kill_and_restart() {
     let output = run(
         tally()
             .args(["history", "cli-000", "--node"])
-            .arg(devnet.api(2)),
+            .arg(devnet.api(2))
+            .env("TALLY_KEY", devnet.key("client")),
         Duration::from_secs(30),
     );
     assert!(output.status.success(), "{}", describe(&output));
@@ -390,6 +391,8 @@ fn devnet_survives_kill_and_restart() {
         tally()
             .args(["proof", "entry", "down-000", "--node"])
             .arg(devnet.api(3))
+            .arg("--key")
+            .arg(devnet.key("client"))
             .arg("--out")
             .arg(&proof_path),
         Duration::from_secs(30),
@@ -430,6 +433,8 @@ fn devnet_survives_kill_and_restart() {
         tally()
             .args(["proof", "consistency", "--from", "1", "--to", "3", "--node"])
             .arg(devnet.api(0))
+            .arg("--key")
+            .arg(devnet.key("auditor"))
             .arg("--out")
             .arg(&consistency_path),
         Duration::from_secs(30),
@@ -498,6 +503,8 @@ fn devnet_survives_kill_and_restart() {
         tally()
             .args(["proof", "closing", "--through", "2026-11-30", "--node"])
             .arg(devnet.api(2))
+            .arg("--key")
+            .arg(devnet.key("client"))
             .arg("--out")
             .arg(&closing_path),
         Duration::from_secs(30),

@@ -63,6 +63,8 @@ fn export(devnet: &Devnet, format: &str, out: &Path) {
         tally()
             .args(["export", format, "--node"])
             .arg(devnet.api(1))
+            .arg("--key")
+            .arg(devnet.key("client"))
             .arg("--out")
             .arg(out),
         IMPORT_TIMEOUT,

@@ -244,7 +244,12 @@ fn sealed_customer_data_end_to_end() {
     // The access log shows who read what.
     // The CLI's read and the one signed read above; none of the refused ones.
     let log: AccessLogJson = wait_for("both reads in the access log", LONG, || {
-        let log: AccessLogJson = devnet.http.get(&devnet.url(3, "/v1/reads"))?.json();
+        // The access log is for admins and auditors; the devnet's client is finance.
+        let auditor = format!("Bearer {}", devnet.token("auditor"));
+        let log: AccessLogJson = devnet
+            .http
+            .get_with_authorization(&devnet.url(3, "/v1/reads"), Some(&auditor))?
+            .json();
         if log.reads.len() < 2 {
             Err(format!("{} read(s) recorded", log.reads.len()))
         } else {
@@ -256,7 +261,9 @@ fn sealed_customer_data_end_to_end() {
     assert_eq!(log.reads[0].entry, "shopify:1001:sale");
     assert!(log.reads[0].fields.contains(&"address1".to_string()));
     let out = ok(&run(
-        tally().args(["access-log", "--node", &devnet.api(2)]),
+        tally()
+            .args(["access-log", "--node", &devnet.api(2)])
+            .env("TALLY_KEY", devnet.key("admin")),
         LONG,
     ));
     assert!(out.contains("logistics (logistics)"), "{out}");
@@ -281,7 +288,9 @@ fn sealed_customer_data_end_to_end() {
             tally()
                 .args(["disclosure", "check"])
                 .arg(file)
-                .args(["--node", &devnet.api(3)]),
+                .args(["--node", &devnet.api(3)])
+                .arg("--key")
+                .arg(devnet.key("client")),
             LONG,
         )
     };
@@ -340,7 +349,9 @@ fn sealed_customer_data_end_to_end() {
         "customer-pii epoch 0 was erased",
     );
     let out = ok(&run(
-        tally().args(["epoch", "list", "--node", &devnet.api(1)]),
+        tally()
+            .args(["epoch", "list", "--node", &devnet.api(1), "--key"])
+            .arg(devnet.key("admin")),
         LONG,
     ));
     assert!(out.contains("epoch 0 erased"), "{out}");

@@ -17,7 +17,9 @@ fn report_cli(devnet: &Devnet, index: usize, args: &[&str], format: &str) -> Str
             .arg("report")
             .args(args)
             .args(["--format", format, "--node"])
-            .arg(devnet.api(index)),
+            .arg(devnet.api(index))
+            .arg("--key")
+            .arg(devnet.key("client")),
         Duration::from_secs(30),
     );
     assert!(
@@ -29,7 +31,8 @@ fn report_cli(devnet: &Devnet, index: usize, args: &[&str], format: &str) -> Str
 }
 
 fn api(devnet: &Devnet, index: usize, path: &str) -> Value {
-    let reply = Http::new()
+    let reply = devnet
+        .http
         .get(&devnet.url(index, path))
         .unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(reply.status, 200, "{path}: {}", reply.body);
@@ -133,7 +136,9 @@ fn cli_and_api_reports_agree() {
     let output = run(
         tally()
             .args(["report", "balance-sheet", "--currency", "USD", "--node"])
-            .arg(devnet.api(0)),
+            .arg(devnet.api(0))
+            .arg("--key")
+            .arg(devnet.key("client")),
         Duration::from_secs(30),
     );
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));

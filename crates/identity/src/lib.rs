@@ -6,8 +6,9 @@
 //! batches, and every signature is checked against a certified key. This
 //! crate owns the keys ([`SecretKey`], [`PublicKey`]), the signatures
 //! ([`Signature`], domain-separated by [`Domain`] and the chain id), the
-//! certificates ([`CertifiedMember`]), batch verification ([`verify_many`])
-//! and the Merkle tree over a batch's entries ([`merkle_root`]).
+//! certificates ([`CertifiedMember`]), batch verification ([`verify_many`]),
+//! the Merkle tree over a batch's entries ([`merkle_root`]) and the API tokens
+//! a member signs for itself to use a node's HTTP API ([`ApiToken`]).
 //!
 //! # Invariants
 //!
@@ -53,6 +54,7 @@ mod error;
 mod hexfmt;
 mod keys;
 mod merkle;
+mod token;
 
 pub use batch::{verify_many, SignatureCheck};
 pub use certificate::{
@@ -64,3 +66,7 @@ pub use keys::{
     PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SIGNATURE_BYTES, SIGNING_PREFIX,
 };
 pub use merkle::{leaf_hash, merkle_proof, merkle_root, verify_merkle_proof, Digest};
+pub use token::{
+    utc, ApiToken, TokenError, API_TOKEN_CLOCK_SKEW_MAX_MS, API_TOKEN_ENCODED_BYTES_MAX,
+    API_TOKEN_LIFETIME_MAX_MS, API_TOKEN_TEXT_BYTES_MAX, API_TOKEN_VERSION,
+};

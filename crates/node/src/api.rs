@@ -165,8 +165,14 @@ pub(crate) fn internal(error: impl std::fmt::Display) -> ApiError {
 
 /// The API of a node hosting `chains`: each chain under `/v1/chains/{chain_id}/...`, and the
 /// first (home) chain also directly under `/v1/...`. `/v1/chains` lists them and
-/// `/v1/openapi.json` describes them all.
+/// `/v1/openapi.json` describes them all. Requests need a member token ([`crate::auth`]),
+/// rate-limited by the default `[api]` limits.
 pub fn router(chains: Vec<ChainHandle>) -> Router {
+    router_with_limits(chains, &crate::config::ApiConfig::default())
+}
+
+/// [`router`] with the rate limits of a node's `[api]` configuration.
+pub fn router_with_limits(chains: Vec<ChainHandle>, limits: &crate::config::ApiConfig) -> Router {
     // Generated here, at start-up, rather than on the first request that asks for it.
     std::sync::LazyLock::force(&crate::openapi::DOCUMENT);
     let (node, _) = node_routes().split_for_parts();
@@ -180,10 +186,11 @@ pub fn router(chains: Vec<ChainHandle>) -> Router {
             chain_router(chain.clone()),
         );
     }
-    router
+    let router = router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))
+        .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX));
+    crate::auth::protect(router, &chains, limits)
 }
 
 /// The node-wide endpoints, each registered with its documentation (see [`crate::openapi`]).
@@ -191,6 +198,7 @@ pub(crate) fn node_routes() -> OpenApiRouter<Vec<ChainHandle>> {
     OpenApiRouter::default()
         .routes(routes!(list_chains))
         .routes(routes!(crate::openapi::openapi_json))
+        .routes(routes!(crate::auth::identity))
 }
 
 /// The endpoints of one chain, each registered with its documentation: `routes!` takes handlers

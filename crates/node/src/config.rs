@@ -1,6 +1,7 @@
 //! Node configuration files (TOML), written by `tally devnet init` and read by `tally node`.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,39 @@ pub struct NodeConfig {
     /// consortium chain.
     #[serde(default)]
     pub bookkeeping: Option<BookkeepingConfig>,
+    /// Rate limits of the HTTP API; the defaults of [`crate::auth`] if absent.
+    #[serde(default)]
+    pub api: ApiConfig,
+}
+
+/// The `[api]` table: token-bucket rate limits of the HTTP API (see [`crate::auth`]).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Requests per second one member may make.
+    pub member_requests_per_second: NonZeroU32,
+    /// Requests one member may make at once, above its steady rate.
+    pub member_burst: NonZeroU32,
+    /// Requests per second one client IP may make that need a token's signature checked or
+    /// are refused (a token the node verified before is not charged here).
+    pub ip_requests_per_second: NonZeroU32,
+    /// Such requests one client IP may make at once.
+    pub ip_burst: NonZeroU32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        use crate::auth::{
+            non_zero, IP_BURST_DEFAULT, IP_REQUESTS_PER_SECOND_DEFAULT, MEMBER_BURST_DEFAULT,
+            MEMBER_REQUESTS_PER_SECOND_DEFAULT,
+        };
+        ApiConfig {
+            member_requests_per_second: non_zero(MEMBER_REQUESTS_PER_SECOND_DEFAULT),
+            member_burst: non_zero(MEMBER_BURST_DEFAULT),
+            ip_requests_per_second: non_zero(IP_REQUESTS_PER_SECOND_DEFAULT),
+            ip_burst: non_zero(IP_BURST_DEFAULT),
+        }
+    }
 }
 
 /// What the bookkeeper of a node books, with which key, and how often it anchors.
@@ -69,6 +103,10 @@ pub struct ChainConfig {
     /// genesis validators' certificates before they are committed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub observe_from: Vec<String>,
+    /// The member key (of this chain; an auditor reads everything) whose tokens the observer
+    /// presents to its sources, which serve only members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observe_key: Option<PathBuf>,
 }
 
 impl ChainConfig {
@@ -108,7 +146,9 @@ impl NodeConfig {
         let base = path.parent().unwrap_or(Path::new("."));
         let fields = std::iter::once(&mut config.data_dir)
             .chain(config.consensus_key.iter_mut())
-            .chain(config.chains.iter_mut().map(|chain| &mut chain.genesis));
+            .chain(config.chains.iter_mut().flat_map(|chain| {
+                std::iter::once(&mut chain.genesis).chain(chain.observe_key.iter_mut())
+            }));
         let bookkeeping_fields = config.bookkeeping.iter_mut().flat_map(|bookkeeping| {
             std::iter::once(&mut bookkeeping.key)
                 .chain(bookkeeping.anchor_key.iter_mut())
@@ -126,6 +166,19 @@ impl NodeConfig {
                     .into(),
             });
         }
+        if let Some(chain) = config
+            .chains
+            .iter()
+            .find(|chain| chain.is_observed() && chain.observe_key.is_none())
+        {
+            return Err(ConfigError::Invalid {
+                path: path.display().to_string(),
+                reason: format!(
+                    "the chain of {} is observed but has no observe_key: its sources serve only members",
+                    chain.genesis.display()
+                ),
+            });
+        }
         let validates = config.chains.iter().any(|chain| !chain.is_observed());
         if validates && (config.consensus_key.is_none() || config.p2p_listen.is_none()) {
             return Err(ConfigError::Invalid {
@@ -139,5 +192,46 @@ impl NodeConfig {
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("a node config serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A config with only the required keys and, if given, an `[api]` table.
+    fn parse(api: &str) -> Result<NodeConfig, toml::de::Error> {
+        toml::from_str(&format!(
+            r#"
+name = "sales"
+data_dir = "data"
+consensus_key = "consensus.key"
+p2p_listen = "127.0.0.1:27000"
+api_listen = "127.0.0.1:27100"
+[[chains]]
+genesis = "genesis.json"
+{api}"#
+        ))
+    }
+
+    #[test]
+    fn api_limits_default_and_override() {
+        assert_eq!(parse("").unwrap().api, ApiConfig::default());
+        assert_eq!(
+            ApiConfig::default().member_requests_per_second.get(),
+            crate::auth::MEMBER_REQUESTS_PER_SECOND_DEFAULT
+        );
+        let config = parse("[api]\nmember_burst = 7\nip_requests_per_second = 3\n").unwrap();
+        assert_eq!(config.api.member_burst.get(), 7);
+        assert_eq!(config.api.ip_requests_per_second.get(), 3);
+        assert_eq!(
+            config.api.member_requests_per_second,
+            ApiConfig::default().member_requests_per_second
+        );
+        // A zero rate would refuse everything: it is a configuration error, not a limit.
+        let zero = parse("[api]\nmember_burst = 0\n").unwrap_err().to_string();
+        assert!(zero.contains("nonzero"), "{zero}");
+        let unknown = parse("[api]\nrequests = 5\n").unwrap_err().to_string();
+        assert!(unknown.contains("unknown field `requests`"), "{unknown}");
     }
 }

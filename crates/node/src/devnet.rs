@@ -198,6 +198,7 @@ impl DevnetPlan {
                 chains: vec![ChainConfig {
                     genesis: PathBuf::from("../genesis.json"),
                     observe_from: Vec::new(),
+                    observe_key: None,
                 }],
                 peers: self
                     .validators
@@ -210,6 +211,7 @@ impl DevnetPlan {
                     })
                     .collect(),
                 bookkeeping: None,
+                api: Default::default(),
             };
             let path = dir.join("node.toml");
             std::fs::write(&path, config.to_toml())?;
@@ -248,9 +250,11 @@ impl DevnetPlan {
                     .iter()
                     .map(|validator| format!("http://{}", validator.api))
                     .collect(),
+                observe_key: Some(PathBuf::from("../auditor.key")),
             }],
             peers: Vec::new(),
             bookkeeping: None,
+            api: Default::default(),
         };
         let path = dir.join("node.toml");
         std::fs::write(&path, config.to_toml())?;

@@ -5,6 +5,7 @@
 //! it converts explicitly to and from the accounting model's types.
 
 pub mod api;
+pub mod auth;
 pub mod bookkeeper;
 pub mod config;
 pub mod devnet;
@@ -23,7 +24,7 @@ pub mod trades;
 pub mod wire;
 pub mod workload;
 
-pub use config::{ChainConfig, ConfigError, NodeConfig, PeerConfig};
+pub use config::{ApiConfig, ChainConfig, ConfigError, NodeConfig, PeerConfig};
 pub use node::{
     participants_of, register_chain, serve_api, start_node, ChainSpec, NodeError, NodeSpec,
     P2P_MESSAGE_BYTES_MAX,

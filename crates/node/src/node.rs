@@ -202,17 +202,20 @@ pub async fn start_node(
     Ok(handles)
 }
 
-/// Serves the HTTP API for `chains` on `listener` until the process ends, with `/metrics`
-/// when `metrics` is given.
+/// Serves the HTTP API for `chains` on `listener` until the process ends, with the rate limits
+/// of `api`, and `/metrics` when `metrics` is given. Each request carries its peer's address,
+/// which the per-IP rate limit keys on.
 pub async fn serve_api(
     listener: tokio::net::TcpListener,
     chains: Vec<ChainHandle>,
+    api: &crate::config::ApiConfig,
     metrics: Option<crate::metrics::NodeMetrics>,
 ) {
-    let mut app = crate::api::router(chains);
+    let mut app = crate::api::router_with_limits(chains, api);
     if let Some(metrics) = metrics {
         app = app.merge(metrics.routes());
     }
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     if let Err(error) = axum::serve(listener, app).await {
         tracing::error!(%error, "API server stopped");
     }

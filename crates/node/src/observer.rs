@@ -9,7 +9,7 @@
 //!
 //! Invariant: an observer trusts no source: its state is the replay of certified blocks.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::{
     extract::{Path, State},
@@ -20,6 +20,7 @@ use commonware_runtime::Clock;
 use serde::{Deserialize, Serialize};
 use tally_chain::Block;
 use tally_consensus::{ChainHandle, FollowError, Follower};
+use tally_identity::SecretKey;
 
 use crate::api::{finalized_block, internal, ApiError};
 use crate::wire::ErrorJson;
@@ -30,6 +31,11 @@ pub const OBSERVER_POLL: Duration = Duration::from_millis(250);
 
 /// How long an observer waits for one answer from a source before trying the next.
 pub const OBSERVER_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the tokens an observer presents to its sources are valid, and when it mints the
+/// next: well before expiry, so a slow request never carries a stale one.
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 60);
+const TOKEN_RENEW_AFTER: Duration = Duration::from_secs(5 * 60);
 
 /// Blocks an observer asks one source for before checking the tip again, so a long catch-up
 /// still moves between sources when one stops answering.
@@ -102,8 +108,14 @@ pub enum SourceError {
 }
 
 /// Follows `chain` from `sources` (base URLs of nodes hosting it) until the process ends,
-/// moving to the next source whenever one fails or lies.
-pub async fn follow_over_http<E: Clock>(context: E, chain: ChainHandle, sources: Vec<String>) {
+/// moving to the next source whenever one fails or lies. Requests carry tokens of `key`, a
+/// member of the chain, minted afresh before the last one expires.
+pub async fn follow_over_http<E: Clock>(
+    context: E,
+    chain: ChainHandle,
+    sources: Vec<String>,
+    key: SecretKey,
+) {
     assert!(!sources.is_empty(), "an observer needs at least one source");
     let client = match reqwest::Client::builder()
         .timeout(OBSERVER_REQUEST_TIMEOUT)
@@ -123,9 +135,29 @@ pub async fn follow_over_http<E: Clock>(context: E, chain: ChainHandle, sources:
         }
     };
     let mut current = 0;
+    let mut token: Option<(String, SystemTime)> = None;
     loop {
+        let now = context.current();
+        let fresh = token.as_ref().filter(|(_, minted)| {
+            now.duration_since(*minted).unwrap_or(Duration::ZERO) < TOKEN_RENEW_AFTER
+        });
+        let bearer = match fresh {
+            Some((bearer, _)) => bearer.clone(),
+            None => {
+                match crate::auth::mint(&key, chain.chain_id(), TOKEN_LIFETIME.as_millis() as u64) {
+                    Ok(bearer) => {
+                        token = Some((bearer.clone(), now));
+                        bearer
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "observer cannot mint a token");
+                        return;
+                    }
+                }
+            }
+        };
         let source = &sources[current % sources.len()];
-        match follow_round(&client, &chain, &mut follower, source).await {
+        match follow_round(&client, &bearer, &chain, &mut follower, source).await {
             Ok(0) => context.sleep(OBSERVER_POLL).await,
             Ok(_) => {}
             Err(error) => {
@@ -141,6 +173,7 @@ pub async fn follow_over_http<E: Clock>(context: E, chain: ChainHandle, sources:
 /// blocks were committed.
 async fn follow_round(
     client: &reqwest::Client,
+    bearer: &str,
     chain: &ChainHandle,
     follower: &mut Follower,
     source: &str,
@@ -156,6 +189,7 @@ async fn follow_round(
     };
     let status: crate::wire::StatusJson = client
         .get(format!("{base}/status"))
+        .bearer_auth(bearer)
         .send()
         .await
         .and_then(reqwest::Response::error_for_status)
@@ -169,6 +203,7 @@ async fn follow_round(
     for height in first..=last {
         let response = client
             .get(format!("{base}/blocks/{height}/raw"))
+            .bearer_auth(bearer)
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)

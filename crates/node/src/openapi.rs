@@ -37,7 +37,7 @@ pub const DOCUMENT_PATH: &str = "/v1/openapi.json";
 
 /// Operations (method, path) served without a token. Every other `/v1` operation requires
 /// [`SECURITY_SCHEME`].
-pub const OPEN_OPERATIONS: [(&str, &str); 1] = [("get", DOCUMENT_PATH)];
+pub const OPEN_OPERATIONS: [(&str, &str); 2] = [("get", DOCUMENT_PATH), ("get", "/v1/identity")];
 
 /// The areas operations are tagged with, in the order a reader meets them, with what each holds.
 pub const TAGS: [(&str, &str); 6] = [

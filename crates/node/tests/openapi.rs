@@ -61,6 +61,9 @@ struct Net {
     service: SecretKey,
     /// The hash of a committed transaction.
     committed_tx: String,
+    /// Member tokens of each chain, sent with every request to that chain's routes.
+    private_token: String,
+    consortium_token: String,
 }
 
 fn member(root: &SecretKey, key: &SecretKey, name: &str, role: Role) -> CertifiedMember {
@@ -310,7 +313,7 @@ fn private_chain(t0: u64) -> (ChainHandle, SecretKey, SecretKey, String) {
 
 /// The consortium chain of the demo topology with a shipment whose delivery address the
 /// merchant sealed for itself and the carrier.
-fn consortium_chain(t0: u64) -> ChainHandle {
+fn consortium_chain(t0: u64) -> (ChainHandle, SecretKey) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let plan = TopologyPlan::new(&mut rng, 41_000, t0);
     let genesis = plan.consortium.clone();
@@ -389,7 +392,7 @@ fn consortium_chain(t0: u64) -> ChainHandle {
             }),
         )],
     );
-    chain
+    (chain, merchant)
 }
 
 fn net() -> Net {
@@ -397,9 +400,18 @@ fn net() -> Net {
     // for the node nor too far ahead of the chain's last block.
     let t0 = now_ms() - 60_000;
     let (chain, finance, service, committed_tx) = private_chain(t0);
-    let consortium = consortium_chain(t0);
+    let (consortium, trader) = consortium_chain(t0);
+    // The private chain's administrator may use every endpoint, the access log included; the
+    // merchant's trader is a member of the consortium chain.
+    let admin = SecretKey::from_seed([1; 32]);
+    let lifetime = tally_node::auth::COMMAND_TOKEN_LIFETIME_MS;
+    let private_token = tally_node::auth::mint(&admin, CHAIN, lifetime).unwrap();
+    let consortium_token =
+        tally_node::auth::mint(&trader, consortium.chain_id(), lifetime).unwrap();
     Net {
         router: tally_node::api::router(vec![chain.clone(), consortium.clone()]),
+        private_token,
+        consortium_token,
         chain,
         consortium,
         finance,
@@ -445,7 +457,27 @@ impl Net {
     /// Every request of this test goes through here (credentials, when the API asks for them,
     /// belong here too).
     async fn request(&self, method: Method, uri: &str, body: Option<Value>) -> Answer {
+        let consortium = format!("/v1/chains/{}/", self.consortium.chain_id());
+        let token = if uri.starts_with(&consortium) {
+            &self.consortium_token
+        } else {
+            &self.private_token
+        };
+        self.request_with(method, uri, body, Some(token)).await
+    }
+
+    /// A request with this token, or none.
+    async fn request_with(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> Answer {
         let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
         let body = match body {
             Some(json) => {
                 request = request.header(header::CONTENT_TYPE, "application/json");
@@ -506,6 +538,7 @@ impl Net {
         BTreeMap::from([
             (("get", "/v1/chains"), get("/v1/chains")),
             (("get", "/v1/openapi.json"), get("/v1/openapi.json")),
+            (("get", "/v1/identity"), get("/v1/identity")),
             (("get", "/v1/status"), get("/v1/status")),
             (
                 ("post", "/v1/transactions"),
@@ -825,6 +858,38 @@ async fn the_served_document_is_openapi_3_1_and_the_generated_one() {
         .as_str()
         .unwrap()
         .contains("/v1/openapi.json"));
+}
+
+/// The document's security requirements are what the middleware enforces: without a token,
+/// exactly the operations documented as open answer something other than `401`.
+#[tokio::test]
+async fn the_documented_security_is_what_the_node_enforces() {
+    let net = net();
+    let document = document();
+    for ((method, path), (uri, body)) in net.requests() {
+        let operation = &document["paths"][path][method];
+        let open = operation.get("security").is_none();
+        assert_eq!(
+            open,
+            tally_node::openapi::OPEN_OPERATIONS.contains(&(method, path)),
+            "{method} {path}"
+        );
+        let answer = net
+            .request_with(
+                Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
+                &uri,
+                body,
+                None,
+            )
+            .await;
+        assert_eq!(
+            answer.status == StatusCode::UNAUTHORIZED,
+            !open,
+            "{method} {uri} without a token: {} {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
+        );
+    }
 }
 
 #[test]

@@ -132,10 +132,12 @@ impl Books {
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         let router = tally_node::api::router(vec![self.chain.clone()]);
-        let response = router
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
-            .await
+        let token = tally_node::auth::mint(&self.finance, CHAIN, 5 * 60 * 1000).unwrap();
+        let request = Request::get(path)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
             .unwrap();
+        let response = router.oneshot(request).await.unwrap();
         let status = response.status();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
             .await

@@ -191,10 +191,12 @@ impl Reply {
     }
 }
 
-/// A small blocking HTTP client over reqwest's async API.
+/// A small blocking HTTP client over reqwest's async API. With a token, it sends it as
+/// `Authorization: Bearer <token>` on every request (the node serves members only).
 pub struct Http {
     runtime: tokio::runtime::Runtime,
     client: reqwest::Client,
+    token: Option<String>,
 }
 
 impl Http {
@@ -207,7 +209,42 @@ impl Http {
             .timeout(Duration::from_secs(20))
             .build()
             .expect("HTTP client");
-        Http { runtime, client }
+        Http {
+            runtime,
+            client,
+            token: None,
+        }
+    }
+
+    /// The same client sending `token` from now on (`None`: no Authorization header).
+    pub fn set_token(&mut self, token: Option<String>) {
+        self.token = token;
+    }
+
+    /// A GET with exactly this Authorization header (or none), whatever the client's token.
+    pub fn get_with_authorization(
+        &self,
+        url: &str,
+        authorization: Option<&str>,
+    ) -> Result<Reply, String> {
+        self.runtime.block_on(async {
+            let mut request = self.client.get(url);
+            if let Some(authorization) = authorization {
+                request = request.header(reqwest::header::AUTHORIZATION, authorization);
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|error| format!("GET {url}: {error}"))?;
+            Self::reply(response).await
+        })
+    }
+
+    fn authorised(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
     }
 
     async fn reply(response: reqwest::Response) -> Result<Reply, String> {
@@ -232,8 +269,7 @@ impl Http {
     pub fn get(&self, url: &str) -> Result<Reply, String> {
         self.runtime.block_on(async {
             let response = self
-                .client
-                .get(url)
+                .authorised(self.client.get(url))
                 .send()
                 .await
                 .map_err(|error| format!("GET {url}: {error}"))?;
@@ -249,7 +285,7 @@ impl Http {
         body: Vec<u8>,
     ) -> Result<Reply, String> {
         self.runtime.block_on(async {
-            let mut request = self.client.post(url).body(body);
+            let mut request = self.authorised(self.client.post(url)).body(body);
             if let Some(content_type) = content_type {
                 request = request.header(reqwest::header::CONTENT_TYPE, content_type);
             }
@@ -319,6 +355,9 @@ impl Devnet {
                 Duration::from_secs(30),
             );
             if output.status.success() {
+                let mut devnet = devnet;
+                let token = devnet.token("client");
+                devnet.http.set_token(Some(token));
                 eprintln!(
                     "devnet in {} (p2p ports {}.., API ports {}..)",
                     devnet.root.display(),
@@ -352,6 +391,20 @@ impl Devnet {
 
     pub fn key(&self, name: &str) -> PathBuf {
         self.net_dir().join(format!("{name}.key"))
+    }
+
+    /// The devnet's chain id, from its genesis.
+    pub fn chain_id(&self) -> String {
+        let text = std::fs::read_to_string(self.net_dir().join("genesis.json")).expect("genesis");
+        let genesis: serde_json::Value = serde_json::from_str(&text).expect("genesis is JSON");
+        genesis["chain_id"].as_str().expect("chain_id").to_string()
+    }
+
+    /// An API token of the member `name` (`client`, `admin`, ...) for the devnet's chain,
+    /// valid for an hour: longer than any test.
+    pub fn token(&self, name: &str) -> String {
+        tally_node::auth::mint(&read_key(&self.key(name)), &self.chain_id(), 60 * 60 * 1000)
+            .expect("mint a token")
     }
 
     pub fn api(&self, index: usize) -> String {
@@ -588,7 +641,9 @@ impl Devnet {
     pub fn trial_balance_cli(&self, index: usize) -> Vec<TrialBalanceJson> {
         let output = run(
             tally()
-                .args(["report", "trial-balance", "--format", "json", "--node"])
+                .args(["report", "trial-balance", "--format", "json", "--key"])
+                .arg(self.key("client"))
+                .arg("--node")
                 .arg(self.api(index)),
             Duration::from_secs(30),
         );

@@ -174,6 +174,7 @@ pub fn router(chains: Vec<ChainHandle>) -> Router {
         );
     }
     router
+        .merge(crate::dashboard::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX))
@@ -190,6 +191,10 @@ fn chain_routes(chain: ChainHandle) -> Router {
         .route("/accounts", get(accounts))
         .route("/entries/{id}/history", get(entry_history))
         .route("/blocks/{height}", get(block))
+        .route("/blocks", get(crate::blocks::list_blocks))
+        .route("/contracts", get(crate::contracts::list_contracts))
+        .route("/contracts/{id}", get(crate::contracts::contract))
+        .route("/reports/series", get(crate::series::series_handler))
         .route("/proofs/entries/{id}", get(entry_proof))
         .route("/proofs/consistency", get(consistency_proof))
         .route("/proofs/closings/{through}", get(closing_proof))
@@ -269,6 +274,9 @@ fn status_of(chain: &ChainHandle) -> StatusJson {
         mempool_entries: chain.mempool_entries(),
         balanced: state.ledger.is_balanced(),
         time_ms: state.time_ms,
+        consortium: state.consortium.is_some(),
+        validator_set: crate::blocks::validator_set(chain),
+        finality_lag: crate::blocks::finality_lag(chain),
     }
 }
 

@@ -5,8 +5,11 @@
 //! it converts explicitly to and from the accounting model's types.
 
 pub mod api;
+pub mod blocks;
 pub mod bookkeeper;
 pub mod config;
+pub mod contracts;
+pub mod dashboard;
 pub mod devnet;
 pub mod history;
 pub mod keys;
@@ -15,6 +18,7 @@ pub mod peers;
 pub mod privacy;
 pub mod reconcile;
 pub mod reports;
+pub mod series;
 pub mod topology;
 pub mod trades;
 pub mod wire;

@@ -80,7 +80,11 @@ pub async fn list_blocks(
                 .block(*height)
                 .map_err(internal)?
                 .ok_or_else(|| internal(format!("block {height} is not stored")))?;
-            let certified = chain.store().certificate(*height).map_err(internal)?.is_some();
+            let certified = chain
+                .store()
+                .certificate(*height)
+                .map_err(internal)?
+                .is_some();
             let header = &block.header;
             blocks.push(BlockSummaryJson {
                 height: header.height,
@@ -136,12 +140,24 @@ mod tests {
 
     #[test]
     fn pages_count_down_from_the_head_and_stop_at_block_one() {
-        assert_eq!(page_heights(5, query(None, None)).ok(), Some(vec![5, 4, 3, 2, 1]));
-        assert_eq!(page_heights(50, query(None, Some("3"))).ok(), Some(vec![50, 49, 48]));
-        assert_eq!(page_heights(50, query(Some("3"), None)).ok(), Some(vec![2, 1]));
+        assert_eq!(
+            page_heights(5, query(None, None)).ok(),
+            Some(vec![5, 4, 3, 2, 1])
+        );
+        assert_eq!(
+            page_heights(50, query(None, Some("3"))).ok(),
+            Some(vec![50, 49, 48])
+        );
+        assert_eq!(
+            page_heights(50, query(Some("3"), None)).ok(),
+            Some(vec![2, 1])
+        );
         assert_eq!(page_heights(50, query(Some("1"), None)).ok(), Some(vec![]));
         // Asking below a height beyond the head starts at the head.
-        assert_eq!(page_heights(2, query(Some("90"), None)).ok(), Some(vec![2, 1]));
+        assert_eq!(
+            page_heights(2, query(Some("90"), None)).ok(),
+            Some(vec![2, 1])
+        );
         assert_eq!(page_heights(0, query(None, None)).ok(), Some(vec![]));
     }
 }

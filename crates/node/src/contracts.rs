@@ -83,7 +83,10 @@ fn malformed(message: impl Into<String>) -> ApiError {
 }
 
 /// The consortium of this chain, or why a private chain has none.
-fn consortium_of<'a>(chain: &ChainHandle, state: &'a ChainState) -> Result<&'a Consortium, ApiError> {
+fn consortium_of<'a>(
+    chain: &ChainHandle,
+    state: &'a ChainState,
+) -> Result<&'a Consortium, ApiError> {
     state.consortium.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -104,15 +107,23 @@ fn contracts_request(
     let party = query
         .party
         .map(|text| {
-            let name = EnterpriseName::new(&text).map_err(|error| malformed(format!("party: {error}")))?;
+            let name =
+                EnterpriseName::new(&text).map_err(|error| malformed(format!("party: {error}")))?;
             if consortium.enterprises.contains_key(&name) {
                 Ok(name)
             } else {
-                let known: Vec<&str> = consortium.enterprises.keys().map(|name| name.as_str()).collect();
+                let known: Vec<&str> = consortium
+                    .enterprises
+                    .keys()
+                    .map(|name| name.as_str())
+                    .collect();
                 Err(ApiError::new(
                     StatusCode::NOT_FOUND,
                     "unknown_enterprise",
-                    format!("party: no enterprise '{text}' in the consortium; it has {}", known.join(", ")),
+                    format!(
+                        "party: no enterprise '{text}' in the consortium; it has {}",
+                        known.join(", ")
+                    ),
                 ))
             }
         })
@@ -187,7 +198,11 @@ pub fn contract_json(id: &ContractId, contract: &Contract) -> ContractJson {
         id: id.to_string(),
         kind: contract.kind_name().to_string(),
         state: contract.state_name().to_string(),
-        parties: contract.parties().iter().map(|party| party.to_string()).collect(),
+        parties: contract
+            .parties()
+            .iter()
+            .map(|party| party.to_string())
+            .collect(),
         currency: currency.code().to_string(),
         // The terms were checked when proposed, so their total cannot overflow; a contract
         // whose total did would show no amount rather than a wrong one.
@@ -227,7 +242,9 @@ fn contracts_page(consortium: &Consortium, request: &ContractsRequest) -> Contra
             .as_ref()
             .is_none_or(|party| contract.parties().contains(&party))
             && request.kind.is_none_or(|kind| contract.kind_name() == kind)
-            && request.state.is_none_or(|state| contract.state_name() == state);
+            && request
+                .state
+                .is_none_or(|state| contract.state_name() == state);
         if matches {
             contracts.push(contract_json(id, contract));
         }
@@ -374,7 +391,10 @@ fn event_json(
         role: record.map(|record| record.member.certificate.role.as_str().to_string()),
         event: name,
         details,
-        state: event.contract.as_ref().map(|contract| contract.state_name().to_string()),
+        state: event
+            .contract
+            .as_ref()
+            .map(|contract| contract.state_name().to_string()),
     })
 }
 
@@ -422,7 +442,11 @@ mod tests {
     #[test]
     fn every_trade_state_can_be_asked_for() {
         for state in TradeState::ALL {
-            assert!(CONTRACT_STATES.contains(&state.as_str()), "{}", state.as_str());
+            assert!(
+                CONTRACT_STATES.contains(&state.as_str()),
+                "{}",
+                state.as_str()
+            );
         }
     }
 

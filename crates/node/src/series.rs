@@ -349,16 +349,29 @@ mod tests {
     #[test]
     fn intervals_end_on_the_day_the_week_sunday_and_the_month_end() {
         // 2026-04-01 is a Wednesday.
-        assert_eq!(Interval::Week.end_of(date("2026-04-01")), date("2026-04-05"));
-        assert_eq!(Interval::Week.end_of(date("2026-04-05")), date("2026-04-05"));
-        assert_eq!(Interval::Month.end_of(date("2024-02-10")), date("2024-02-29"));
-        assert_eq!(Interval::Month.end_of(date("2026-12-02")), date("2026-12-31"));
-        let ends: Vec<String> = interval_ends(date("2026-01-15"), date("2026-03-10"), Interval::Month)
-            .ok()
-            .expect("three months")
-            .iter()
-            .map(Date::to_string)
-            .collect();
+        assert_eq!(
+            Interval::Week.end_of(date("2026-04-01")),
+            date("2026-04-05")
+        );
+        assert_eq!(
+            Interval::Week.end_of(date("2026-04-05")),
+            date("2026-04-05")
+        );
+        assert_eq!(
+            Interval::Month.end_of(date("2024-02-10")),
+            date("2024-02-29")
+        );
+        assert_eq!(
+            Interval::Month.end_of(date("2026-12-02")),
+            date("2026-12-31")
+        );
+        let ends: Vec<String> =
+            interval_ends(date("2026-01-15"), date("2026-03-10"), Interval::Month)
+                .ok()
+                .expect("three months")
+                .iter()
+                .map(Date::to_string)
+                .collect();
         assert_eq!(ends, ["2026-01-31", "2026-02-28", "2026-03-10"]);
         let ends = interval_ends(date("2026-04-01"), date("2026-04-03"), Interval::Day)
             .ok()
@@ -368,7 +381,8 @@ mod tests {
 
     #[test]
     fn a_series_longer_than_the_bound_is_refused_with_what_to_change() {
-        let Err(error) = interval_ends(date("2020-01-01"), date("2026-01-01"), Interval::Day) else {
+        let Err(error) = interval_ends(date("2020-01-01"), date("2026-01-01"), Interval::Day)
+        else {
             panic!("six years of days is more than the bound");
         };
         let response = axum::response::IntoResponse::into_response(error);

@@ -12,7 +12,9 @@ use rand::SeedableRng as _;
 use serde_json::Value;
 use tally_chain::{build_block, ClosePolicy, Genesis, SignedTx, Transaction, TxBody, Validator};
 use tally_consensus::ChainHandle;
-use tally_contracts::{ContractCall, ContractId, EnterpriseName, ShippingTerms, TradeLine, TradeTerms};
+use tally_contracts::{
+    ContractCall, ContractId, EnterpriseName, ShippingTerms, TradeLine, TradeTerms,
+};
 use tally_identity::{CertifiedMember, MemberCertificate, SecretKey};
 use tally_ledger::{
     default_chart, AccountCode, Currency, Date, EntryDraft, EntryId, Posting, Reference, Role, Side,
@@ -34,7 +36,10 @@ async fn get(chains: &[ChainHandle], path: &str) -> (StatusCode, Value) {
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
         .await
         .unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 async fn ok(chains: &[ChainHandle], path: &str) -> Value {
@@ -135,7 +140,9 @@ impl Books {
         let state = self.chain.state();
         let transactions: Vec<Transaction> = entries
             .into_iter()
-            .map(|draft| Transaction::Single(SignedTx::sign(&self.sales, CHAIN, TxBody::Post(draft))))
+            .map(|draft| {
+                Transaction::Single(SignedTx::sign(&self.sales, CHAIN, TxBody::Post(draft)))
+            })
             .collect();
         let count = transactions.len();
         let (block, _, rejected) = build_block(
@@ -145,7 +152,14 @@ impl Books {
             state.time_ms + 1_000,
             transactions,
         );
-        assert!(rejected.is_empty(), "{:?}", rejected.iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>());
+        assert!(
+            rejected.is_empty(),
+            "{:?}",
+            rejected
+                .iter()
+                .map(|(_, e)| e.to_string())
+                .collect::<Vec<_>>()
+        );
         assert_eq!(block.transactions.len(), count);
         self.chain.commit_finalized(&block, None).unwrap();
     }
@@ -155,7 +169,10 @@ impl Books {
 fn sales_books() -> Books {
     let books = books();
     books.commit(vec![sale("s1", "2026-03-30", 10_000)]);
-    books.commit(vec![sale("s2", "2026-04-01", 20_000), sale("s3", "2026-04-01", 5_000)]);
+    books.commit(vec![
+        sale("s2", "2026-04-01", 20_000),
+        sale("s3", "2026-04-01", 5_000),
+    ]);
     books.commit(vec![sale("s4", "2026-04-01", 2_500)]);
     books.commit(vec![sale("s5", "2026-04-03", 1_000)]);
     books.commit(vec![sale("s6", "2026-04-05", 700)]);
@@ -201,21 +218,46 @@ async fn blocks_are_listed_newest_first_a_bounded_page_at_a_time() {
     assert_eq!(heights(&last), [1]);
     assert_eq!(last["next"], Value::Null);
     // Below a height past the head starts at the head; the same on the chain's own path.
-    let ahead = ok(&chains, &format!("/v1/chains/{CHAIN}/blocks?before=99&limit=1")).await;
+    let ahead = ok(
+        &chains,
+        &format!("/v1/chains/{CHAIN}/blocks?before=99&limit=1"),
+    )
+    .await;
     assert_eq!(heights(&ahead), [5]);
 
     for limit in ["0", "101", "x"] {
         assert_eq!(
-            refused(&chains, &format!("/v1/blocks?limit={limit}"), StatusCode::BAD_REQUEST, "malformed_request").await,
+            refused(
+                &chains,
+                &format!("/v1/blocks?limit={limit}"),
+                StatusCode::BAD_REQUEST,
+                "malformed_request"
+            )
+            .await,
             format!("limit: '{limit}' is not a number between 1 and 100")
         );
     }
     assert_eq!(
-        refused(&chains, "/v1/blocks?before=-1", StatusCode::BAD_REQUEST, "malformed_request").await,
+        refused(
+            &chains,
+            "/v1/blocks?before=-1",
+            StatusCode::BAD_REQUEST,
+            "malformed_request"
+        )
+        .await,
         "before: '-1' is not a block height (the page holds the blocks below it)"
     );
-    let message = refused(&chains, "/v1/blocks?height=3", StatusCode::BAD_REQUEST, "malformed_request").await;
-    assert!(message.ends_with("; the parameters are before and limit"), "{message}");
+    let message = refused(
+        &chains,
+        "/v1/blocks?height=3",
+        StatusCode::BAD_REQUEST,
+        "malformed_request",
+    )
+    .await;
+    assert!(
+        message.ends_with("; the parameters are before and limit"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -254,7 +296,12 @@ async fn the_series_is_the_account_ledgers_running_balance_at_each_interval_end(
         .as_array()
         .unwrap()
         .iter()
-        .map(|point| (point["date"].as_str().unwrap().into(), point["balance"].as_str().unwrap().into()))
+        .map(|point| {
+            (
+                point["date"].as_str().unwrap().into(),
+                point["balance"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     assert_eq!(points.len(), 7);
     // The account ledger's running balance after the last posting dated on or before each day
@@ -275,9 +322,20 @@ async fn the_series_is_the_account_ledgers_running_balance_at_each_interval_end(
     assert_eq!(points[6], ("2026-04-05".into(), "392.00".into()));
 
     // Weeks end on Sunday; the last interval is cut at `to`.
-    let weeks = ok(&chains, "/v1/reports/series?account=4000&interval=week&from=2026-03-30&to=2026-04-03").await;
-    assert_eq!(weeks["points"], serde_json::json!([{ "date": "2026-04-03", "balance": "385.00" }]));
-    let months = ok(&chains, "/v1/reports/series?account=4000&interval=month&from=2026-03-01&to=2026-04-30").await;
+    let weeks = ok(
+        &chains,
+        "/v1/reports/series?account=4000&interval=week&from=2026-03-30&to=2026-04-03",
+    )
+    .await;
+    assert_eq!(
+        weeks["points"],
+        serde_json::json!([{ "date": "2026-04-03", "balance": "385.00" }])
+    );
+    let months = ok(
+        &chains,
+        "/v1/reports/series?account=4000&interval=month&from=2026-03-01&to=2026-04-30",
+    )
+    .await;
     assert_eq!(
         months["points"],
         serde_json::json!([
@@ -291,23 +349,53 @@ async fn the_series_is_the_account_ledgers_running_balance_at_each_interval_end(
     assert_eq!(receivable["currency"], "EUR");
 
     assert_eq!(
-        refused(&chains, "/v1/reports/series", StatusCode::BAD_REQUEST, "malformed_request").await,
+        refused(
+            &chains,
+            "/v1/reports/series",
+            StatusCode::BAD_REQUEST,
+            "malformed_request"
+        )
+        .await,
         "account: name the account with ?account=CODE (e.g. 4000 for sales revenue)"
     );
     assert_eq!(
-        refused(&chains, "/v1/reports/series?account=4000&interval=year", StatusCode::BAD_REQUEST, "malformed_request").await,
+        refused(
+            &chains,
+            "/v1/reports/series?account=4000&interval=year",
+            StatusCode::BAD_REQUEST,
+            "malformed_request"
+        )
+        .await,
         "interval: 'year' is not one of day, week, month"
     );
     assert_eq!(
-        refused(&chains, "/v1/reports/series?account=4711", StatusCode::NOT_FOUND, "unknown_account").await,
+        refused(
+            &chains,
+            "/v1/reports/series?account=4711",
+            StatusCode::NOT_FOUND,
+            "unknown_account"
+        )
+        .await,
         "no account '4711' in the chart"
     );
     assert_eq!(
-        refused(&chains, "/v1/reports/series?account=4000&from=2026-04-02&to=2026-04-01", StatusCode::BAD_REQUEST, "malformed_request").await,
+        refused(
+            &chains,
+            "/v1/reports/series?account=4000&from=2026-04-02&to=2026-04-01",
+            StatusCode::BAD_REQUEST,
+            "malformed_request"
+        )
+        .await,
         "from 2026-04-02 is after to 2026-04-01"
     );
     assert_eq!(
-        refused(&chains, "/v1/reports/series?account=1000", StatusCode::BAD_REQUEST, "malformed_request").await,
+        refused(
+            &chains,
+            "/v1/reports/series?account=1000",
+            StatusCode::BAD_REQUEST,
+            "malformed_request"
+        )
+        .await,
         "currency: account 1000 has no postings yet; name the currency with ?currency=CODE"
     );
     assert_eq!(
@@ -334,13 +422,21 @@ impl Consortium {
         let plan = TopologyPlan::new(&mut rng, 41_000, CONSORTIUM_T0);
         let store = tally_chain::Store::open_in_memory(&plan.consortium).unwrap();
         let chain = ChainHandle::new(plan.consortium.clone(), store).unwrap();
-        Consortium { plan, chain, hashes: Vec::new() }
+        Consortium {
+            plan,
+            chain,
+            hashes: Vec::new(),
+        }
     }
 
     /// Commits one call signed by `party`'s trader in a block of its own.
     fn call(&mut self, party: &str, call: ContractCall) {
         let key = &self.plan.enterprise(party).unwrap().trader;
-        let tx = Transaction::Single(SignedTx::sign(key, &self.plan.consortium.chain_id, TxBody::Contract(call)));
+        let tx = Transaction::Single(SignedTx::sign(
+            key,
+            &self.plan.consortium.chain_id,
+            TxBody::Contract(call),
+        ));
         self.hashes.push(hex::encode(tx.hash()));
         let state = self.chain.state();
         let (block, _, rejected) = build_block(
@@ -350,7 +446,14 @@ impl Consortium {
             state.time_ms + 1_000,
             vec![tx],
         );
-        assert!(rejected.is_empty(), "{:?}", rejected.iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>());
+        assert!(
+            rejected.is_empty(),
+            "{:?}",
+            rejected
+                .iter()
+                .map(|(_, e)| e.to_string())
+                .collect::<Vec<_>>()
+        );
         self.chain.commit_finalized(&block, None).unwrap();
     }
 }
@@ -425,16 +528,31 @@ async fn contracts_are_listed_with_filters_and_a_cursor() {
     let trade = &all["contracts"][0];
     assert_eq!(trade["kind"], "trade");
     assert_eq!(trade["state"], "confirmed");
-    assert_eq!(trade["parties"], serde_json::json!(["supplier", "merchant"]));
+    assert_eq!(
+        trade["parties"],
+        serde_json::json!(["supplier", "merchant"])
+    );
     assert_eq!(trade["amount"], "35.00");
     assert_eq!(trade["currency"], "EUR");
     assert_eq!(all["contracts"][1]["trade"], "po-1");
     assert_eq!(all["contracts"][1]["state"], "accepted");
 
-    assert_eq!(ids(&ok(&chains, "/v1/contracts?party=supplier").await), ["po-1"]);
-    assert_eq!(ids(&ok(&chains, "/v1/contracts?party=merchant").await), ["po-1", "ship-1"]);
-    assert_eq!(ids(&ok(&chains, "/v1/contracts?kind=shipping").await), ["ship-1"]);
-    assert_eq!(ids(&ok(&chains, "/v1/contracts?state=confirmed").await), ["po-1"]);
+    assert_eq!(
+        ids(&ok(&chains, "/v1/contracts?party=supplier").await),
+        ["po-1"]
+    );
+    assert_eq!(
+        ids(&ok(&chains, "/v1/contracts?party=merchant").await),
+        ["po-1", "ship-1"]
+    );
+    assert_eq!(
+        ids(&ok(&chains, "/v1/contracts?kind=shipping").await),
+        ["ship-1"]
+    );
+    assert_eq!(
+        ids(&ok(&chains, "/v1/contracts?state=confirmed").await),
+        ["po-1"]
+    );
     assert!(ids(&ok(&chains, "/v1/contracts?party=carrier&kind=trade").await).is_empty());
     let first = ok(&chains, "/v1/contracts?limit=1").await;
     assert_eq!(ids(&first), ["po-1"]);
@@ -455,7 +573,13 @@ async fn contracts_are_listed_with_filters_and_a_cursor() {
         "party: no enterprise 'bank' in the consortium; it has carrier, marketplace, merchant, supplier"
     );
     assert_eq!(
-        refused(&chains, "/v1/contracts?limit=501", StatusCode::BAD_REQUEST, "malformed_request").await,
+        refused(
+            &chains,
+            "/v1/contracts?limit=501",
+            StatusCode::BAD_REQUEST,
+            "malformed_request"
+        )
+        .await,
         "limit: '501' is not a number between 1 and 500"
     );
 }
@@ -467,7 +591,10 @@ async fn a_contract_shows_every_event_with_its_signer_and_transaction() {
     let trade = ok(&chains, "/v1/contracts/po-1").await;
     assert_eq!(trade["events_complete"], true);
     let events = trade["events"].as_array().unwrap();
-    let names: Vec<&str> = events.iter().map(|event| event["event"].as_str().unwrap()).collect();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|event| event["event"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["trade_proposed", "trade_confirmed"]);
     assert_eq!(events[0]["height"], 1);
     assert_eq!(events[0]["tx_hash"], net.hashes[0]);
@@ -477,13 +604,25 @@ async fn a_contract_shows_every_event_with_its_signer_and_transaction() {
     assert_eq!(events[0]["time_ms"], CONSORTIUM_T0 + 1_000);
     assert_eq!(
         events[0]["signer"],
-        net.plan.enterprise("supplier").unwrap().trader.public_key().to_string()
+        net.plan
+            .enterprise("supplier")
+            .unwrap()
+            .trader
+            .public_key()
+            .to_string()
     );
     assert_eq!(events[1]["enterprise"], "merchant");
     assert_eq!(events[1]["tx_hash"], net.hashes[1]);
     assert_eq!(events[1]["state"], "confirmed");
 
-    let shipping = ok(&chains, &format!("/v1/chains/{}/contracts/ship-1", net.plan.consortium.chain_id)).await;
+    let shipping = ok(
+        &chains,
+        &format!(
+            "/v1/chains/{}/contracts/ship-1",
+            net.plan.consortium.chain_id
+        ),
+    )
+    .await;
     let names: Vec<&str> = shipping["events"]
         .as_array()
         .unwrap()
@@ -495,7 +634,13 @@ async fn a_contract_shows_every_event_with_its_signer_and_transaction() {
     assert_eq!(shipping["events"][1]["height"], 4);
 
     assert_eq!(
-        refused(&chains, "/v1/contracts/po-9", StatusCode::NOT_FOUND, "not_found").await,
+        refused(
+            &chains,
+            "/v1/contracts/po-9",
+            StatusCode::NOT_FOUND,
+            "not_found"
+        )
+        .await,
         "no contract 'po-9' on the consortium chain; see /v1/contracts"
     );
     let status = ok(&chains, "/v1/status").await;
@@ -509,9 +654,19 @@ async fn a_private_chain_has_no_contracts() {
     let message = format!(
         "chain '{CHAIN}' is a private chain; contracts live on the consortium chain (see /v1/chains)"
     );
-    for path in ["/v1/contracts", "/v1/contracts/po-1", "/v1/contracts?kind=trade"] {
+    for path in [
+        "/v1/contracts",
+        "/v1/contracts/po-1",
+        "/v1/contracts?kind=trade",
+    ] {
         assert_eq!(
-            refused(&chains, path, StatusCode::NOT_FOUND, "not_a_consortium_chain").await,
+            refused(
+                &chains,
+                path,
+                StatusCode::NOT_FOUND,
+                "not_a_consortium_chain"
+            )
+            .await,
             message
         );
     }
@@ -529,9 +684,21 @@ async fn the_dashboard_is_served_without_a_token_and_the_root_redirects_to_it() 
     assert!(response.status().is_redirection());
     assert_eq!(response.headers()["location"], "/dashboard/");
     for (path, content_type, needle) in [
-        ("/dashboard/", "text/html; charset=utf-8", "<script src=\"app.js\"></script>"),
-        ("/dashboard/app.js", "text/javascript; charset=utf-8", "Authorization"),
-        ("/dashboard/style.css", "text/css; charset=utf-8", "svg.chart"),
+        (
+            "/dashboard/",
+            "text/html; charset=utf-8",
+            "<script src=\"app.js\"></script>",
+        ),
+        (
+            "/dashboard/app.js",
+            "text/javascript; charset=utf-8",
+            "Authorization",
+        ),
+        (
+            "/dashboard/style.css",
+            "text/css; charset=utf-8",
+            "svg.chart",
+        ),
     ] {
         let response = router
             .clone()
@@ -540,7 +707,9 @@ async fn the_dashboard_is_served_without_a_token_and_the_root_redirects_to_it() 
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert_eq!(response.headers()["content-type"], content_type, "{path}");
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
+            .await
+            .unwrap();
         let text = String::from_utf8(bytes.to_vec()).unwrap();
         assert!(text.contains(needle), "{path} lacks {needle}");
         // Everything the page loads comes from the node itself.

@@ -40,11 +40,11 @@ function h(tag, attributes, ...children) {
       element.setAttribute(name, value === true ? "" : String(value));
     }
   }
-  append(element, children);
-  return element;
+  return append(element, ...children);
 }
 
-function append(element, children) {
+/** Appends children (text, nodes, or nested lists of them), leaving out null, undefined and false. */
+function append(element, ...children) {
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     element.append(child instanceof Node ? child : document.createTextNode(String(child)));
@@ -60,8 +60,7 @@ function s(tag, attributes, ...children) {
   for (const [name, value] of Object.entries(attributes || {})) {
     element.setAttribute(name, String(value));
   }
-  append(element, children);
-  return element;
+  return append(element, ...children);
 }
 
 function table(headers, rows, attributes) {
@@ -211,7 +210,7 @@ function lineChart(title, points, unit) {
   const { width, height, left, right, top, bottom } = CHART;
   const svg = s("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title });
   if (points.length === 0) {
-    svg.append(s("text", { x: left, y: height / 2 }, "no postings yet"));
+    append(svg, s("text", { x: left, y: height / 2 }, "no postings yet"));
     return svg;
   }
   const values = points.map((point) => point.value);
@@ -221,7 +220,7 @@ function lineChart(title, points, unit) {
   const x = (index) => left + (points.length === 1 ? (width - left - right) / 2
     : (index * (width - left - right)) / (points.length - 1));
   const y = (value) => top + ((high - value) * (height - top - bottom)) / (high - low);
-  svg.append(
+  append(svg, 
     s("line", { class: "axis", x1: left, y1: y(0), x2: width - right, y2: y(0) }),
     s("line", { class: "axis", x1: left, y1: top, x2: left, y2: height - bottom }),
     s("text", { x: left - 6, y: y(high) + 4, "text-anchor": "end" }, formatNumber(high)),
@@ -231,15 +230,15 @@ function lineChart(title, points, unit) {
     s("text", { x: left, y: height - 4 }, unit),
   );
   if (points.length === 1) {
-    svg.append(s("circle", { class: "series", cx: x(0), cy: y(values[0]), r: 4 }));
+    append(svg, s("circle", { class: "series", cx: x(0), cy: y(values[0]), r: 4 }));
   } else {
-    svg.append(s("polyline", {
+    append(svg, s("polyline", {
       class: "series",
       points: points.map((point, index) => `${x(index).toFixed(1)},${y(point.value).toFixed(1)}`).join(" "),
     }));
   }
   const last = points[points.length - 1];
-  svg.append(s("text", { class: "value", x: width - right, y: top + 10, "text-anchor": "end" },
+  append(svg, s("text", { class: "value", x: width - right, y: top + 10, "text-anchor": "end" },
     `${last.label}: ${last.text}`));
   return svg;
 }
@@ -251,7 +250,7 @@ function barChart(title, bars, unit) {
   const high = Math.max(1, ...bars.map((bar) => bar.value));
   const slot = (width - left - right) / Math.max(1, bars.length);
   const base = height - bottom;
-  svg.append(
+  append(svg, 
     s("line", { class: "axis", x1: left, y1: base, x2: width - right, y2: base }),
     s("text", { x: left - 6, y: top + 4, "text-anchor": "end" }, formatNumber(high)),
     s("text", { x: left, y: height - 4 }, unit),
@@ -259,7 +258,7 @@ function barChart(title, bars, unit) {
   bars.forEach((bar, index) => {
     const barHeight = (Math.max(0, bar.value) * (base - top)) / high;
     const x = left + index * slot + slot * 0.15;
-    svg.append(
+    append(svg, 
       s("rect", { class: "bar", x, y: base - barHeight, width: slot * 0.7, height: barHeight, "data-label": bar.label },
         s("title", {}, `${bar.label}: ${bar.text}`)),
       s("text", { x: x + slot * 0.35, y: base + 14, "text-anchor": "middle" }, bar.label),
@@ -283,8 +282,8 @@ async function chains() {
 /** Chain health: every chain this node hosts. */
 async function healthView(root) {
   const list = await chains();
-  root.append(h("h2", {}, "Chain health"));
-  root.append(h("div", { className: "cards" }, list.map((chain) => {
+  append(root, h("h2", {}, "Chain health"));
+  append(root, h("div", { className: "cards" }, list.map((chain) => {
     const lag = chain.finality_lag || {};
     const validators = chain.validator_set || [];
     return h("section", { className: "card", "data-chain": chain.chain_id },
@@ -318,7 +317,7 @@ async function blocksView(root, params) {
   const list = await chains();
   const chainId = params.get("chain") || list[0].chain_id;
   const page = await api(`${chainBase(chainId)}/blocks${query({ before: params.get("before"), limit: BLOCKS_PAGE })}`);
-  root.append(h("h2", {}, "Blocks"),
+  append(root, h("h2", {}, "Blocks"),
     h("form", { className: "filters" }, chainSelector(list, chainId, (value) => go(`/blocks?chain=${encodeURIComponent(value)}`))),
     table(["height", "time", "digest", "parent", { text: "transactions", className: "num" },
       { text: "entries", className: "num" }, "own certificate"],
@@ -336,7 +335,7 @@ async function blocksView(root, params) {
 function postingsText(entry) {
   return entry.postings.map((posting) => posting.debit
     ? `${posting.account} Dr ${posting.debit} ${posting.currency}`
-    : `${posting.account} Cr ${posting.credit} ${posting.currency}`).join("; ");
+    : `${posting.account} Cr ${posting.credit} ${posting.currency}`).join("\n");
 }
 
 function entriesTable(entries) {
@@ -345,8 +344,8 @@ function entriesTable(entries) {
       h("td", {}, link(`/entry/${encodeURIComponent(committed.entry.id)}`, committed.entry.id)),
       h("td", {}, committed.entry.date),
       h("td", {}, committed.entry.description),
-      h("td", { className: "mono" }, postingsText(committed.entry)),
-      h("td", {}, committed.entry.references.map((reference) => `${reference.kind}:${reference.value}`).join(", ")),
+      h("td", { className: "mono postings" }, postingsText(committed.entry)),
+      h("td", { className: "references" }, committed.entry.references.map((reference) => `${reference.kind}:${reference.value}`).join(", ")),
       num(committed.height))),
     { id: "entries" });
 }
@@ -366,7 +365,7 @@ async function entriesView(root, params) {
     go(`/entries${query(Object.fromEntries(data.entries()))}`);
   });
   const here = (after) => `/entries${query({ ...filters, after })}`;
-  root.append(h("h2", {}, "Entries"), form, entriesTable(page.entries),
+  append(root, h("h2", {}, "Entries"), form, entriesTable(page.entries),
     h("div", { className: "pager" },
       link(here(""), "first page"),
       page.next !== null ? link(here(page.next), "next page") : h("span", { className: "muted" }, "end of the log")));
@@ -378,7 +377,7 @@ async function entryView(root, params, id) {
   const committed = history.entry;
   const entry = committed.entry;
   const status = h("span", { id: "proof-status", className: "muted" });
-  root.append(h("h2", {}, "Entry ", h("span", { id: "entry-id", className: "mono" }, entry.id)),
+  append(root, h("h2", {}, "Entry ", h("span", { id: "entry-id", className: "mono" }, entry.id)),
     facts([
       ["date", entry.date],
       ["description", entry.description],
@@ -428,7 +427,7 @@ async function downloadProof(id, status) {
     const bytes = await fetchProof(id);
     const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
     const anchor = h("a", { href: url, download: `${id}.proof` });
-    document.body.append(anchor);
+    append(document.body, anchor);
     anchor.click();
     anchor.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
@@ -453,7 +452,7 @@ async function reportsView(root, params) {
   const select = h("select", { id: "currency-select", onchange: (event) => go(`/reports${query({ currency: event.target.value })}`) },
     h("option", { value: "" }, "each currency"),
     currencies.map((code) => h("option", { value: code, selected: code === currency }, `in ${code}`)));
-  root.append(h("h2", {}, "Statements"),
+  append(root, h("h2", {}, "Statements"),
     h("form", { className: "filters" }, h("label", {}, "currency", select)),
     h("h3", {}, "Trial balance"),
     table(["account", "currency", { text: "debit", className: "num" }, { text: "credit", className: "num" }],
@@ -467,7 +466,7 @@ async function reportsView(root, params) {
       lines.map((line) => h("tr", {}, h("td", {}, `${line.account} ${line.name}`), num(line.amount))),
       h("tr", { className: "total" }, h("td", {}, `total ${name}`), num(total)),
     ];
-    root.append(h("h3", {}, `Balance sheet (${section.currency})`),
+    append(root, h("h3", {}, `Balance sheet (${section.currency})`),
       table(["", { text: section.currency, className: "num" }], [
         rows("assets", section.assets, section.total_assets),
         rows("liabilities", section.liabilities, section.total_liabilities),
@@ -478,7 +477,7 @@ async function reportsView(root, params) {
       h("p", { className: section.balanced ? "good" : "bad" }, section.balanced ? "balanced" : "NOT balanced"));
   }
   for (const section of income.sections) {
-    root.append(h("h3", {}, `Income statement (${section.currency})`),
+    append(root, h("h3", {}, `Income statement (${section.currency})`),
       table(["", { text: section.currency, className: "num" }], [
         section.revenue.map((line) => h("tr", {}, h("td", {}, `${line.account} ${line.name}`), num(line.amount))),
         h("tr", { className: "total" }, h("td", {}, "total revenue"), num(section.total_revenue)),
@@ -500,12 +499,12 @@ async function chartsView(root, params) {
       currencies.map((code) => h("option", { value: code, selected: code === currency }, code)))),
     h("label", {}, "interval", h("select", { id: "chart-interval", onchange: (event) => go(`/charts${query({ currency, interval: event.target.value })}`) },
       ["day", "week", "month"].map((name) => h("option", { value: name, selected: name === interval }, name)))));
-  root.append(h("h2", {}, "Charts"), form);
+  append(root, h("h2", {}, "Charts"), form);
   const grid = h("div", { className: "charts" });
-  root.append(grid);
+  append(root, grid);
   const panel = (id, title) => {
     const section = h("section", { id }, h("h3", {}, title));
-    grid.append(section);
+    append(grid, section);
     return section;
   };
   const revenue = panel("revenue-chart", `Revenue (${REVENUE_ACCOUNT}) by ${interval}`);
@@ -523,11 +522,11 @@ async function seriesChart(panel, account, currency, interval) {
   try {
     const series = await api(`/v1/reports/series${query({ account, currency, interval })}`);
     const points = series.points.map((point) => ({ label: point.date, value: Number(point.balance), text: point.balance }));
-    panel.append(lineChart(`${series.name} by ${interval}`, points, `${series.name}, ${series.currency}`),
-      h("p", { className: "muted" }, `${points.length} points up to block ${series.height}`));
+    append(panel, lineChart(`${series.name} by ${interval}`, points, `${series.name}, ${series.currency}`),
+      h("p", { className: "muted" }, `${points.length} ${points.length === 1 ? "point" : "points"} up to block ${series.height}`));
     panel.dataset.last = series.points.length ? series.points[series.points.length - 1].balance : "";
   } catch (error) {
-    panel.append(errorBox(error));
+    append(panel, errorBox(error));
   }
 }
 
@@ -540,13 +539,13 @@ async function ageingChart(panel, currency) {
       const value = lines.reduce((total, line) => total + Number(line[field]), 0);
       return { label, value, text: value.toFixed(2) };
     });
-    panel.append(barChart("Receivables by age", bars, `${currency}, aged on ${ageing.aged_on}`),
+    append(panel, barChart("Receivables by age", bars, `${currency}, aged on ${ageing.aged_on}`),
       table(["partner", { text: "0-30", className: "num" }, { text: "31-60", className: "num" },
         { text: "61-90", className: "num" }, { text: "over 90", className: "num" }, { text: "total", className: "num" }],
       lines.map((line) => h("tr", {}, h("td", {}, line.partner), num(line.days_0_30), num(line.days_31_60),
         num(line.days_61_90), num(line.days_over_90), num(line.total)))));
   } catch (error) {
-    panel.append(errorBox(error));
+    append(panel, errorBox(error));
   }
 }
 
@@ -579,7 +578,7 @@ async function tradesView(root, params) {
     go(`/trades${query(Object.fromEntries(new FormData(form).entries()))}`);
   });
   const here = (after) => `/trades${query({ ...filters, after })}`;
-  root.append(h("h2", {}, "Trades on ", consortium.chain_id), form,
+  append(root, h("h2", {}, "Trades on ", consortium.chain_id), form,
     table(["contract", "kind", "state", "parties", { text: "amount", className: "num" }, "trade"],
       page.contracts.map((contract) => h("tr", { "data-contract": contract.id },
         h("td", {}, link(`/trade/${encodeURIComponent(contract.id)}`, contract.id)),
@@ -599,7 +598,7 @@ async function tradeView(root, params, id) {
   // The bookkeeper references a trade's entries with `trade:ID`, and a service contract's with
   // `contract:ID` (and its trade's).
   const reference = contract.kind === "trade" ? `trade:${contract.id}` : `contract:${contract.id}`;
-  root.append(h("h2", {}, `${contract.kind} `, h("span", { className: "mono", id: "contract-id" }, contract.id)),
+  append(root, h("h2", {}, `${contract.kind} `, h("span", { className: "mono", id: "contract-id" }, contract.id)),
     facts([
       ["state", h("span", { id: "contract-state" }, contract.state)],
       ["parties", contract.parties.join(" → ")],
@@ -616,13 +615,13 @@ async function tradeView(root, params, id) {
       { id: "events" }),
     detail.events_complete ? null : h("p", { className: "muted" }, "older events were not searched"));
   const booked = h("section", { id: "booked" }, h("h3", {}, "Booked in these books (", reference, ")"));
-  root.append(booked);
+  append(root, booked);
   try {
     const page = await api(`/v1/entries${query({ reference, limit: ENTRIES_PAGE })}`);
-    booked.append(page.entries.length ? entriesTable(page.entries)
+    append(booked, page.entries.length ? entriesTable(page.entries)
       : h("p", { className: "muted" }, "nothing booked here: this enterprise is not a party, or its bookkeeper has not caught up"));
   } catch (error) {
-    booked.append(errorBox(error));
+    append(booked, errorBox(error));
   }
 }
 
@@ -667,7 +666,7 @@ async function render() {
     if (!show) throw new ApiError(404, "not_found", `no view '${view}'; see the links above`);
     await show(root, params, id);
   } catch (error) {
-    root.append(errorBox(error));
+    append(root, errorBox(error));
   }
   // A newer navigation started while this one waited for the API: let it win.
   if (ticket !== renderTicket) return;

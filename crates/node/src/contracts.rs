@@ -358,15 +358,17 @@ fn event_json(
     event: &ChainEvent,
     currency: Currency,
 ) -> Result<ContractEventJson, ApiError> {
-    if !blocks.contains_key(&event.height) {
-        let block = chain
-            .store()
-            .block(event.height)
-            .map_err(internal)?
-            .ok_or_else(|| internal(format!("block {} is not stored", event.height)))?;
-        blocks.insert(event.height, block);
-    }
-    let block = &blocks[&event.height];
+    // A block carries the several events of its contract calls: read each once.
+    let block = match blocks.entry(event.height) {
+        std::collections::hash_map::Entry::Occupied(stored) => stored.into_mut(),
+        std::collections::hash_map::Entry::Vacant(slot) => slot.insert(
+            chain
+                .store()
+                .block(event.height)
+                .map_err(internal)?
+                .ok_or_else(|| internal(format!("block {} is not stored", event.height)))?,
+        ),
+    };
     let tx = block
         .transactions
         .get(event.tx_index as usize)

@@ -311,8 +311,7 @@ async fn the_series_is_the_account_ledgers_running_balance_at_each_interval_end(
     for (date, balance) in &points {
         let expected = postings
             .iter()
-            .filter(|posting| posting["date"].as_str().unwrap() <= date.as_str())
-            .next_back()
+            .rfind(|posting| posting["date"].as_str().unwrap() <= date.as_str())
             .map(|posting| posting["balance"].as_str().unwrap().to_string())
             .unwrap_or_else(|| "0.00".into());
         assert_eq!(balance, &expected, "{date}");

@@ -17,7 +17,6 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use thirtyfour::prelude::*;
 
 use common::{tally, unused_port, wait_for, Http};
 
@@ -126,10 +125,18 @@ fn start_demo(data: &Path, summary: &Path) -> (Running, String, mpsc::Receiver<S
     );
 }
 
-/// A headless Chromium session through chromedriver, with blocking helpers for the test.
+/// The key under which the W3C WebDriver protocol names an element.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A headless Chromium session through chromedriver, spoken to in the W3C WebDriver protocol
+/// (JSON over HTTP) with the reqwest client the CLI already uses: the few commands this test
+/// needs do not justify a client crate, and the crates that offer one change the workspace's
+/// JSON behaviour (thirtyfour turns on serde_json's `preserve_order` for every test build).
 struct Browser {
     runtime: tokio::runtime::Runtime,
-    driver: Option<WebDriver>,
+    client: reqwest::Client,
+    /// `http://127.0.0.1:PORT/session/ID`, once the session is open.
+    session: String,
     _chromedriver: Running,
     _profile: Scratch,
 }
@@ -145,15 +152,16 @@ impl Browser {
                 .spawn()
                 .expect("start chromedriver"),
         );
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("tokio runtime");
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("HTTP client");
         let profile = Scratch::new("profile");
-        let mut capabilities = DesiredCapabilities::chrome();
-        capabilities.set_binary(CHROMIUM).expect("binary");
-        for arg in [
+        let mut args: Vec<String> = [
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
@@ -163,39 +171,123 @@ impl Browser {
             "--disable-component-update",
             "--disable-sync",
             "--disable-dev-shm-usage",
-        ] {
-            capabilities.add_arg(arg).expect("argument");
-        }
-        capabilities
-            .add_arg(&format!("--user-data-dir={}", profile.0.display()))
-            .expect("argument");
+        ]
+        .iter()
+        .map(|arg| arg.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.0.display()));
+        let capabilities = serde_json::json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+            }}
+        });
         let server = format!("http://127.0.0.1:{port}");
+        let mut browser = Browser {
+            runtime,
+            client,
+            session: String::new(),
+            _chromedriver: chromedriver,
+            _profile: profile,
+        };
         let started = Instant::now();
-        let driver = loop {
-            match runtime.block_on(WebDriver::new(server.clone(), capabilities.clone())) {
-                Ok(driver) => break driver,
+        let session = loop {
+            match browser.command(
+                reqwest::Method::POST,
+                &format!("{server}/session"),
+                Some(&capabilities),
+            ) {
+                Ok(value) => {
+                    break value["sessionId"]
+                        .as_str()
+                        .expect("a session id")
+                        .to_string()
+                }
                 Err(error) if started.elapsed() > Duration::from_secs(30) => {
                     panic!("no browser session through chromedriver on {server}: {error}")
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(200)),
             }
         };
-        Browser {
-            runtime,
-            driver: Some(driver),
-            _chromedriver: chromedriver,
-            _profile: profile,
-        }
+        browser.session = format!("{server}/session/{session}");
+        browser
     }
 
-    fn driver(&self) -> &WebDriver {
-        self.driver.as_ref().expect("the session is open")
+    /// Sends one WebDriver command and returns its `value`, or the driver's error.
+    fn command(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, String> {
+        self.runtime.block_on(async {
+            let mut request = self.client.request(method, url);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|error| format!("{url}: {error}"))?;
+            let status = response.status();
+            let mut answer: Value = response
+                .json()
+                .await
+                .map_err(|error| format!("{url}: {error}"))?;
+            let value = answer["value"].take();
+            if status.is_success() {
+                Ok(value)
+            } else {
+                Err(format!("{url}: {} {}", value["error"], value["message"]))
+            }
+        })
+    }
+
+    fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+        self.command(
+            reqwest::Method::POST,
+            &format!("{}{path}", self.session),
+            Some(&body),
+        )
+    }
+
+    fn get(&self, path: &str) -> Result<Value, String> {
+        self.command(
+            reqwest::Method::GET,
+            &format!("{}{path}", self.session),
+            None,
+        )
     }
 
     fn goto(&self, url: &str) {
-        self.runtime
-            .block_on(self.driver().goto(url))
+        self.post("/url", serde_json::json!({ "url": url }))
             .unwrap_or_else(|error| panic!("cannot open {url}: {error}"));
+    }
+
+    /// The ids of the elements matching `css`, in the page or under element `within`.
+    fn find_all(&self, within: Option<&str>, css: &str) -> Result<Vec<String>, String> {
+        let path = match within {
+            Some(element) => format!("/element/{element}/elements"),
+            None => "/elements".to_string(),
+        };
+        let found = self.post(
+            &path,
+            serde_json::json!({ "using": "css selector", "value": css }),
+        )?;
+        Ok(found
+            .as_array()
+            .ok_or("not a list of elements")?
+            .iter()
+            .filter_map(|element| element[ELEMENT_KEY].as_str().map(str::to_string))
+            .collect())
+    }
+
+    fn text(&self, element: &str) -> Result<String, String> {
+        Ok(self
+            .get(&format!("/element/{element}/text"))?
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
     }
 
     /// The text of every element matching `css`, once at least one matches.
@@ -210,18 +302,10 @@ impl Browser {
     }
 
     fn read_texts(&self, css: &str) -> Result<Vec<String>, String> {
-        self.runtime.block_on(async {
-            let elements = self
-                .driver()
-                .find_all(By::Css(css))
-                .await
-                .map_err(|error| error.to_string())?;
-            let mut texts = Vec::new();
-            for element in elements {
-                texts.push(element.text().await.map_err(|error| error.to_string())?);
-            }
-            Ok(texts)
-        })
+        self.find_all(None, css)?
+            .iter()
+            .map(|element| self.text(element))
+            .collect()
     }
 
     /// Waits until the texts of the elements matching `css` satisfy `check`.
@@ -231,43 +315,33 @@ impl Browser {
 
     /// The cells' texts of every row matching `css`.
     fn table_cells(&self, css: &str) -> Result<Vec<Vec<String>>, String> {
-        self.runtime.block_on(async {
-            let mut rows = Vec::new();
-            for row in self
-                .driver()
-                .find_all(By::Css(css))
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                let mut cells = Vec::new();
-                for cell in row
-                    .find_all(By::Css("td"))
-                    .await
-                    .map_err(|e| e.to_string())?
-                {
-                    cells.push(cell.text().await.map_err(|e| e.to_string())?);
-                }
-                rows.push(cells);
-            }
-            Ok(rows)
-        })
+        self.find_all(None, css)?
+            .iter()
+            .map(|row| {
+                self.find_all(Some(row), "td")?
+                    .iter()
+                    .map(|cell| self.text(cell))
+                    .collect()
+            })
+            .collect()
     }
 
     fn attribute(&self, css: &str, name: &str) -> Option<String> {
-        self.runtime.block_on(async {
-            let element = self.driver().find(By::Css(css)).await.ok()?;
-            element.attr(name).await.ok().flatten()
-        })
+        let element = self.find_all(None, css).ok()?.into_iter().next()?;
+        self.get(&format!("/element/{element}/attribute/{name}"))
+            .ok()?
+            .as_str()
+            .map(str::to_string)
     }
 
     fn click(&self, css: &str) {
-        self.wait(css, |texts| {
-            (!texts.is_empty())
-                .then_some(())
-                .ok_or("nothing matches".into())
+        let element = wait_for(css, VIEW_TIMEOUT, || {
+            self.find_all(None, css)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| "nothing matches".to_string())
         });
-        self.runtime
-            .block_on(async { self.driver().find(By::Css(css)).await?.click().await })
+        self.post(&format!("/element/{element}/click"), serde_json::json!({}))
             .unwrap_or_else(|error| panic!("cannot click {css}: {error}"));
     }
 
@@ -277,18 +351,18 @@ impl Browser {
             "const done = arguments[arguments.length - 1];
              (async () => {{ {script} }})().then(done, (error) => done({{ error: String(error) }}));"
         );
-        self.runtime
-            .block_on(self.driver().execute_async(wrapped, Vec::new()))
-            .unwrap_or_else(|error| panic!("script failed: {error}"))
-            .json()
-            .clone()
+        self.post(
+            "/execute/async",
+            serde_json::json!({ "script": wrapped, "args": [] }),
+        )
+        .unwrap_or_else(|error| panic!("script failed: {error}"))
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        if let Some(driver) = self.driver.take() {
-            let _ = self.runtime.block_on(driver.quit());
+        if !self.session.is_empty() {
+            let _ = self.command(reqwest::Method::DELETE, &self.session, None);
         }
     }
 }

@@ -228,11 +228,23 @@ pub async fn series_handler(
     };
     let account_code = code.to_string();
     let head_date = Date::from_unix_ms(state.time_ms);
-    let to = to.unwrap_or(head_date);
     let (height, per_date) =
         tokio::task::spawn_blocking(move || totals_per_date(&chain, &code, currency, kind))
             .await
             .map_err(internal)??;
+    // By default the series runs to the head block's day, or to the last posting's date when
+    // entries were dated later than the block that committed them.
+    let to = to.unwrap_or_else(|| {
+        per_date
+            .keys()
+            .next_back()
+            .map_or(head_date, |last| (*last).max(head_date))
+    });
+    if let Some(from) = from.filter(|from| *from > to) {
+        return Err(malformed(format!(
+            "from {from} is after to {to} (when to is not given, the later of the head block's day and the last posting's date)"
+        )));
+    }
     let ends = match from {
         Some(from) => interval_ends(from, to, interval)?,
         // By default the series starts at the account's first posting, and keeps the latest

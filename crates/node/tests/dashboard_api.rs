@@ -342,9 +342,11 @@ async fn the_series_is_the_account_ledgers_running_balance_at_each_interval_end(
             { "date": "2026-04-30", "balance": "392.00" },
         ])
     );
-    // An asset on its debit side, and by default from its first posting to the head's day.
+    // An asset on its debit side, and by default from its first posting to its last.
     let receivable = ok(&chains, "/v1/reports/series?account=1100").await;
     assert_eq!(receivable["points"][0]["date"], "2026-03-30");
+    assert_eq!(receivable["points"].as_array().unwrap().len(), 7);
+    assert_eq!(receivable["points"][6]["balance"], "392.00");
     assert_eq!(receivable["currency"], "EUR");
 
     assert_eq!(
@@ -386,6 +388,17 @@ async fn the_series_is_the_account_ledgers_running_balance_at_each_interval_end(
         )
         .await,
         "from 2026-04-02 is after to 2026-04-01"
+    );
+    // The head block of these books is stamped on 2026-03-30, the last sale dated 2026-04-05.
+    assert_eq!(
+        refused(
+            &chains,
+            "/v1/reports/series?account=4000&from=2026-05-01",
+            StatusCode::BAD_REQUEST,
+            "malformed_request"
+        )
+        .await,
+        "from 2026-05-01 is after to 2026-04-05 (when to is not given, the later of the head block's day and the last posting's date)"
     );
     assert_eq!(
         refused(

@@ -3,6 +3,10 @@
 //! workload buys stock from the supplier, sells to consumers through the marketplace, ships
 //! through the carrier, settles and refunds; each party's bookkeeper books its side. A live
 //! progress line, then a summary per chain and whether every pair of partners reconciles.
+//!
+//! While it runs, each enterprise's first department node serves the HTTP API and the
+//! dashboard of the chains it hosts (its private chain, then the consortium chain): the
+//! merchant's on the `--api` address, the others on the ports that follow.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -34,6 +38,76 @@ pub struct DemoArgs {
     /// Seed of the trade workload (default: from the clock).
     #[arg(long)]
     seed: Option<u64>,
+    /// Where the merchant's node serves the API and the dashboard (HOST:PORT, or `off`); the
+    /// other enterprises' nodes take the following ports (any free ones with port 0).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    api: String,
+}
+
+/// The address of the first enterprise's API, `None` for `--api off`.
+fn api_address(text: &str) -> anyhow::Result<Option<std::net::SocketAddr>> {
+    if text == "off" {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| {
+        user_error(format!(
+            "--api: '{text}' is not HOST:PORT (e.g. 127.0.0.1:8080) or off"
+        ))
+    })
+}
+
+/// Serves each enterprise's first node's chains on `first` and the ports after it (or on any
+/// free ports when `first` has port 0), and prints where each dashboard is.
+async fn serve_dashboards(
+    topology: &crate::topology::RunningTopology,
+    first: std::net::SocketAddr,
+) -> anyhow::Result<()> {
+    for (index, running) in topology.enterprises.iter().enumerate() {
+        let mut address = first;
+        if first.port() != 0 {
+            let port = u16::try_from(usize::from(first.port()) + index).map_err(|_| {
+                user_error(format!(
+                    "--api: no port after {} for {}",
+                    first.port(),
+                    running.name
+                ))
+            })?;
+            address.set_port(port);
+        }
+        let listener = tokio::net::TcpListener::bind(address).await.map_err(|error| {
+            user_error(format!(
+                "--api: cannot listen on {address} for {}: {error}; choose another with --api HOST:PORT, or --api off",
+                running.name
+            ))
+        })?;
+        let bound = listener.local_addr()?;
+        let chains = vec![running.private[0].clone(), running.consortium.clone()];
+        // The dashboard signs in with a token of the enterprise's auditor, who reads all of
+        // its books (and, on its own node, the consortium chain) but posts nothing.
+        let enterprise = topology
+            .plan
+            .enterprise(running.name.as_str())
+            .ok_or_else(|| anyhow::anyhow!("no plan for {}", running.name))?;
+        let auditor = enterprise
+            .chain
+            .members
+            .iter()
+            .find(|member| member.role == tally_ledger::Role::Auditor)
+            .ok_or_else(|| anyhow::anyhow!("{} has no auditor", running.name))?;
+        let token = tally_node::auth::mint(
+            &auditor.key,
+            enterprise.chain_id(),
+            tally_identity::API_TOKEN_LIFETIME_MAX_MS,
+        )?;
+        tokio::spawn(async move {
+            tally_node::serve_api(listener, chains, &Default::default(), None).await
+        });
+        eprintln!(
+            "dashboard: http://{bound}/dashboard/#token={token} ({}; the token is its auditor's, valid 24 h)",
+            running.name
+        );
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -56,6 +130,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     if args.rate == 0 {
         return Err(user_error("--rate must be at least 1"));
     }
+    let api = api_address(&args.api)?;
     let (data, _temporary) = data_dir(args.data.as_deref(), "demo")?;
     let seed = args.seed.unwrap_or_else(crate::local::now_ms);
     let runtime = cw_tokio::Config::new().with_storage_directory(data.join("consensus"));
@@ -72,6 +147,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                 .join(", "),
             data.display()
         );
+        if let Some(api) = api {
+            serve_dashboards(&topology, api).await?;
+        }
         topology.post_openings().await?;
         let progress = ProgressBar::new_spinner();
         progress.set_style(

@@ -326,16 +326,28 @@ pub struct ChainSummary {
 }
 
 impl ChainSummary {
-    /// The chain as its first validator sees it; `agreed` if every validator at the same
-    /// height has the same state root.
+    /// The chain as its first validator sees it; `agreed` if every validator holds the same
+    /// block at the lowest height any of them has committed. Idle chains keep making blocks,
+    /// so validators seen one after another may be a block apart; what matters is that none
+    /// holds a different block.
     fn of(handles: &[ChainHandle]) -> ChainSummary {
         let state = handles[0].state();
-        let agreed = handles.iter().all(|handle| {
-            let other = handle.state();
-            other.height != state.height || other.state_root() == state.state_root()
-        }) && handles
+        let common = handles
             .iter()
-            .all(|handle| handle.state().height == state.height);
+            .map(|handle| handle.state().height)
+            .min()
+            .unwrap_or(0);
+        let digest_at = |handle: &ChainHandle| {
+            handle
+                .store()
+                .block(common)
+                .ok()
+                .flatten()
+                .map(|block| tally_chain::header_digest(&block.header))
+        };
+        let first = digest_at(&handles[0]);
+        let agreed = common == 0
+            || (first.is_some() && handles.iter().all(|handle| digest_at(handle) == first));
         ChainSummary {
             chain_id: handles[0].chain_id().to_string(),
             validators: handles.len(),

@@ -20,6 +20,10 @@ use crate::mempool::{AdmitError, Mempool};
 /// committed entries stay findable by id in the store.
 pub const OUTCOMES_MAX: usize = 200_000;
 
+/// Commits whose finality lag is kept for the median: enough to smooth one slow round, few
+/// enough that the median follows the network as it changes.
+pub const FINALITY_LAG_SAMPLES_MAX: usize = 100;
+
 /// The result of one transaction, as a client may ask for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -93,6 +97,16 @@ pub struct Stats {
     pub finalized_tip: u64,
 }
 
+/// How long blocks took from their proposer's stamp to their commit on this node, in
+/// milliseconds: the last one and the median of the last [`FINALITY_LAG_SAMPLES_MAX`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FinalityLag {
+    pub last_ms: Option<u64>,
+    pub p50_ms: Option<u64>,
+    /// How many commits the median is taken over.
+    pub samples: usize,
+}
+
 struct Inner {
     genesis: Genesis,
     store: Store,
@@ -101,6 +115,8 @@ struct Inner {
     mempool: Mutex<Mempool>,
     outcomes: Mutex<Outcomes>,
     stats: Mutex<Stats>,
+    /// Finality lag of the last commits, oldest first.
+    finality_lags: Mutex<VecDeque<u64>>,
     height: watch::Sender<u64>,
     /// Marshal's mailbox, once consensus started: where good copies of damaged blocks come from.
     marshal: std::sync::OnceLock<crate::application::MarshalMailbox>,
@@ -145,6 +161,7 @@ impl ChainHandle {
                 mempool: Mutex::new(Mempool::default()),
                 outcomes: Mutex::new(Outcomes::default()),
                 stats: Mutex::new(stats),
+                finality_lags: Mutex::new(VecDeque::new()),
                 height,
                 marshal: std::sync::OnceLock::new(),
                 certificates: crate::certificate::CertificateVerifier::new(&genesis_for_verifier)
@@ -205,6 +222,33 @@ impl ChainHandle {
 
     pub fn stats(&self) -> Stats {
         *self.inner.stats.lock().expect("lock")
+    }
+
+    /// The finality lag of the last commits (none before the first commit since start).
+    pub fn finality_lag(&self) -> FinalityLag {
+        let lags = self.inner.finality_lags.lock().expect("lock");
+        let mut sorted: Vec<u64> = lags.iter().copied().collect();
+        sorted.sort_unstable();
+        FinalityLag {
+            last_ms: lags.back().copied(),
+            p50_ms: sorted.get(sorted.len() / 2).copied(),
+            samples: sorted.len(),
+        }
+    }
+
+    /// Records how long a block took from its proposer's stamp to its commit here. The clock is
+    /// read for people only: nothing the chain executes depends on it. A proposer clock ahead
+    /// of this node's counts as no lag rather than a negative one.
+    fn note_finality_lag(&self, proposed_ms: u64) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_millis() as u64)
+            .unwrap_or(0);
+        let mut lags = self.inner.finality_lags.lock().expect("lock");
+        lags.push_back(now_ms.saturating_sub(proposed_ms));
+        if lags.len() > FINALITY_LAG_SAMPLES_MAX {
+            lags.pop_front();
+        }
     }
 
     pub fn mempool_entries(&self) -> usize {
@@ -446,6 +490,7 @@ impl ChainHandle {
             stats.entries += block.entry_count() as u64;
             stats.finalized_tip = stats.finalized_tip.max(height);
         }
+        self.note_finality_lag(block.header.time_ms);
         self.inner.height.send_replace(height);
         Ok(())
     }

@@ -23,7 +23,8 @@ pub use certificate::{
 pub use engine::{channel, start_validator, Networks, Timing, ValidatorConfig};
 pub use follow::{FollowError, Follower, FOLLOW_HELD_MAX};
 pub use handle::{
-    ChainHandle, CommitError, Outcome, Receipt, Speculative, Stats, SubmitError, OUTCOMES_MAX,
+    ChainHandle, CommitError, FinalityLag, Outcome, Receipt, Speculative, Stats, SubmitError,
+    FINALITY_LAG_SAMPLES_MAX, OUTCOMES_MAX,
 };
 pub use mempool::{AdmitError, Mempool, MEMPOOL_ENTRIES_MAX};
 pub use repair::{ReadError, REPAIR_TIMEOUT};

@@ -187,6 +187,7 @@ pub fn router_with_limits(chains: Vec<ChainHandle>, limits: &crate::config::ApiC
         );
     }
     let router = router
+        .merge(crate::dashboard::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(REQUEST_BYTES_MAX));
@@ -216,6 +217,10 @@ pub(crate) fn chain_routes() -> OpenApiRouter<ChainHandle> {
         .routes(routes!(entry_history))
         .routes(routes!(block))
         .routes(routes!(crate::observer::raw_block))
+        .routes(routes!(crate::blocks::list_blocks))
+        .routes(routes!(crate::contracts::list_contracts))
+        .routes(routes!(crate::contracts::contract))
+        .routes(routes!(crate::series::series_handler))
         .routes(routes!(entry_proof))
         .routes(routes!(consistency_proof))
         .routes(routes!(closing_proof))
@@ -304,6 +309,9 @@ fn status_of(chain: &ChainHandle) -> StatusJson {
         mempool_entries: chain.mempool_entries(),
         balanced: state.ledger.is_balanced(),
         time_ms: state.time_ms,
+        consortium: state.consortium.is_some(),
+        validator_set: crate::blocks::validator_set(chain),
+        finality_lag: crate::blocks::finality_lag(chain),
     }
 }
 

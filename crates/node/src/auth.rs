@@ -120,13 +120,17 @@ pub const ACCESS_LOG_ROLES: [Role; 2] = [Role::Admin, Role::Auditor];
 pub struct Route {
     pub chain: Option<String>,
     pub access: Access,
+    /// Whether the request only reads (GET or HEAD).
+    pub read: bool,
 }
 
 /// Classifies a request by method and path; `home` is the node's home chain.
 pub fn route_of(method: &Method, path: &str, home: &str) -> Route {
+    let read = matches!(*method, Method::GET | Method::HEAD);
     let open = Route {
         chain: None,
         access: Access::Open,
+        read,
     };
     let Some(rest) = path.strip_prefix("/v1") else {
         return open;
@@ -138,6 +142,7 @@ pub fn route_of(method: &Method, path: &str, home: &str) -> Route {
         return Route {
             chain: None,
             access: Access::AnyChain,
+            read,
         };
     }
     let (chain, endpoint) = match rest.strip_prefix("/chains/") {
@@ -148,7 +153,6 @@ pub fn route_of(method: &Method, path: &str, home: &str) -> Route {
         None => (home, rest.trim_start_matches('/')),
     };
     // HEAD runs the GET handler (without sending the body): the same rules apply.
-    let read = matches!(*method, Method::GET | Method::HEAD);
     let access = if read && (endpoint == "reads" || endpoint == "reads/") {
         Access::AccessLog
     } else if read && (endpoint.starts_with("blocks/") || endpoint == "proofs/consistency") {
@@ -159,6 +163,7 @@ pub fn route_of(method: &Method, path: &str, home: &str) -> Route {
     Route {
         chain: Some(chain.to_owned()),
         access,
+        read,
     }
 }
 
@@ -220,6 +225,24 @@ impl Auth {
                         accepted.push(consortium.chain_id().to_owned());
                     }
                 }
+                accepted
+            }
+            // This node's enterprise holds the whole consortium chain already (it validates it):
+            // its private chain's members may read that copy here, e.g. to follow their trades.
+            // Writing still takes a consortium member's token (and signature).
+            (Some(chain), _)
+                if route.read
+                    && self
+                        .consortium()
+                        .is_some_and(|consortium| consortium.chain_id() == chain) =>
+            {
+                let mut accepted = vec![chain.clone()];
+                accepted.extend(
+                    self.chains
+                        .iter()
+                        .map(|hosted| hosted.chain_id().to_owned())
+                        .filter(|hosted| hosted != chain),
+                );
                 accepted
             }
             (Some(chain), _) => vec![chain.clone()],
@@ -555,18 +578,21 @@ mod tests {
             route(&get, "/v1/status"),
             Route {
                 chain: Some("books".into()),
-                access: Access::Member
+                access: Access::Member,
+                read: true,
             }
         );
         assert_eq!(route(&get, "/v1").access, Access::Member);
         assert_eq!(route(&get, "/v1/reads").access, Access::AccessLog);
         assert_eq!(route(&Method::POST, "/v1/reads").access, Access::Member);
+        assert!(!route(&Method::POST, "/v1/transactions").read);
         assert_eq!(route(&Method::HEAD, "/v1/reads").access, Access::AccessLog);
         assert_eq!(
             route(&get, "/v1/chains/consortium/reads"),
             Route {
                 chain: Some("consortium".into()),
-                access: Access::AccessLog
+                access: Access::AccessLog,
+                read: true,
             }
         );
         assert_eq!(route(&get, "/v1/blocks/3").access, Access::Headers);
@@ -582,7 +608,8 @@ mod tests {
             route(&get, "/v1/chains/other"),
             Route {
                 chain: Some("other".into()),
-                access: Access::Member
+                access: Access::Member,
+                read: true,
             }
         );
     }

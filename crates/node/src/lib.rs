@@ -6,8 +6,11 @@
 
 pub mod api;
 pub mod auth;
+pub mod blocks;
 pub mod bookkeeper;
 pub mod config;
+pub mod contracts;
+pub mod dashboard;
 pub mod devnet;
 pub mod history;
 pub mod keys;
@@ -19,6 +22,7 @@ pub mod peers;
 pub mod privacy;
 pub mod reconcile;
 pub mod reports;
+pub mod series;
 pub mod topology;
 pub mod trades;
 pub mod wire;

@@ -250,6 +250,103 @@ fn count() -> ObjectBuilder {
         .minimum(Some(0))
 }
 
+/// `GET /v1/blocks`.
+pub struct BlocksParams;
+
+impl IntoParams for BlocksParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            query(
+                "before",
+                count(),
+                "List the blocks below this height (default: from the head down).",
+            ),
+            query(
+                "limit",
+                count()
+                    .minimum(Some(1))
+                    .maximum(Some(crate::blocks::BLOCKS_PAGE_MAX))
+                    .default(Some(crate::blocks::BLOCKS_PAGE_DEFAULT.into())),
+                "Most blocks in the page.",
+            ),
+        ]
+    }
+}
+
+/// `GET /v1/contracts`.
+pub struct ContractsParams;
+
+impl IntoParams for ContractsParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            query(
+                "party",
+                text(),
+                "Only contracts this enterprise is a party to.",
+            ),
+            query(
+                "kind",
+                text(),
+                "Only contracts of this kind: trade, shipping or commission.",
+            ),
+            query(
+                "state",
+                text(),
+                "Only contracts in this state (proposed, confirmed, accepted, shipped, delivered, \
+                 invoiced, settled, cancelled).",
+            ),
+            query(
+                "after",
+                text(),
+                "The `next` of a previous page: continue after this contract id.",
+            ),
+            query(
+                "limit",
+                count()
+                    .minimum(Some(1))
+                    .maximum(Some(crate::contracts::CONTRACTS_PAGE_MAX as u64))
+                    .default(Some(
+                        (crate::contracts::CONTRACTS_PAGE_DEFAULT as u64).into(),
+                    )),
+                "Most contracts in the page.",
+            ),
+        ]
+    }
+}
+
+/// `GET /v1/reports/series`.
+pub struct SeriesParams;
+
+impl IntoParams for SeriesParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let mut account = query("account", text(), "The account code (required).");
+        account.required = Required::True;
+        vec![
+            account,
+            query(
+                "currency",
+                text(),
+                "The currency, when the account holds several.",
+            ),
+            query(
+                "interval",
+                text(),
+                "day (default), week (ending Sunday) or month.",
+            ),
+            query(
+                "from",
+                date(),
+                "The first day (default: the account's first posting).",
+            ),
+            query(
+                "to",
+                date(),
+                "The last day (default: the later of the head block's day and the last posting).",
+            ),
+        ]
+    }
+}
+
 /// `GET /v1/entries`.
 pub struct EntriesParams;
 

@@ -517,6 +517,15 @@ pub struct StatusJson {
     pub mempool_entries: usize,
     pub balanced: bool,
     pub time_ms: u64,
+    /// Whether this is the consortium chain (contracts) rather than a private chain (entries).
+    #[serde(default)]
+    pub consortium: bool,
+    /// The validators of the chain's genesis, by name and consensus key.
+    #[serde(default)]
+    pub validator_set: Vec<ValidatorJson>,
+    /// How long blocks took from their proposer's stamp to their commit on this node.
+    #[serde(default)]
+    pub finality_lag: FinalityLagJson,
 }
 
 /// What submitting a transaction answers.
@@ -590,4 +599,115 @@ impl BlockJson {
             certificate: certificate.map(hex::encode),
         }
     }
+}
+
+/// One validator of a chain: its name and the hex of its consensus key.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct ValidatorJson {
+    pub name: String,
+    pub key: String,
+}
+
+/// Finality lag in milliseconds, from a block's proposer stamp to its commit on this node: the
+/// last block's and the median over the last `samples` commits; `null` before any commit.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct FinalityLagJson {
+    pub last_ms: Option<u64>,
+    pub p50_ms: Option<u64>,
+    pub samples: usize,
+}
+
+/// One block of `GET /v1/blocks`: its header in brief.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct BlockSummaryJson {
+    pub height: u64,
+    pub time_ms: u64,
+    pub digest: String,
+    pub parent: String,
+    pub transactions: usize,
+    pub entries: usize,
+    /// Whether the block has its own finalization certificate (else a descendant's covers it).
+    pub certified: bool,
+}
+
+/// A page of `GET /v1/blocks`, newest first; `next` is the `before` of the following page,
+/// `null` once the page reached block 1.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct BlocksPageJson {
+    pub blocks: Vec<BlockSummaryJson>,
+    pub next: Option<u64>,
+}
+
+/// A contract on the consortium chain as `GET /v1/contracts` lists it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct ContractJson {
+    pub id: String,
+    /// trade, shipping or commission.
+    pub kind: String,
+    pub state: String,
+    /// The enterprises bound by it, the paying side last.
+    pub parties: Vec<String>,
+    pub currency: String,
+    /// What a settlement pays, as a decimal string.
+    pub amount: String,
+    /// For a shipping or commission contract, the trade it belongs to.
+    pub trade: Option<String>,
+}
+
+/// A page of `GET /v1/contracts` in id order; `next` is the `after` of the following page.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct ContractsPageJson {
+    pub contracts: Vec<ContractJson>,
+    pub next: Option<String>,
+}
+
+/// One event of a contract: where it was committed, who signed the call, what happened.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct ContractEventJson {
+    pub height: u64,
+    pub time_ms: u64,
+    /// The consortium transaction that caused it, in hex.
+    pub tx_hash: String,
+    /// The signer's public key, and its certified name, enterprise and role when known.
+    pub signer: String,
+    pub member: Option<String>,
+    pub enterprise: Option<String>,
+    pub role: Option<String>,
+    /// The event's name (`trade_proposed`, `settled`, ...).
+    pub event: String,
+    /// The event's amounts and parties, as the contract's currency writes them.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    /// The contract's state right after the event.
+    pub state: Option<String>,
+}
+
+/// `GET /v1/contracts/{id}`: the contract and its events, oldest first. `events_complete` is
+/// false when the search for its events stopped at its bound before reaching the proposal.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct ContractDetailJson {
+    pub contract: ContractJson,
+    pub events: Vec<ContractEventJson>,
+    pub events_complete: bool,
+}
+
+/// One point of `GET /v1/reports/series`: the account's balance on its natural side at the
+/// end of the interval that ends on `date`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct SeriesPointJson {
+    pub date: String,
+    pub balance: String,
+}
+
+/// `GET /v1/reports/series`: an account's balance in one currency at the end of each interval.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct SeriesJson {
+    pub account: String,
+    pub name: String,
+    pub kind: String,
+    pub currency: String,
+    pub interval: String,
+    /// The height the series describes.
+    pub height: u64,
+    pub points: Vec<SeriesPointJson>,
 }

@@ -454,6 +454,37 @@ async fn a_consortium_member_reads_block_headers_only() {
 }
 
 #[tokio::test]
+async fn this_enterprises_members_read_its_copy_of_the_consortium_chain() {
+    let node = Node::new();
+    let consortium_id = node.consortium.chain_id().to_string();
+    // The merchant's finance member is no consortium member, but this node is the merchant's
+    // consortium validator: it may read the consortium chain here, not write to it.
+    let finance = token(node.member("client"), "merchant");
+    let status = node
+        .get(
+            &format!("/v1/chains/{consortium_id}/status"),
+            Some(&finance),
+        )
+        .await;
+    assert_eq!(status.ok()["chain_id"], consortium_id.as_str());
+    let reply = node
+        .call(
+            &node.router(&ApiConfig::default()),
+            Request::post(format!("/v1/chains/{consortium_id}/transactions"))
+                .header(header::AUTHORIZATION, format!("Bearer {finance}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    assert_eq!(
+        reply.body["error"]["message"],
+        format!("token is for chain 'merchant', this is chain '{consortium_id}'").as_str()
+    );
+}
+
+#[tokio::test]
 async fn a_member_past_its_burst_waits_and_others_do_not() {
     let node = Node::new();
     let burst = 5;

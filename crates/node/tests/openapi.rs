@@ -615,6 +615,19 @@ impl Net {
                 get(&format!("{consortium}/contracts/{SHIPMENT}/sealed")),
             ),
             (
+                ("get", "/v1/contracts"),
+                get(&format!("{consortium}/contracts?party=merchant&limit=10")),
+            ),
+            (
+                ("get", "/v1/contracts/{id}"),
+                get(&format!("{consortium}/contracts/{SHIPMENT}")),
+            ),
+            (("get", "/v1/blocks"), get("/v1/blocks?limit=5")),
+            (
+                ("get", "/v1/reports/series"),
+                get("/v1/reports/series?account=4000&interval=day"),
+            ),
+            (
                 ("post", "/v1/reads"),
                 (
                     "/v1/reads".into(),

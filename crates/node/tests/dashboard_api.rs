@@ -4,6 +4,8 @@
 //! events with their signers) and their refusal on a private chain, the balance series (equal
 //! to the account ledger's running balance at each interval end), and the dashboard's files.
 
+mod support;
+
 use std::collections::HashMap;
 
 use axum::body::Body;
@@ -15,7 +17,7 @@ use tally_consensus::ChainHandle;
 use tally_contracts::{
     ContractCall, ContractId, EnterpriseName, ShippingTerms, TradeLine, TradeTerms,
 };
-use tally_identity::{CertifiedMember, MemberCertificate, SecretKey};
+use tally_identity::{CertifiedMember, SecretKey};
 use tally_ledger::{
     default_chart, AccountCode, Currency, Date, EntryDraft, EntryId, Posting, Reference, Role, Side,
 };
@@ -86,18 +88,7 @@ struct Books {
 }
 
 fn member(root: &SecretKey, key: &SecretKey, name: &str, role: Role) -> CertifiedMember {
-    CertifiedMember::issue(
-        root,
-        CHAIN,
-        MemberCertificate {
-            member: key.public_key(),
-            name: name.into(),
-            role,
-            department: name.into(),
-            valid_from_ms: 0,
-            valid_until_ms: u64::MAX / 2,
-        },
-    )
+    support::member(root, CHAIN, key, name, role)
 }
 
 fn books() -> Books {
@@ -158,31 +149,13 @@ fn sale(id: &str, date: &str, amount: u64) -> EntryDraft {
 impl Books {
     /// Commits one block of sales.
     fn commit(&self, entries: Vec<EntryDraft>) {
-        let state = self.chain.state();
         let transactions: Vec<Transaction> = entries
             .into_iter()
             .map(|draft| {
                 Transaction::Single(SignedTx::sign(&self.sales, CHAIN, TxBody::Post(draft)))
             })
             .collect();
-        let count = transactions.len();
-        let (block, _, rejected) = build_block(
-            &state,
-            &self.chain.store().at(state.height),
-            HashMap::new(),
-            state.time_ms + 1_000,
-            transactions,
-        );
-        assert!(
-            rejected.is_empty(),
-            "{:?}",
-            rejected
-                .iter()
-                .map(|(_, e)| e.to_string())
-                .collect::<Vec<_>>()
-        );
-        assert_eq!(block.transactions.len(), count);
-        self.chain.commit_finalized(&block, None).unwrap();
+        support::commit(&self.chain, transactions);
     }
 }
 

@@ -11,7 +11,9 @@
 //! The schema checker (`schema/mod.rs`) covers what utoipa emits; it is itself checked here to
 //! refuse bodies that do not match.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
@@ -19,12 +21,12 @@ use axum::http::{header, Method, Request, StatusCode};
 use rand::SeedableRng as _;
 use serde_json::{json, Value};
 use tally_chain::{
-    build_block, ClosePolicy, CloseSignOff, Genesis, KeyChange, KeyGrant, ReadRecord, SignedTx,
-    Transaction, TxBody, Validator,
+    ClosePolicy, CloseSignOff, Genesis, KeyChange, KeyGrant, ReadRecord, SignedTx, Transaction,
+    TxBody, Validator,
 };
 use tally_consensus::ChainHandle;
 use tally_contracts::{ContractCall, ContractId, PartyKey, SealedTerms, ShippingTerms};
-use tally_identity::{CertifiedMember, MemberCertificate, SecretKey};
+use tally_identity::{CertifiedMember, SecretKey};
 use tally_ledger::{
     default_chart, AccountCode, Category, Currency, Date, EntryDraft, EntryId, FieldName, Posting,
     Reference, Role, SealKey, SealedField, Side, COMMITMENT_BYTES, ENCAPPED_KEY_BYTES,
@@ -67,18 +69,7 @@ struct Net {
 }
 
 fn member(root: &SecretKey, key: &SecretKey, name: &str, role: Role) -> CertifiedMember {
-    CertifiedMember::issue(
-        root,
-        CHAIN,
-        MemberCertificate {
-            member: key.public_key(),
-            name: name.into(),
-            role,
-            department: name.into(),
-            valid_from_ms: 0,
-            valid_until_ms: u64::MAX / 2,
-        },
-    )
+    support::member(root, CHAIN, key, name, role)
 }
 
 fn posting(account: &str, side: Side, amount: u64) -> Posting {
@@ -149,25 +140,7 @@ fn single(key: &SecretKey, chain_id: &str, body: TxBody) -> Transaction {
 
 /// Commits one block of `transactions` on `chain`, all of which must apply.
 fn commit(chain: &ChainHandle, transactions: Vec<Transaction>) {
-    let state = chain.state();
-    let count = transactions.len();
-    let (block, _, rejected) = build_block(
-        &state,
-        &chain.store().at(state.height),
-        HashMap::new(),
-        state.time_ms + 1_000,
-        transactions,
-    );
-    assert!(
-        rejected.is_empty(),
-        "{:?}",
-        rejected
-            .iter()
-            .map(|(_, error)| error.to_string())
-            .collect::<Vec<_>>()
-    );
-    assert_eq!(block.transactions.len(), count);
-    chain.commit_finalized(&block, None).unwrap();
+    support::commit(chain, transactions)
 }
 
 /// The private chain: opening balances, a supplier invoice booked as an intercompany movement,

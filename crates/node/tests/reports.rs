@@ -4,14 +4,14 @@
 //! departments, reporting-currency conversion at a rate recorded on the chain, past heights and
 //! dates, and every refusal with its exact code.
 
-use std::collections::HashMap;
+mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::Value;
-use tally_chain::{build_block, ClosePolicy, Genesis, SignedTx, Transaction, TxBody, Validator};
+use tally_chain::{ClosePolicy, Genesis, SignedTx, Transaction, TxBody, Validator};
 use tally_consensus::ChainHandle;
-use tally_identity::{CertifiedMember, MemberCertificate, SecretKey};
+use tally_identity::{CertifiedMember, SecretKey};
 use tally_ledger::{
     default_chart, AccountCode, Currency, Date, EntryDraft, EntryId, Posting, Reference, Role, Side,
 };
@@ -28,18 +28,7 @@ struct Books {
 }
 
 fn member(root: &SecretKey, key: &SecretKey, name: &str, role: Role) -> CertifiedMember {
-    CertifiedMember::issue(
-        root,
-        CHAIN,
-        MemberCertificate {
-            member: key.public_key(),
-            name: name.into(),
-            role,
-            department: name.into(),
-            valid_from_ms: 0,
-            valid_until_ms: u64::MAX / 2,
-        },
-    )
+    support::member(root, CHAIN, key, name, role)
 }
 
 fn books() -> Books {
@@ -103,31 +92,13 @@ fn entry(id: &str, date: &str, postings: Vec<Posting>, references: &[(&str, &str
 impl Books {
     /// Commits one block of entries, each signed by its key.
     fn commit(&self, entries: Vec<(&SecretKey, EntryDraft)>) {
-        let state = self.chain.state();
         let transactions: Vec<Transaction> = entries
             .into_iter()
             .map(|(key, draft)| {
                 Transaction::Single(SignedTx::sign(key, CHAIN, TxBody::Post(draft)))
             })
             .collect();
-        let count = transactions.len();
-        let (block, _, rejected) = build_block(
-            &state,
-            &self.chain.store().at(state.height),
-            HashMap::new(),
-            state.time_ms + 1_000,
-            transactions,
-        );
-        assert!(
-            rejected.is_empty(),
-            "{:?}",
-            rejected
-                .iter()
-                .map(|(_, e)| e.to_string())
-                .collect::<Vec<_>>()
-        );
-        assert_eq!(block.transactions.len(), count);
-        self.chain.commit_finalized(&block, None).unwrap();
+        support::commit(&self.chain, transactions);
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {

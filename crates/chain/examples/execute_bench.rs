@@ -1,18 +1,25 @@
 //! Where the time of one block goes: build (proposer), execute (every other validator) and the
 //! durable commit, for a block of signed batches. Prints per-phase times and entries per second.
 //!
-//! `cargo run --release -p tally-chain --example execute_bench -- [ENTRIES] [BATCH]`
+//! `cargo run --release -p tally-chain --example execute_bench -- [ENTRIES] [BATCH] [sealed]`
+//!
+//! With `sealed`, every entry carries the seven customer fields `tally bench --sealed on` seals
+//! (really sealed, one field key per batch, under a customer-pii epoch the state opens first), so
+//! the two runs side by side tell what sealed fields cost each phase.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 use tally_chain::{
-    build_block, execute_block, Genesis, SignedBatch, Store, Transaction, Validator,
+    build_block, execute_block, EpochStatus, Genesis, KeyEpoch, SignedBatch, Store, Transaction,
+    Validator,
 };
 use tally_identity::{CertifiedMember, MemberCertificate, SecretKey};
 use tally_ledger::{
-    codes, default_chart, AccountCode, Currency, Date, EntryDraft, EntryId, Posting, Role, Side,
+    codes, default_chart, AccountCode, Category, Currency, Date, EntryDraft, EntryId, FieldName,
+    Posting, Role, Side,
 };
+use tally_privacy::{os_rng, EpochSecret, Sealer};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -24,6 +31,11 @@ fn main() {
         .next()
         .map(|a| a.parse().expect("BATCH is a number"))
         .unwrap_or(1_000);
+    let sealed = match args.next().as_deref() {
+        None => false,
+        Some("sealed") => true,
+        Some(other) => panic!("the third argument is 'sealed' or nothing, not '{other}'"),
+    };
     let chain_id = "bench";
     let root = SecretKey::from_seed([1; 32]);
     let member = SecretKey::from_seed([2; 32]);
@@ -55,7 +67,7 @@ fn main() {
     };
     let eur = Currency::from_code("EUR").unwrap();
     let date = Date::parse("2026-11-24").unwrap();
-    let drafts: Vec<EntryDraft> = (0..entries)
+    let mut drafts: Vec<EntryDraft> = (0..entries)
         .map(|index| EntryDraft {
             id: EntryId::new(&format!("order-{index}")).unwrap(),
             date,
@@ -86,6 +98,23 @@ fn main() {
             seal_keys: Vec::new(),
         })
         .collect();
+    let epoch = EpochSecret::generate(&mut os_rng()).public_key();
+    if sealed {
+        let pii = Category::customer_pii();
+        let mut rng = os_rng();
+        for chunk in drafts.chunks_mut(batch) {
+            // One sealer per batch, as an importer seals: the field key is wrapped once.
+            let mut sealer = Sealer::new(chain_id);
+            for draft in chunk {
+                let fields = customer(draft.id.as_str());
+                let (fields, key) = sealer
+                    .seal_entry(draft.id.as_str(), &epoch, &pii, 0, &fields, &mut rng)
+                    .unwrap();
+                draft.sealed = fields;
+                draft.seal_keys = vec![key];
+            }
+        }
+    }
     let transactions: Vec<Transaction> = drafts
         .chunks(batch)
         .map(|chunk| Transaction::Batch(SignedBatch::sign(&member, chain_id, chunk.to_vec())))
@@ -94,7 +123,21 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("tally-execute-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let store = Store::open(&dir.join("ledger.redb"), &genesis).unwrap();
-    let state = store.state().unwrap();
+    let mut state = store.state().unwrap();
+    if sealed {
+        // The state an administrator's opening of customer-pii epoch 0 leads to.
+        let keys = state
+            .sealing
+            .categories
+            .get_mut(&Category::customer_pii())
+            .expect("the default read policy has customer-pii");
+        keys.epochs.push(KeyEpoch {
+            public: epoch.to_bytes(),
+            opened_at: 0,
+            status: EpochStatus::Active,
+            grants: Default::default(),
+        });
+    }
 
     let start = Instant::now();
     let (block, _, rejected) = build_block(&state, &store.at(0), HashMap::new(), 1, transactions);
@@ -117,7 +160,8 @@ fn main() {
 
     let rate = |d: std::time::Duration| entries as f64 / d.as_secs_f64();
     println!(
-        "block of {entries} entries in batches of {batch} ({} bytes)",
+        "block of {entries} entries in batches of {batch}{} ({} bytes)",
+        if sealed { ", 7 sealed fields each" } else { "" },
         bytes.len()
     );
     println!("{:<24} {:>10} {:>14}", "phase", "ms", "entries/s");
@@ -134,4 +178,19 @@ fn main() {
             rate(duration)
         );
     }
+}
+
+/// Synthetic customer data of typical lengths, as `tally bench` seals: the seven fields a
+/// Shopify order carries.
+fn customer(id: &str) -> Vec<(FieldName, String)> {
+    let field = |name: &str| FieldName::new(name).unwrap();
+    vec![
+        (field("customer_name"), "Maria Rossi".to_string()),
+        (field("email"), format!("customer-{id}@example.com")),
+        (field("phone"), "+49 30 1234567".to_string()),
+        (field("address1"), "997 Market Street, Flat 31".to_string()),
+        (field("city"), "Bologna".to_string()),
+        (field("zip"), "40121".to_string()),
+        (field("country"), "IT".to_string()),
+    ]
 }

@@ -6,10 +6,10 @@
 //! cost is paid once.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 use tally_contracts::ContractCall;
 use tally_identity::{
-    leaf_hash, merkle_root, CertifiedMember, Digest, Domain, PublicKey, SecretKey, Signature,
-    SignatureCheck,
+    merkle_root, CertifiedMember, Digest, Domain, PublicKey, SecretKey, Signature, SignatureCheck,
 };
 use tally_ledger::{Account, AccountCode, EntryDraft, EntryId, FieldName};
 
@@ -119,7 +119,77 @@ pub fn batch_root(entries: &[EntryDraft]) -> Digest {
 
 /// The leaf hash of one entry, used in batch roots.
 pub fn entry_leaf(entry: &EntryDraft) -> Digest {
-    leaf_hash(&postcard::to_stdvec(entry).expect("serialising to a Vec cannot fail"))
+    encoded_leaf_hash(entry)
+}
+
+/// The first byte [`tally_identity::leaf_hash`] hashes, which keeps leaves apart from inner nodes.
+const LEAF_PREFIX: u8 = 0x00;
+
+/// `leaf_hash(&postcard::to_stdvec(value))`, computed as the encoding is written: the same digest
+/// without building the encoded bytes first. A batch of entries with sealed fields encodes to
+/// about a megabyte, and it is hashed on admission, in the block it goes into and on every
+/// validator; building (and regrowing) that buffer each time was a large share of the copying.
+pub fn encoded_leaf_hash<T: Serialize + ?Sized>(value: &T) -> Digest {
+    let mut hasher = Sha256::new();
+    hasher.update([LEAF_PREFIX]);
+    postcard::serialize_with_flavor(value, HashingFlavor::new(hasher))
+        .expect("hashing an encoding cannot fail")
+}
+
+/// Bytes gathered before they go to SHA-256. postcard writes arrays (commitments, nonces, keys)
+/// and integers a byte at a time, and handing SHA-256 single bytes costs far more per byte than
+/// copying them into a small buffer.
+const HASH_BUFFER_BYTES: usize = 512;
+
+/// A postcard output that feeds SHA-256 instead of a growing buffer.
+struct HashingFlavor {
+    hasher: Sha256,
+    buffer: [u8; HASH_BUFFER_BYTES],
+    len: usize,
+}
+
+impl HashingFlavor {
+    fn new(hasher: Sha256) -> HashingFlavor {
+        HashingFlavor {
+            hasher,
+            buffer: [0; HASH_BUFFER_BYTES],
+            len: 0,
+        }
+    }
+
+    fn flush(&mut self) {
+        self.hasher.update(&self.buffer[..self.len]);
+        self.len = 0;
+    }
+}
+
+impl postcard::ser_flavors::Flavor for HashingFlavor {
+    type Output = Digest;
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        if self.len == HASH_BUFFER_BYTES {
+            self.flush();
+        }
+        self.buffer[self.len] = byte;
+        self.len += 1;
+        Ok(())
+    }
+
+    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
+        if self.len + bytes.len() <= HASH_BUFFER_BYTES {
+            self.buffer[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+            self.len += bytes.len();
+        } else {
+            self.flush();
+            self.hasher.update(bytes);
+        }
+        Ok(())
+    }
+
+    fn finalize(mut self) -> postcard::Result<Digest> {
+        self.flush();
+        Ok(self.hasher.finalize().into())
+    }
 }
 
 /// What a block carries.
@@ -137,7 +207,7 @@ impl Transaction {
 
     /// The transaction's hash: its identity in the mempool and in block transaction roots.
     pub fn hash(&self) -> Digest {
-        leaf_hash(&self.encode())
+        encoded_leaf_hash(self)
     }
 
     pub fn signer(&self) -> &PublicKey {
@@ -164,6 +234,16 @@ impl Transaction {
         match self {
             Transaction::Single(tx) => (Domain::Transaction, tx.body.encode()),
             Transaction::Batch(batch) => (Domain::Batch, batch.root().to_vec()),
+        }
+    }
+
+    /// [`Self::signed_message`] with the transaction's [`entry_leaves`] already computed: a
+    /// batch's message is their Merkle root, and encoding and hashing every entry again would
+    /// double the cost of checking a batch of entries with sealed fields.
+    pub fn signed_message_with(&self, leaves: &[Digest]) -> (Domain, Vec<u8>) {
+        match self {
+            Transaction::Single(tx) => (Domain::Transaction, tx.body.encode()),
+            Transaction::Batch(_) => (Domain::Batch, merkle_root(leaves).to_vec()),
         }
     }
 
@@ -212,10 +292,7 @@ pub fn verify_signatures_with(
     let messages: Vec<(Domain, Vec<u8>)> = transactions
         .iter()
         .zip(leaves)
-        .map(|(tx, leaves)| match tx {
-            Transaction::Single(single) => (Domain::Transaction, single.body.encode()),
-            Transaction::Batch(_) => (Domain::Batch, merkle_root(leaves).to_vec()),
-        })
+        .map(|(tx, leaves)| tx.signed_message_with(leaves))
         .collect();
     let checks: Vec<SignatureCheck<'_>> = transactions
         .iter()
@@ -229,4 +306,32 @@ pub fn verify_signatures_with(
         })
         .collect();
     tally_identity::verify_many(&checks).map_err(|error| error.index)
+}
+
+#[cfg(test)]
+mod tests {
+    use tally_identity::leaf_hash;
+
+    use super::*;
+
+    #[test]
+    fn encoded_leaf_hash_is_the_leaf_hash_of_the_encoding() {
+        let key = SecretKey::from_seed([4; 32]);
+        let tx = Transaction::Single(SignedTx::sign(
+            &key,
+            "test",
+            TxBody::RevokeMember(key.public_key()),
+        ));
+        assert_eq!(tx.hash(), leaf_hash(&tx.encode()));
+        let other = Transaction::Single(SignedTx::sign(
+            &key,
+            "other",
+            TxBody::RevokeMember(key.public_key()),
+        ));
+        assert_ne!(other.hash(), tx.hash());
+        assert_eq!(
+            encoded_leaf_hash(&[1u8; 300][..]),
+            leaf_hash(&postcard::to_stdvec(&[1u8; 300][..]).unwrap())
+        );
+    }
 }

@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tally_chain::{
-    execute_block, Block, BlockError, ChainState, CloseProgress, CommittedEntry, Executed,
-    Executor, Genesis, Store, StoreError, Transaction, TxError,
+    entry_leaves, execute_block, Block, BlockError, ChainState, CloseProgress, CommittedEntry,
+    Executed, Executor, Genesis, Store, StoreError, Transaction, TxError,
 };
 use tally_identity::Digest;
 use tally_ledger::{EntryId, PostError};
@@ -288,7 +288,10 @@ impl ChainHandle {
         if self.is_observer() {
             return Err(SubmitError::Observer { chain: chain_id });
         }
-        let (domain, message) = tx.signed_message();
+        // Each entry is encoded and hashed once here, for both the signature's batch root and
+        // the pre-execution: entries with sealed fields are a kilobyte each.
+        let leaves = entry_leaves(&tx);
+        let (domain, message) = tx.signed_message_with(&leaves);
         tx.signer()
             .verify(domain, &chain_id, &message, tx.signature())
             .map_err(|_| SubmitError::BadSignature {
@@ -299,7 +302,7 @@ impl ChainHandle {
         let check = {
             let mut executor =
                 Executor::new(&state, &self.inner.store, HashMap::new(), state.time_ms);
-            executor.apply(&tx)
+            executor.apply_with_leaves(&tx, &leaves)
         };
         if let Err(error) = check {
             if let Some(height) = self.committed_before(&tx, &error)? {

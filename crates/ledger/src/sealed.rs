@@ -122,8 +122,8 @@ fn check_name(
 }
 
 /// A key category: the kind of sensitive data a key protects, and so who may read it.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Category(String);
 
 impl Category {
@@ -176,6 +176,15 @@ impl TryFrom<String> for Category {
     }
 }
 
+// Written as the text it is: the bytes serde's `into = "String"` wrote, without cloning the name
+// first. Every sealed field carries a name and a category, and an entry is encoded many times
+// on the ingest path (hashed, sent, stored), so the clone was an allocation per name each time.
+impl Serialize for Category {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
 impl From<Category> for String {
     fn from(category: Category) -> String {
         category.0
@@ -189,8 +198,8 @@ impl fmt::Display for Category {
 }
 
 /// The name of a sealed field within its entry ("customer_name", "address1").
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Deserialize)]
+#[serde(try_from = "String")]
 pub struct FieldName(String);
 
 impl FieldName {
@@ -218,6 +227,15 @@ impl TryFrom<String> for FieldName {
 
     fn try_from(text: String) -> Result<Self, Self::Error> {
         FieldName::new(&text)
+    }
+}
+
+// Written as the text it is: the bytes serde's `into = "String"` wrote, without cloning the name
+// first. Every sealed field carries a name and a category, and an entry is encoded many times
+// on the ingest path (hashed, sent, stored), so the clone was an allocation per name each time.
+impl Serialize for FieldName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
     }
 }
 
@@ -251,6 +269,7 @@ pub struct SealedField {
     /// The AES-GCM nonce.
     pub nonce: [u8; SEAL_NONCE_BYTES],
     /// Salt and value, encrypted, then the tag.
+    #[serde(with = "byte_string")]
     pub ciphertext: Vec<u8>,
 }
 
@@ -275,5 +294,121 @@ pub struct SealKey {
     /// The sender's ephemeral X25519 public key.
     pub encapped: [u8; ENCAPPED_KEY_BYTES],
     /// The sealed key.
+    #[serde(with = "byte_string")]
     pub wrapped: Vec<u8>,
+}
+
+/// Ciphertexts written as one byte string rather than as a sequence of numbers.
+///
+/// The bytes are the same in both formats the system uses: postcard writes a sequence of `u8`
+/// and a byte string alike (a length, then the bytes), and JSON writes a byte string as an array
+/// of numbers. But a sequence goes through the serializer one byte at a time, and the ciphertexts
+/// are most of an entry with sealed fields, which is encoded to be hashed, sent and stored
+/// several times on its way into the chain.
+pub mod byte_string {
+    use std::fmt;
+
+    use serde::de::{Error, SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        deserializer.deserialize_byte_buf(Bytes)
+    }
+
+    /// Takes a byte string (postcard) or an array of numbers (JSON).
+    struct Bytes;
+
+    impl<'de> Visitor<'de> for Bytes {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("bytes")
+        }
+
+        fn visit_bytes<E: Error>(self, bytes: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(bytes.to_vec())
+        }
+
+        fn visit_byte_buf<E: Error>(self, bytes: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(bytes)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            // The hint comes from the input: bounded so a forged length cannot reserve much.
+            let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(byte) = seq.next_element()? {
+                bytes.push(byte);
+            }
+            Ok(bytes)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_encode_as_their_text_and_decode_checked() {
+        // Entries stored and hashed before names were written without a clone must keep
+        // their bytes: a name encodes exactly as the string it is.
+        let category = Category::customer_pii();
+        let name = FieldName::new("address1").unwrap();
+        assert_eq!(
+            postcard::to_stdvec(&category).unwrap(),
+            postcard::to_stdvec("customer-pii").unwrap()
+        );
+        assert_eq!(
+            postcard::to_stdvec(&name).unwrap(),
+            postcard::to_stdvec("address1").unwrap()
+        );
+        assert_eq!(serde_json::to_string(&name).unwrap(), "\"address1\"");
+        let bytes = postcard::to_stdvec(&category).unwrap();
+        assert_eq!(postcard::from_bytes::<Category>(&bytes).unwrap(), category);
+        let bad = postcard::to_stdvec("Customer PII").unwrap();
+        assert!(postcard::from_bytes::<Category>(&bad).is_err());
+    }
+
+    /// The field as it was derived before ciphertexts were written as byte strings.
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct Before {
+        name: String,
+        category: String,
+        epoch: u32,
+        commitment: [u8; COMMITMENT_BYTES],
+        nonce: [u8; SEAL_NONCE_BYTES],
+        ciphertext: Vec<u8>,
+    }
+
+    #[test]
+    fn ciphertexts_keep_their_encoding_in_postcard_and_json() {
+        let before = Before {
+            name: "email".into(),
+            category: "customer-pii".into(),
+            epoch: 3,
+            commitment: [7; COMMITMENT_BYTES],
+            nonce: [9; SEAL_NONCE_BYTES],
+            ciphertext: (0..=255u8).chain(0..40).collect(),
+        };
+        let field = SealedField {
+            name: FieldName::new("email").unwrap(),
+            category: Category::customer_pii(),
+            epoch: 3,
+            commitment: before.commitment,
+            nonce: before.nonce,
+            ciphertext: before.ciphertext.clone(),
+        };
+        let bytes = postcard::to_stdvec(&field).unwrap();
+        assert_eq!(bytes, postcard::to_stdvec(&before).unwrap());
+        assert_eq!(postcard::from_bytes::<SealedField>(&bytes).unwrap(), field);
+        let json = serde_json::to_string(&field).unwrap();
+        assert_eq!(json, serde_json::to_string(&before).unwrap());
+        assert_eq!(serde_json::from_str::<SealedField>(&json).unwrap(), field);
+        // A truncated ciphertext is an error, not a shorter field.
+        assert!(postcard::from_bytes::<SealedField>(&bytes[..bytes.len() - 1]).is_err());
+    }
 }

@@ -96,11 +96,21 @@ impl Drop for Observer {
     }
 }
 
-/// A block as `api` serves it (header and certificate), as JSON to compare.
+/// A block as `api` serves it (header and certificate), as JSON to compare. Validators
+/// finalize the same height moments apart, so a node that has not reached `height` yet is
+/// asked again until it has.
 fn block(http: &Http, api: &str, height: u64) -> serde_json::Value {
-    let reply = http
-        .get(&format!("{api}/v1/blocks/{height}"))
-        .unwrap_or_else(|error| panic!("{error}"));
+    let reply = wait_for(
+        &format!("block {height} from {api}"),
+        Duration::from_secs(30),
+        || {
+            let reply = http.get(&format!("{api}/v1/blocks/{height}"))?;
+            if reply.status == 404 {
+                return Err(reply.body);
+            }
+            Ok(reply)
+        },
+    );
     assert_eq!(
         reply.status, 200,
         "block {height} from {api}: {}",

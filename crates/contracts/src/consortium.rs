@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use imbl::{OrdMap, Vector};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tally_identity::PublicKey;
@@ -56,15 +57,19 @@ pub struct Consortium {
     /// The share of active enterprises that applies a governance action.
     pub threshold: Threshold,
     /// Every contract, by id.
-    pub contracts: BTreeMap<ContractId, Contract>,
+    ///
+    /// The state is cloned for every block executed on it, and these collections only grow,
+    /// so they are persistent structures: a clone shares them and costs O(1), an insert copies
+    /// one path of the tree. Contracts are kept behind an `Arc` so that copying a path copies
+    /// pointers, not contracts. They encode like the `BTreeMap`s and `Vec`s they replace.
+    pub contracts: OrdMap<ContractId, Arc<Contract>>,
     /// Every governance proposal, by id (ids are shared with contracts).
-    pub proposals: BTreeMap<ContractId, Proposal>,
+    pub proposals: OrdMap<ContractId, Proposal>,
     /// Every anchor, per enterprise and chain, oldest first. The whole
     /// history is kept: it is the proof partners hold of past books.
-    pub anchors: BTreeMap<(EnterpriseName, String), Vec<Anchor>>,
-    /// The private terms sealed onto each contract, oldest first. Shared (`Arc`): the state is
-    /// cloned for every block it is executed on, and these never change once sealed.
-    pub sealed: BTreeMap<ContractId, Vec<Arc<SealedTerms>>>,
+    pub anchors: OrdMap<(EnterpriseName, String), Vector<Anchor>>,
+    /// The private terms sealed onto each contract, oldest first; they never change once sealed.
+    pub sealed: OrdMap<ContractId, Vec<Arc<SealedTerms>>>,
 }
 
 /// The one change a successful call makes.
@@ -98,10 +103,10 @@ impl Consortium {
         Ok(Consortium {
             enterprises,
             threshold,
-            contracts: BTreeMap::new(),
-            proposals: BTreeMap::new(),
-            anchors: BTreeMap::new(),
-            sealed: BTreeMap::new(),
+            contracts: OrdMap::new(),
+            proposals: OrdMap::new(),
+            anchors: OrdMap::new(),
+            sealed: OrdMap::new(),
         })
     }
 
@@ -141,7 +146,7 @@ impl Consortium {
 
     /// The contract with this id.
     pub fn contract(&self, id: &ContractId) -> Option<&Contract> {
-        self.contracts.get(id)
+        self.contracts.get(id).map(Arc::as_ref)
     }
 
     /// The governance proposal with this id.
@@ -263,7 +268,7 @@ impl Consortium {
     fn commit(&mut self, id: &ContractId, change: Change) {
         match change {
             Change::Contract(contract) => {
-                self.contracts.insert(id.clone(), contract);
+                self.contracts.insert(id.clone(), Arc::new(contract));
             }
             Change::Proposal { proposal, apply } => {
                 if apply {
@@ -272,7 +277,7 @@ impl Consortium {
                 self.proposals.insert(id.clone(), proposal);
             }
             Change::Anchor { key, anchor } => {
-                self.anchors.entry(key).or_default().push(anchor);
+                self.anchors.entry(key).or_default().push_back(anchor);
             }
             Change::Sealed(terms) => {
                 self.sealed.entry(id.clone()).or_default().push(terms);
@@ -379,6 +384,7 @@ impl Consortium {
     fn existing(&self, id: &ContractId) -> Result<&Contract, ContractError> {
         self.contracts
             .get(id)
+            .map(Arc::as_ref)
             .ok_or_else(|| ContractError::UnknownContract { id: id.clone() })
     }
 

@@ -61,17 +61,38 @@ pub fn run(args: BenchTradesArgs) -> anyhow::Result<()> {
             )
             .await;
         let elapsed = start.elapsed().as_secs_f64();
-        let mut latencies = stats.booked_latencies_ms.clone();
-        latencies.sort_unstable();
+        let sorted = |values: &[u64]| {
+            let mut values = values.to_vec();
+            values.sort_unstable();
+            values
+        };
+        let latencies = sorted(&stats.booked_latencies_ms);
+        let booking = sorted(&stats.booking_latencies_ms);
+        let calls = sorted(&stats.call_latencies_ms);
         let booked = latencies.len();
         println!(
             "trades started {}  completed {}  failed {}  booked on both sides {}",
             stats.started, stats.completed, stats.failed, booked
         );
         println!(
-            "booked trades/s {:.1}  (over {:.1} s)  latency proposal->booked p50 {} ms  p99 {} ms",
+            "booked trades/s {:.1}  (over {:.1} s)  contract calls final/s {:.1}",
             booked as f64 / elapsed,
             elapsed,
+            calls.len() as f64 / elapsed,
+        );
+        println!(
+            "latency settlement final->booked on both sides  p50 {} ms  p99 {} ms",
+            percentile(&booking, 0.5),
+            percentile(&booking, 0.99)
+        );
+        println!(
+            "latency contract call submitted->final          p50 {} ms  p99 {} ms",
+            percentile(&calls, 0.5),
+            percentile(&calls, 0.99)
+        );
+        println!(
+            "latency proposal->booked (whole flow, {:.1} calls each on average, each sent when the last is final)  p50 {} ms  p99 {} ms",
+            calls.len() as f64 / stats.completed.max(1) as f64,
             percentile(&latencies, 0.5),
             percentile(&latencies, 0.99)
         );
@@ -86,6 +107,16 @@ pub fn run(args: BenchTradesArgs) -> anyhow::Result<()> {
             summary.chains.iter().all(|chain| chain.balanced),
             summary.chains.iter().all(|chain| chain.agreed)
         );
+        for chain in &summary.chains {
+            println!(
+                "chain {:<20} blocks {:>6} ({:.1}/s)  entries {:>7}  contract events {:>6}",
+                chain.chain_id,
+                chain.blocks,
+                chain.blocks as f64 / elapsed,
+                chain.entries,
+                chain.contract_events
+            );
+        }
         anyhow::Ok(())
     })
 }

@@ -199,6 +199,7 @@ impl RunningTopology {
         let start = Instant::now();
         let tick = Duration::from_millis(100);
         let mut owed = 0.0f64;
+        let mut last_tick = start;
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
         let mut stopping = false;
@@ -215,7 +216,11 @@ impl RunningTopology {
                     break;
                 }
             } else {
-                owed += rate as f64 * tick.as_secs_f64();
+                // Owed by the time that really passed: a tick's own work makes it longer than
+                // `tick`, and the offered rate must not sag with it.
+                let now = Instant::now();
+                owed += rate as f64 * now.duration_since(last_tick).as_secs_f64();
+                last_tick = now;
                 let count = owed.floor() as usize;
                 owed -= count as f64;
                 driver.start(count, now_ms());

@@ -406,10 +406,11 @@ impl TradeGenerator {
 struct Running {
     flow: Flow,
     next: usize,
-    pending: Option<Digest>,
+    /// The call sent and not yet final, with when it was sent.
+    pending: Option<(Digest, u64)>,
     started_ms: u64,
-    /// Ids of the booking step's entries, once that step is final.
-    awaiting_books: Option<EntryId>,
+    /// Ids of the booking step's entries, once that step is final, with when it became final.
+    awaiting_books: Option<(EntryId, u64)>,
 }
 
 /// What the driver has seen so far.
@@ -420,6 +421,11 @@ pub struct DriverStats {
     pub failed: u64,
     /// Trades whose payment is booked on both sides, with the milliseconds from proposal.
     pub booked_latencies_ms: Vec<u64>,
+    /// The same trades, with the milliseconds from the booking call (the settlement) being
+    /// final on the consortium chain to its entries being in both parties' private chains.
+    pub booking_latencies_ms: Vec<u64>,
+    /// Every final call, with the milliseconds from its submission to it being final.
+    pub call_latencies_ms: Vec<u64>,
     pub failures: Vec<String>,
 }
 
@@ -472,11 +478,14 @@ impl TradeDriver {
         let mut submitted = 0;
         let mut finished = Vec::new();
         for (index, running) in self.running.iter_mut().enumerate() {
-            if let Some(hash) = running.pending {
+            if let Some((hash, sent_ms)) = running.pending {
                 match consortium.outcome(&hash) {
                     Some(Outcome::Committed { .. }) => {
+                        self.stats
+                            .call_latencies_ms
+                            .push(now_ms.saturating_sub(sent_ms));
                         if Some(running.next) == running.flow.booked_step {
-                            running.awaiting_books = Some(derived_entry_id(&hash, 0));
+                            running.awaiting_books = Some((derived_entry_id(&hash, 0), now_ms));
                         }
                         running.pending = None;
                         running.next += 1;
@@ -499,7 +508,7 @@ impl TradeDriver {
             if running.next >= running.flow.steps.len() {
                 let parties_booked = match &running.awaiting_books {
                     None => true,
-                    Some(id) => ["merchant", "supplier", "carrier", "marketplace"]
+                    Some((id, _)) => ["merchant", "supplier", "carrier", "marketplace"]
                         .iter()
                         .map(|party| name(party))
                         .filter(|party| flow_has_party(&running.flow, party))
@@ -507,10 +516,13 @@ impl TradeDriver {
                         .all(|party| booked(&party, id)),
                 };
                 if parties_booked {
-                    if running.awaiting_books.is_some() {
+                    if let Some((_, final_ms)) = running.awaiting_books {
                         self.stats
                             .booked_latencies_ms
                             .push(now_ms.saturating_sub(running.started_ms));
+                        self.stats
+                            .booking_latencies_ms
+                            .push(now_ms.saturating_sub(final_ms));
                     }
                     self.stats.completed += 1;
                     finished.push(index);
@@ -526,7 +538,7 @@ impl TradeDriver {
             ));
             match consortium.submit(tx) {
                 Ok(Receipt::Accepted { hash }) | Ok(Receipt::AlreadyCommitted { hash, .. }) => {
-                    running.pending = Some(hash);
+                    running.pending = Some((hash, now_ms));
                     submitted += 1;
                 }
                 Err(tally_consensus::SubmitError::Mempool(_)) => {}

@@ -39,7 +39,9 @@ pub mod channel {
     pub const RESOLVER: u64 = 2;
     pub const BROADCAST: u64 = 3;
     pub const BACKFILL: u64 = 4;
-    /// Channels reserved per chain: the five above, with room to grow.
+    /// Transactions a validator relays to the others (see `relay.rs`).
+    pub const TRANSACTIONS: u64 = 5;
+    /// Channels reserved per chain: the six above, with room to grow.
     pub const PER_CHAIN: u64 = 16;
 
     /// The first channel of a chain: derived from its id, so every node agrees on it whatever
@@ -98,13 +100,14 @@ pub struct ValidatorConfig<B, P> {
     pub timing: Timing,
 }
 
-/// The five channels one validator uses, registered on whatever network runs it.
+/// The six channels one validator uses, registered on whatever network runs it.
 pub struct Networks<S, R> {
     pub votes: (S, R),
     pub certificates: (S, R),
     pub resolver: (S, R),
     pub broadcast: (S, R),
     pub backfill: (S, R),
+    pub transactions: (S, R),
 }
 
 /// Storage layout of one of marshal's archives (finalized blocks, finalization certificates).
@@ -169,6 +172,9 @@ where
         .expect("the genesis was checked when the store opened");
     let genesis_digest = tally_chain::header_digest(&genesis.header);
     let prefix = config.partition_prefix.clone();
+
+    // Submitted transactions go to the other validators, so any leader can propose them.
+    crate::relay::start(context.child("relay"), chain.clone(), networks.transactions);
 
     // Backfill of missing finalized blocks from peers.
     let resolver = marshal_resolver::init(

@@ -7,8 +7,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tally_chain::{
-    entry_leaves, execute_block, Block, BlockError, ChainState, CloseProgress, CommittedEntry,
-    Executed, Executor, Genesis, Store, StoreError, Transaction, TxError,
+    entry_leaves, execute_block, verify_signatures_with, Block, BlockError, ChainState,
+    CloseProgress, CommittedEntry, Executed, Executor, Genesis, Store, StoreError, Transaction,
+    TxError,
 };
 use tally_identity::Digest;
 use tally_ledger::{EntryId, PostError};
@@ -125,6 +126,9 @@ struct Inner {
     /// Set on an observer's copy: it follows validators and never proposes, so a transaction
     /// left in its mempool would never be committed.
     observer: std::sync::atomic::AtomicBool,
+    /// Where submitted transactions go to be relayed to the other validators, once consensus
+    /// started (see `relay.rs`).
+    relay: std::sync::OnceLock<tokio::sync::mpsc::Sender<Arc<Transaction>>>,
 }
 
 #[derive(Clone)]
@@ -168,6 +172,7 @@ impl ChainHandle {
                     .ok(),
                 repairs: crate::repair::RepairCounters::default(),
                 observer: std::sync::atomic::AtomicBool::new(false),
+                relay: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -310,12 +315,58 @@ impl ChainHandle {
             }
             return Err(SubmitError::Rejected(error));
         }
+        let tx = Arc::new(tx);
         self.inner
             .mempool
             .lock()
             .expect("lock")
-            .admit(hash, Arc::new(tx))?;
+            .admit(hash, tx.clone())?;
+        if let Some(relay) = self.inner.relay.get() {
+            // Best effort: when the queue is full the transaction waits for this validator's turn.
+            if tx.entry_count().max(1) <= crate::relay::RELAY_TX_ENTRIES_MAX {
+                let _ = relay.try_send(tx);
+            }
+        }
         Ok(Receipt::Accepted { hash })
+    }
+
+    pub(crate) fn set_relay(&self, relay: tokio::sync::mpsc::Sender<Arc<Transaction>>) {
+        let _ = self.inner.relay.set(relay);
+    }
+
+    /// Admits transactions another validator relayed: those not already waiting or decided here
+    /// whose signatures verify. Their rules are checked when a block is built on them, like
+    /// every candidate's; a relayed transaction is never relayed again. Returns how many were
+    /// admitted.
+    pub(crate) fn admit_relayed(&self, txs: Vec<Transaction>) -> usize {
+        if self.is_observer() {
+            return 0;
+        }
+        let (hashes, transactions): (Vec<Digest>, Vec<Transaction>) = {
+            let mempool = self.inner.mempool.lock().expect("lock");
+            let outcomes = self.inner.outcomes.lock().expect("lock");
+            txs.into_iter()
+                .map(|tx| (tx.hash(), tx))
+                .filter(|(hash, _)| !mempool.contains(hash) && !outcomes.map.contains_key(hash))
+                .unzip()
+        };
+        if transactions.is_empty() {
+            return 0;
+        }
+        let chain_id = self.chain_id().to_string();
+        let leaves: Vec<Vec<Digest>> = transactions.iter().map(entry_leaves).collect();
+        // All at once (batch verification) and, if any fails, one by one to keep the good ones.
+        let all_good = verify_signatures_with(&chain_id, &transactions, &leaves).is_ok();
+        let mut admitted = 0;
+        let mut mempool = self.inner.mempool.lock().expect("lock");
+        for ((hash, tx), leaves) in hashes.into_iter().zip(transactions).zip(leaves) {
+            let good = all_good
+                || verify_signatures_with(&chain_id, std::slice::from_ref(&tx), &[leaves]).is_ok();
+            if good && mempool.admit(hash, Arc::new(tx)).is_ok() {
+                admitted += 1;
+            }
+        }
+        admitted
     }
 
     /// If `tx` failed only because exactly it was committed before, the height it was committed at.

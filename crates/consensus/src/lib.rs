@@ -14,6 +14,7 @@ mod engine;
 mod follow;
 mod handle;
 mod mempool;
+mod relay;
 mod repair;
 
 pub use application::{Finalizer, Scheme, TallyApp, BLOCK_ENTRIES_MAX, CLOCK_SKEW_MAX, IDLE_WAIT};
@@ -27,4 +28,7 @@ pub use handle::{
     FINALITY_LAG_SAMPLES_MAX, OUTCOMES_MAX,
 };
 pub use mempool::{AdmitError, Mempool, MEMPOOL_ENTRIES_MAX};
+pub use relay::{
+    RELAY_MESSAGE_BYTES_MAX, RELAY_MESSAGE_TXS_MAX, RELAY_QUEUE_MAX, RELAY_TX_ENTRIES_MAX,
+};
 pub use repair::{ReadError, REPAIR_TIMEOUT};

@@ -82,7 +82,7 @@ pub fn participants_of(genesis: &Genesis) -> Result<Set<ed25519::PublicKey>, Nod
     Ok(tally_consensus::participants_of(genesis)?)
 }
 
-/// Registers the five channels of `chain_id` on a network.
+/// Registers the six channels of `chain_id` on a network.
 pub fn register_chain<S, R>(
     chain_id: &str,
     mut register: impl FnMut(u64) -> (S, R),
@@ -94,6 +94,7 @@ pub fn register_chain<S, R>(
         resolver: register(base + channel::RESOLVER),
         broadcast: register(base + channel::BROADCAST),
         backfill: register(base + channel::BACKFILL),
+        transactions: register(base + channel::TRANSACTIONS),
     }
 }
 

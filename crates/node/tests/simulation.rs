@@ -3,6 +3,8 @@
 //! partition heals it catches up. Then another crashes (all its tasks aborted); the rest keep
 //! finalizing; restarted from its storage it recovers what it had committed and catches up. All
 //! agree on the blocks, replay gives the same state root, and the certificates verify.
+//! Transactions sent to one validator are relayed to the others, and one sent to the validator
+//! that then crashes is committed by the rest.
 //!
 //! Set `TALLY_SEED` to rerun one seed; a failure prints the seed.
 
@@ -17,7 +19,9 @@ use commonware_runtime::{deterministic, Clock, Quota, Runner, Spawner, Superviso
 use commonware_utils::{ordered::Set, NZUsize, NZU32};
 use rand::{rngs::StdRng, SeedableRng};
 use tally_chain::{SignedTx, Store, Transaction, TxBody};
-use tally_consensus::{channel, start_validator, ChainHandle, Networks, Timing, ValidatorConfig};
+use tally_consensus::{
+    channel, start_validator, ChainHandle, Networks, Outcome, Timing, ValidatorConfig,
+};
 use tally_ledger::{codes, Currency, Date, EntryDraft, EntryId, Posting, Reference, Side};
 use tally_node::devnet::DevnetPlan;
 
@@ -139,7 +143,23 @@ fn run(seed: u64) {
                 Transaction::Single(SignedTx::sign(sales, &chain_id, TxBody::Post(sale(index))));
             chain.submit(tx).unwrap();
         };
-        for index in 0..40 {
+        // A transaction sent to one validator reaches the others' mempools before it is final
+        // (relay), so whichever of them leads next can propose it.
+        let probe = Transaction::Single(SignedTx::sign(sales, &chain_id, TxBody::Post(sale(0))));
+        let probe_hash = probe.hash();
+        chains[0].submit(probe).unwrap();
+        let mut held = [false; VALIDATORS];
+        while chains.iter().any(|chain| chain.state().log.is_empty()) {
+            for (index, chain) in chains.iter().enumerate() {
+                held[index] |= chain.outcome(&probe_hash) == Some(Outcome::Pending);
+            }
+            context.sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(
+            held, [true; VALIDATORS],
+            "which validators held the relayed transaction"
+        );
+        for index in 1..40 {
             submit(&chains[(index % 4) as usize], index);
         }
         wait_for_height(&context, &chains[0], 8).await;
@@ -186,6 +206,14 @@ fn run(seed: u64) {
         // Crash validator 2: every task it runs is aborted and its handle dropped. The other
         // three keep finalizing; restarted from its store and consensus storage, it recovers at
         // least the height it had committed and catches up.
+        // The last transaction goes to validator 2 just before it crashes: relayed, the others
+        // commit it all the same.
+        let last = Transaction::Single(SignedTx::sign(sales, &chain_id, TxBody::Post(sale(130))));
+        let last_hash = last.hash();
+        chains[2].submit(last).unwrap();
+        while chains[0].outcome(&last_hash).is_none() {
+            context.sleep(Duration::from_millis(1)).await;
+        }
         handles[2].abort();
         let crashed_at = chains[2].state().height;
         let entries_at_crash = chains[2].state().log.len();
@@ -195,7 +223,7 @@ fn run(seed: u64) {
         for index in 100..130 {
             submit(&chains[[0, 1, 3][(index % 3) as usize]], index);
         }
-        while chains[0].state().log.len() < 130 {
+        while chains[0].state().log.len() < 131 {
             context.sleep(Duration::from_millis(50)).await;
         }
         let (restarted, handle) = start(
@@ -238,7 +266,7 @@ fn run(seed: u64) {
         )
         .unwrap();
         assert_eq!(replayed.state_root(), reference.header.state_root);
-        assert_eq!(replayed.log.len(), 130);
+        assert_eq!(replayed.log.len(), 131);
 
         // Finalization certificates stored with the blocks verify against the validator set.
         let verifier =
@@ -301,6 +329,10 @@ async fn start(
         resolver: control.register(channel::RESOLVER, quota).await.unwrap(),
         broadcast: control.register(channel::BROADCAST, quota).await.unwrap(),
         backfill: control.register(channel::BACKFILL, quota).await.unwrap(),
+        transactions: control
+            .register(channel::TRANSACTIONS, quota)
+            .await
+            .unwrap(),
     };
     let store = Store::open(&data.join(format!("validator-{index}.redb")), genesis).unwrap();
     let chain = ChainHandle::new(genesis.clone(), store).unwrap();

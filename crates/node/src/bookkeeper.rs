@@ -150,12 +150,12 @@ pub async fn run_bookkeeper<E: Clock>(
         let target = consortium.state().height.min(cursor + HEIGHTS_PER_PASS_MAX);
         if target > cursor {
             match book_through(&consortium, &private, &config, &handle, cursor, target) {
-                Ok(true) => {
-                    cursor = target;
+                Ok(booked) if booked > cursor => {
+                    cursor = booked;
                     write_cursor(&config.cursor_path, cursor);
                     handle.status.lock().expect("status lock").booked_through = cursor;
                 }
-                Ok(false) => {}
+                Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "bookkeeping pass failed; retrying"),
             }
         }
@@ -164,8 +164,11 @@ pub async fn run_bookkeeper<E: Clock>(
     }
 }
 
-/// One pass over consortium heights `after+1..=through`. Returns whether every derived entry is
-/// now committed on the private chain.
+/// One pass over consortium heights `after+1..=through`: submits the derived entries not yet
+/// committed on the private chain (nor waiting in its mempool) and returns the highest height
+/// up to which every derived entry is committed. The cursor advances that far, so under steady
+/// load, when the newest events are always still on their way, the next pass does not read
+/// and look up everything since the last quiet moment again.
 fn book_through(
     consortium: &ChainHandle,
     private: &ChainHandle,
@@ -173,28 +176,31 @@ fn book_through(
     handle: &BookkeeperHandle,
     after: u64,
     through: u64,
-) -> Result<bool, tally_chain::StoreError> {
+) -> Result<u64, tally_chain::StoreError> {
     let events = consortium.store().events(after + 1, through)?;
-    let derived = derive_entries(&events, &config.enterprise, &config.rules);
+    let mut booked_through = through;
     let mut missing = Vec::new();
-    for entry in derived {
-        if private.entry(&entry.id)?.is_none() {
-            missing.push(entry);
+    for event in &events {
+        for entry in derive_entries(
+            std::slice::from_ref(event),
+            &config.enterprise,
+            &config.rules,
+        ) {
+            if private.entry(&entry.id)?.is_none() {
+                booked_through = booked_through.min(event.height - 1);
+                missing.push(entry);
+            }
         }
-    }
-    if missing.is_empty() {
-        return Ok(true);
     }
     // Entries already waiting in the mempool (this pass's earlier submission) are not resent.
     let unsent: Vec<EntryDraft> = missing
-        .iter()
+        .into_iter()
         .filter(|entry| !private.is_pending(&entry.id))
-        .cloned()
         .collect();
     for chunk in unsent.chunks(BATCH_ENTRIES_MAX) {
         submit_chunk(private, config, handle, chunk.to_vec());
     }
-    Ok(false)
+    Ok(booked_through)
 }
 
 /// Submits derived entries as one batch; if the batch is refused, one by one, so a single entry

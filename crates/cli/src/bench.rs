@@ -189,7 +189,7 @@ async fn measure(
     let mut batches = Vec::new();
     let mut remaining = entries;
     let mut sealing = Duration::ZERO;
-    let mut rng = tally_privacy::os_rng();
+    let mut rng = tally_privacy::sealing_rng();
     let mut serial = 0usize;
     while remaining > 0 {
         let size = remaining.min(batch);

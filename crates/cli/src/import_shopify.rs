@@ -14,7 +14,7 @@ use tally_formats::shopify::{order_entries, read_orders};
 use tally_identity::SecretKey;
 use tally_ledger::{Category, EntryDraft, FieldName};
 use tally_node::privacy::CategoryJson;
-use tally_privacy::{os_rng, EpochPublicKey, Sealer};
+use tally_privacy::{EpochPublicKey, Sealer};
 
 use crate::client::{get_json, runtime};
 use crate::import::{
@@ -111,7 +111,7 @@ pub fn run(args: ShopifyArgs) -> anyhow::Result<()> {
         let (epoch, public) = active_pii_epoch(&http, &node, &chain_id).await?;
         let pii = Category::customer_pii();
         // Batches never split an order; each gets one field key (one key agreement per batch).
-        let mut rng = os_rng();
+        let mut rng = tally_privacy::sealing_rng();
         let mut batches: Vec<Vec<EntryDraft>> = Vec::new();
         let mut pending: Vec<EntryDraft> = Vec::new();
         let mut sealer = Sealer::new(&chain_id);

@@ -356,17 +356,28 @@ impl ChainHandle {
         let chain_id = self.chain_id().to_string();
         let leaves: Vec<Vec<Digest>> = transactions.iter().map(entry_leaves).collect();
         // All at once (batch verification) and, if any fails, one by one to keep the good ones.
+        // Verified before the mempool is locked, so proposals and submissions never wait on it.
         let all_good = verify_signatures_with(&chain_id, &transactions, &leaves).is_ok();
-        let mut admitted = 0;
+        let good: Vec<(Digest, Transaction)> = hashes
+            .into_iter()
+            .zip(transactions)
+            .zip(leaves)
+            .filter(|((_, tx), leaves)| {
+                all_good
+                    || verify_signatures_with(
+                        &chain_id,
+                        std::slice::from_ref(tx),
+                        std::slice::from_ref(leaves),
+                    )
+                    .is_ok()
+            })
+            .map(|(pair, _)| pair)
+            .collect();
         let mut mempool = self.inner.mempool.lock().expect("lock");
-        for ((hash, tx), leaves) in hashes.into_iter().zip(transactions).zip(leaves) {
-            let good = all_good
-                || verify_signatures_with(&chain_id, std::slice::from_ref(&tx), &[leaves]).is_ok();
-            if good && mempool.admit(hash, Arc::new(tx)).is_ok() {
-                admitted += 1;
-            }
-        }
-        admitted
+        good.into_iter()
+            .map(|(hash, tx)| mempool.admit(hash, Arc::new(tx)).is_ok())
+            .filter(|admitted| *admitted)
+            .count()
     }
 
     /// If `tx` failed only because exactly it was committed before, the height it was committed at.

@@ -25,6 +25,12 @@ use crate::handle::{ChainHandle, Speculative};
 /// Entries one proposed block carries at most. Large blocks amortise consensus and the fsync of
 /// each commit; the bound keeps one block's execution well under the leader timeout.
 pub const BLOCK_ENTRIES_MAX: usize = 16_384;
+/// Encoded bytes of transactions one proposed block carries at most (a transaction larger on its
+/// own still gets a block of its own). Every validator hashes, stores and, but for the proposer,
+/// receives and decodes every byte of a block: entries with sealed fields are fourteen times the
+/// size of plain ones, and a block bounded by entries alone then takes longer to spread and check
+/// than the leader timeout allows.
+pub const BLOCK_PROPOSAL_BYTES_MAX: usize = 2 * 1024 * 1024;
 /// How long an idle proposer waits for transactions before proposing an empty block, so an idle
 /// chain makes a few empty blocks a second rather than hundreds.
 pub const IDLE_WAIT: Duration = Duration::from_millis(400);
@@ -193,7 +199,8 @@ where
         while self.chain.mempool_is_empty() && runtime.current() < deadline {
             runtime.sleep(Duration::from_millis(20)).await;
         }
-        let candidates = self.chain.candidates(BLOCK_ENTRIES_MAX, &view.chain_txs);
+        let candidates = self.chain
+            .candidates(BLOCK_ENTRIES_MAX, BLOCK_PROPOSAL_BYTES_MAX, &view.chain_txs);
         let time_ms = now_ms(&runtime).max(view.state.time_ms);
         let (block, executed, rejected) = build_block(
             &view.state,

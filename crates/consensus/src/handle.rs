@@ -421,13 +421,14 @@ impl ChainHandle {
     pub(crate) fn candidates(
         &self,
         entries_max: usize,
+        bytes_max: usize,
         exclude: &HashSet<Digest>,
     ) -> Vec<Transaction> {
         self.inner
             .mempool
             .lock()
             .expect("lock")
-            .candidates(entries_max, exclude)
+            .candidates(entries_max, bytes_max, exclude)
             .into_iter()
             .map(|(_, tx)| (*tx).clone())
             .collect()

@@ -23,7 +23,8 @@ pub enum AdmitError {
 
 #[derive(Default)]
 pub struct Mempool {
-    queue: VecDeque<(Digest, Arc<Transaction>)>,
+    /// Each waiting transaction with its encoded size in bytes.
+    queue: VecDeque<(Digest, Arc<Transaction>, usize)>,
     hashes: HashSet<Digest>,
     ids: HashMap<EntryId, Digest>,
     entries: usize,
@@ -57,27 +58,33 @@ impl Mempool {
         }
         self.entries += count;
         self.hashes.insert(hash);
-        self.queue.push_back((hash, tx));
+        let bytes = postcard::experimental::serialized_size(&*tx).expect("sizing cannot fail");
+        self.queue.push_back((hash, tx, bytes));
         Ok(())
     }
 
-    /// Up to `entries_max` entries' worth of transactions, oldest first, skipping `exclude`.
+    /// Up to `entries_max` entries' and `bytes_max` encoded bytes' worth of transactions, oldest
+    /// first, skipping `exclude`. The first transaction is taken whatever its size, so one that
+    /// alone exceeds a bound still gets a block.
     pub fn candidates(
         &self,
         entries_max: usize,
+        bytes_max: usize,
         exclude: &HashSet<Digest>,
     ) -> Vec<(Digest, Arc<Transaction>)> {
         let mut out = Vec::new();
         let mut entries = 0;
-        for (hash, tx) in &self.queue {
+        let mut bytes = 0;
+        for (hash, tx, size) in &self.queue {
             if exclude.contains(hash) {
                 continue;
             }
             let count = tx.entry_count().max(1);
-            if entries + count > entries_max && !out.is_empty() {
+            if (entries + count > entries_max || bytes + size > bytes_max) && !out.is_empty() {
                 break;
             }
             entries += count;
+            bytes += size;
             out.push((*hash, tx.clone()));
         }
         out
@@ -89,7 +96,7 @@ impl Mempool {
             return;
         }
         let mut kept = VecDeque::with_capacity(self.queue.len());
-        for (hash, tx) in self.queue.drain(..) {
+        for (hash, tx, size) in self.queue.drain(..) {
             if hashes.contains(&hash) {
                 self.hashes.remove(&hash);
                 self.entries -= tx.entry_count().max(1);
@@ -97,7 +104,7 @@ impl Mempool {
                     self.ids.remove(id);
                 }
             } else {
-                kept.push_back((hash, tx));
+                kept.push_back((hash, tx, size));
             }
         }
         self.queue = kept;
@@ -193,9 +200,24 @@ mod tests {
             pool.admit(tx.hash(), tx.clone()).unwrap();
         }
         let exclude: HashSet<Digest> = [txs[1].hash()].into_iter().collect();
-        let picked = pool.candidates(3, &exclude);
+        let picked = pool.candidates(3, usize::MAX, &exclude);
         let hashes: Vec<Digest> = picked.iter().map(|(hash, _)| *hash).collect();
         assert_eq!(hashes, vec![txs[0].hash(), txs[2].hash(), txs[3].hash()]);
+    }
+
+    #[test]
+    fn candidates_respect_the_byte_budget_but_always_take_one() {
+        let mut pool = Mempool::default();
+        let txs: Vec<_> = (0..5).map(|i| single(&format!("e{i}"))).collect();
+        for tx in &txs {
+            pool.admit(tx.hash(), tx.clone()).unwrap();
+        }
+        let size = postcard::experimental::serialized_size(&*txs[0]).unwrap();
+        let none = HashSet::new();
+        let two = pool.candidates(usize::MAX, 2 * size + size / 2, &none);
+        assert_eq!(two.len(), 2);
+        let one = pool.candidates(usize::MAX, 1, &none);
+        assert_eq!(one.len(), 1, "a transaction over the budget alone still gets a block");
     }
 
     #[test]

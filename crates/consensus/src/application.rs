@@ -142,10 +142,13 @@ impl TallyApp {
             );
             return None;
         };
+        // The store may commit some of these blocks while we execute them: look entries up as
+        // of the snapshot, or a block would find its own entries already committed.
+        let store = self.chain.store().at(committed.height);
         for block in unknown.into_iter().rev() {
             let executed = match execute_block(
                 &view.state,
-                self.chain.store(),
+                &store,
                 view.pending.clone(),
                 block.inner(),
             ) {

@@ -91,7 +91,7 @@ pub fn run(args: BenchTradesArgs) -> anyhow::Result<()> {
             percentile(&calls, 0.99)
         );
         println!(
-            "latency proposal->booked (whole flow, {:.1} calls each on average, each sent when the last is final)  p50 {} ms  p99 {} ms",
+            "latency proposal->booked on both sides (the calls up to the settlement, each sent when the last is final; {:.1} calls per trade on average)  p50 {} ms  p99 {} ms",
             calls.len() as f64 / stats.completed.max(1) as f64,
             percentile(&latencies, 0.5),
             percentile(&latencies, 0.99)

@@ -186,7 +186,9 @@ impl RunningTopology {
     }
 
     /// Runs trades at `rate` per second until `deadline` (or Ctrl-C), then lets the trades in
-    /// flight finish. `report` is called about every 200 ms with the driver's statistics.
+    /// flight finish. `report` is called after every poll with the driver's statistics. The
+    /// driver polls when the consortium chain or a private chain it reads commits a block (so
+    /// the latencies it records are not rounded up to a tick), and at least every tick.
     pub async fn run_trades(
         &self,
         seed: u64,
@@ -202,6 +204,9 @@ impl RunningTopology {
         let mut last_tick = start;
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
+        let mut heights: Vec<_> = std::iter::once(consortium.subscribe())
+            .chain(self.enterprises.iter().map(|running| running.private[0].subscribe()))
+            .collect();
         let mut stopping = false;
         let mut stop_deadline = None;
         loop {
@@ -229,8 +234,12 @@ impl RunningTopology {
                 self.booked(party, entry)
             });
             report(&driver.stats, driver.in_flight());
+            let committed = futures::future::select_all(
+                heights.iter_mut().map(|height| Box::pin(height.changed())),
+            );
             tokio::select! {
                 _ = tokio::time::sleep(tick) => {},
+                _ = committed => {},
                 _ = &mut ctrl_c => stopping = true,
             }
         }

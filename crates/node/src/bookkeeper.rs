@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use commonware_runtime::Clock;
+use futures::future::Either;
 use tally_chain::{
     ChainEvent, SignedBatch, SignedTx, Transaction, TxBody, TxError, BATCH_ENTRIES_MAX,
 };
@@ -21,7 +22,8 @@ use tally_contracts::{derive_entry, ContractCall, EnterpriseName, PostingRules};
 use tally_identity::{Digest, SecretKey};
 use tally_ledger::{Date, EntryDraft, EntryId, PostError, Reference};
 
-/// How often the bookkeeper looks for newly final consortium blocks.
+/// How often the bookkeeper looks for work when no consortium block is committed: retries of
+/// stuck entries and anchors. A newly committed consortium block wakes it at once.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Consortium heights read in one pass: bounds the memory of one pass after a long outage.
@@ -146,6 +148,7 @@ pub async fn run_bookkeeper<E: Clock>(
     let mut cursor = read_cursor(&config.cursor_path);
     let mut anchor_pending: Option<Digest> = None;
     handle.status.lock().expect("status lock").booked_through = cursor;
+    let mut heights = consortium.subscribe();
     loop {
         let target = consortium.state().height.min(cursor + HEIGHTS_PER_PASS_MAX);
         if target > cursor {
@@ -160,7 +163,14 @@ pub async fn run_bookkeeper<E: Clock>(
             }
         }
         anchor(&consortium, &private, &config, &handle, &mut anchor_pending);
-        context.sleep(POLL_INTERVAL).await;
+        let sleep = context.sleep(POLL_INTERVAL);
+        futures::pin_mut!(sleep);
+        let committed = heights.changed();
+        futures::pin_mut!(committed);
+        if let Either::Right((Err(_), sleep)) = futures::future::select(sleep, committed).await {
+            // The consortium chain is shutting down: no more wake-ups, only the interval.
+            sleep.await;
+        }
     }
 }
 

@@ -411,6 +411,10 @@ struct Running {
     started_ms: u64,
     /// Ids of the booking step's entries, once that step is final, with when it became final.
     awaiting_books: Option<(EntryId, u64)>,
+    /// Whether those entries are in every party's private chain. Checked on every poll, not
+    /// only once the flow's last call is final, so the steps after the booking one (a return, a
+    /// refund) do not count towards the booking latency.
+    books_done: bool,
 }
 
 /// What the driver has seen so far.
@@ -462,6 +466,7 @@ impl TradeDriver {
                 pending: None,
                 started_ms: now_ms,
                 awaiting_books: None,
+                books_done: false,
             });
             self.stats.started += 1;
         }
@@ -505,25 +510,25 @@ impl TradeDriver {
                     }
                 }
             }
-            if running.next >= running.flow.steps.len() {
-                let parties_booked = match &running.awaiting_books {
-                    None => true,
-                    Some((id, _)) => ["merchant", "supplier", "carrier", "marketplace"]
-                        .iter()
-                        .map(|party| name(party))
-                        .filter(|party| flow_has_party(&running.flow, party))
-                        .filter(|party| involved_in_booking(&running.flow, party))
-                        .all(|party| booked(&party, id)),
-                };
+            if let (Some((id, final_ms)), false) = (&running.awaiting_books, running.books_done) {
+                let parties_booked = ["merchant", "supplier", "carrier", "marketplace"]
+                    .iter()
+                    .map(|party| name(party))
+                    .filter(|party| flow_has_party(&running.flow, party))
+                    .filter(|party| involved_in_booking(&running.flow, party))
+                    .all(|party| booked(&party, id));
                 if parties_booked {
-                    if let Some((_, final_ms)) = running.awaiting_books {
-                        self.stats
-                            .booked_latencies_ms
-                            .push(now_ms.saturating_sub(running.started_ms));
-                        self.stats
-                            .booking_latencies_ms
-                            .push(now_ms.saturating_sub(final_ms));
-                    }
+                    self.stats
+                        .booked_latencies_ms
+                        .push(now_ms.saturating_sub(running.started_ms));
+                    self.stats
+                        .booking_latencies_ms
+                        .push(now_ms.saturating_sub(*final_ms));
+                    running.books_done = true;
+                }
+            }
+            if running.next >= running.flow.steps.len() {
+                if running.awaiting_books.is_none() || running.books_done {
                     self.stats.completed += 1;
                     finished.push(index);
                 }

@@ -43,12 +43,14 @@ pub use sealing::{
     EPOCH_PUBLIC_KEY_BYTES, GRANTS_PER_TX_MAX, WRAPPED_GRANT_LEN_MAX,
 };
 pub use state::{
-    adjusted_ids, build_block, chain_hash, execute_block, linked_ids, BlockError, ChainState,
+    adjusted_ids, build_block, build_block_hashed, chain_hash, execute_block, execute_block_with,
+    linked_ids, BlockError, ChainState,
     CommittedEntry, Executed, Executor, MemberRecord, Overlay, Pending, TxError,
 };
 pub use store::{EntryFilter, EntryPage, Store, StoreAt, StoreError};
 pub use tx::{
-    batch_root, entry_leaf, entry_leaves, verify_signatures, verify_signatures_with, ReadRecord,
+    batch_root, entry_leaf, entry_leaves, verify_signatures, verify_signatures_of, verify_signatures_with,
+    ReadRecord,
     SignedBatch, SignedTx, Transaction, TxBody, BATCH_ENTRIES_MAX, READ_AGE_MAX_MS,
     READ_SKEW_MAX_MS,
 };

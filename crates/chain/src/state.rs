@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use tally_identity::{CertifiedMember, Digest, PublicKey};
+use tally_identity::{merkle_root, CertifiedMember, Digest, PublicKey};
 use tally_ledger::{
     AccountError, BalancedEntry, EntryDraft, EntryError, EntryId, EntryLookup, KnownEntry, Ledger,
     PostError, Role, ADJUSTS_REFERENCE, SEALED_FIELDS_PER_ENTRY_MAX,
@@ -24,7 +24,7 @@ use crate::{
     log::EntryLog,
     sealing::{MemberStanding, Sealing, SealingError},
     tx::{
-        entry_leaves, verify_signatures_with, ReadRecord, SignedTx, Transaction, TxBody,
+        entry_leaves, verify_signatures_of, ReadRecord, SignedTx, Transaction, TxBody,
         BATCH_ENTRIES_MAX, READ_AGE_MAX_MS, READ_SKEW_MAX_MS,
     },
 };
@@ -372,6 +372,9 @@ pub struct Executed {
     /// What each period close sign-off of this block achieved, with the index of its
     /// transaction in the block.
     pub sign_offs: Vec<(u32, CloseProgress)>,
+    /// The hash of each of the block's transactions, in order: computed once per block, as
+    /// hashing a block of entries with sealed fields costs as much as a fifth of executing it.
+    pub tx_hashes: Vec<Digest>,
 }
 
 /// Executes transactions one by one on a working state.
@@ -817,10 +820,26 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
 
     /// Seals the block: appends the entries to the log and computes the roots.
     pub fn finish(
-        mut self,
+        self,
         parent_digest: BlockDigest,
         transactions: Vec<Transaction>,
     ) -> (Block, Executed) {
+        let tx_hashes = transactions.iter().map(Transaction::hash).collect();
+        self.finish_hashed(parent_digest, transactions, tx_hashes)
+    }
+
+    /// [`Self::finish`] with the hash of each transaction already computed.
+    pub fn finish_hashed(
+        mut self,
+        parent_digest: BlockDigest,
+        transactions: Vec<Transaction>,
+        tx_hashes: Vec<Digest>,
+    ) -> (Block, Executed) {
+        assert_eq!(
+            transactions.len(),
+            tx_hashes.len(),
+            "one hash per transaction"
+        );
         let start = self.state.log.len();
         self.state.log.append(&self.log_leaves);
         let event_leaves: Vec<Digest> = self.events.iter().map(ChainEvent::leaf).collect();
@@ -833,7 +852,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             height: self.height,
             parent: parent_digest.0,
             time_ms: self.time_ms,
-            tx_root: Block::tx_root(&transactions),
+            tx_root: merkle_root(&tx_hashes),
             log_root: self.state.log.root(),
             log_size: self.state.log.len(),
             state_root: self.state.state_root(),
@@ -852,6 +871,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             pending: self.pending.with_layer(self.height, self.own),
             events: self.events,
             sign_offs: self.sign_offs,
+            tx_hashes,
         };
         (block, executed)
     }
@@ -870,17 +890,34 @@ pub fn build_block<L: EntryLookup + ?Sized>(
     time_ms: u64,
     candidates: Vec<Transaction>,
 ) -> (Block, Executed, Vec<(Transaction, TxError)>) {
+    let candidates = candidates.into_iter().map(|tx| (tx.hash(), tx)).collect();
+    build_block_hashed(parent, base, pending, time_ms, candidates)
+}
+
+/// [`build_block`] from candidates whose hashes are known (the mempool keeps them).
+pub fn build_block_hashed<L: EntryLookup + ?Sized>(
+    parent: &ChainState,
+    base: &L,
+    pending: impl Into<Pending>,
+    time_ms: u64,
+    candidates: Vec<(Digest, Transaction)>,
+) -> (Block, Executed, Vec<(Transaction, TxError)>) {
     let time_ms = time_ms.max(parent.time_ms);
     let mut executor = Executor::new(parent, base, pending, time_ms);
     let mut included = Vec::with_capacity(candidates.len());
+    let mut hashes = Vec::with_capacity(candidates.len());
     let mut rejected = Vec::new();
-    for tx in candidates.into_iter().take(TXS_PER_BLOCK_MAX) {
+    for (hash, tx) in candidates.into_iter().take(TXS_PER_BLOCK_MAX) {
         match executor.apply(&tx) {
-            Ok(()) => included.push(tx),
+            Ok(()) => {
+                included.push(tx);
+                hashes.push(hash);
+            }
             Err(error) => rejected.push((tx, error)),
         }
     }
-    let (block, executed) = executor.finish(BlockDigest::from(parent.tip), included);
+    let (block, executed) =
+        executor.finish_hashed(BlockDigest::from(parent.tip), included, hashes);
     (block, executed, rejected)
 }
 
@@ -890,6 +927,19 @@ pub fn execute_block<L: EntryLookup + ?Sized>(
     base: &L,
     pending: impl Into<Pending>,
     block: &Block,
+) -> Result<Executed, BlockError> {
+    execute_block_with(parent, base, pending, block, |_| false)
+}
+
+/// [`execute_block`], not checking again the signature of a transaction for which `verified`
+/// says yes: one with exactly this hash (which covers the signature) was checked before, when
+/// it reached this node's mempool. Every other signature is checked.
+pub fn execute_block_with<L: EntryLookup + ?Sized>(
+    parent: &ChainState,
+    base: &L,
+    pending: impl Into<Pending>,
+    block: &Block,
+    verified: impl Fn(&Digest) -> bool,
 ) -> Result<Executed, BlockError> {
     let header = &block.header;
     if header.chain != parent.chain_hash() {
@@ -916,16 +966,34 @@ pub fn execute_block<L: EntryLookup + ?Sized>(
         });
     }
     let leaves: Vec<Vec<Digest>> = block.transactions.iter().map(entry_leaves).collect();
-    verify_signatures_with(&parent.chain_id, &block.transactions, &leaves)
-        .map_err(|index| BlockError::BadSignature { index })?;
+    let hashes: Vec<Digest> = block.transactions.iter().map(Transaction::hash).collect();
+    // Every transaction this node has not verified before, checked at once (batch verification).
+    let unverified: Vec<(usize, (&Transaction, &[Digest]))> = block
+        .transactions
+        .iter()
+        .zip(&leaves)
+        .zip(&hashes)
+        .enumerate()
+        .filter(|(_, (_, hash))| !verified(hash))
+        .map(|(index, ((tx, leaves), _))| (index, (tx, leaves.as_slice())))
+        .collect();
+    let items: Vec<(&Transaction, &[Digest])> = unverified.iter().map(|(_, item)| *item).collect();
+    verify_signatures_of(&parent.chain_id, &items).map_err(|position| {
+        BlockError::BadSignature {
+            index: unverified[position].0,
+        }
+    })?;
     let mut executor = Executor::new(parent, base, pending, header.time_ms);
     for (index, (tx, leaves)) in block.transactions.iter().zip(&leaves).enumerate() {
         executor
             .apply_with_leaves(tx, leaves)
             .map_err(|source| BlockError::Transaction { index, source })?;
     }
-    let (rebuilt, executed) =
-        executor.finish(BlockDigest::from(parent.tip), block.transactions.clone());
+    let (rebuilt, executed) = executor.finish_hashed(
+        BlockDigest::from(parent.tip),
+        block.transactions.clone(),
+        hashes,
+    );
     let checks = [
         ("tx_root", rebuilt.header.tx_root == header.tx_root),
         ("log_root", rebuilt.header.log_root == header.log_root),

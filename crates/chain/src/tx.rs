@@ -289,15 +289,28 @@ pub fn verify_signatures_with(
         leaves.len(),
         "one leaf list per transaction"
     );
-    let messages: Vec<(Domain, Vec<u8>)> = transactions
+    let items: Vec<(&Transaction, &[Digest])> = transactions
         .iter()
         .zip(leaves)
+        .map(|(tx, leaves)| (tx, leaves.as_slice()))
+        .collect();
+    verify_signatures_of(chain_id, &items)
+}
+
+/// [`verify_signatures_with`] for any selection of transactions, each with its entry leaves.
+/// On failure, the position in `items` of a transaction whose signature does not verify.
+pub fn verify_signatures_of(
+    chain_id: &str,
+    items: &[(&Transaction, &[Digest])],
+) -> Result<(), usize> {
+    let messages: Vec<(Domain, Vec<u8>)> = items
+        .iter()
         .map(|(tx, leaves)| tx.signed_message_with(leaves))
         .collect();
-    let checks: Vec<SignatureCheck<'_>> = transactions
+    let checks: Vec<SignatureCheck<'_>> = items
         .iter()
         .zip(&messages)
-        .map(|(tx, (domain, message))| SignatureCheck {
+        .map(|((tx, _), (domain, message))| SignatureCheck {
             key: tx.signer(),
             domain: *domain,
             chain_id,

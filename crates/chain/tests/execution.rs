@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use commonware_codec::{Decode, Encode, EncodeSize, Error as CodecError};
 use tally_chain::{
-    build_block, execute_block, header_digest, replay, Block, BlockDecodeError, BlockError,
+    build_block, execute_block, execute_block_with, header_digest, replay, Block, BlockDecodeError, BlockError,
     ChainState, CloseError, ClosePolicy, CloseProgress, CloseSigner, Closing, Executed,
     GenesisError, Store, Transaction, TxBody, TxError, BLOCK_BYTES_MAX, TXS_PER_BLOCK_MAX,
 };
@@ -268,6 +268,16 @@ fn a_flipped_signature_byte_names_the_transaction() {
         let error = refusal(&state, &empty_lookup(), &block);
         assert_eq!(error, BlockError::BadSignature { index: 1 });
         assert_eq!(error.to_string(), "transaction 1 has a bad signature");
+
+        // A node that verified the good ones before (they wait in its mempool) checks only the
+        // others, and still names the bad one by its place in the block.
+        let known = [good_a.hash(), good_c.hash()];
+        let error = execute_block_with(&state, &empty_lookup(), HashMap::new(), &block, |hash| {
+            known.contains(hash)
+        })
+        .map(|_| ())
+        .unwrap_err();
+        assert_eq!(error, BlockError::BadSignature { index: 1 });
 
         // `build_block` trusts that the mempool checked signatures; whatever it makes of such
         // a candidate, a block carrying it must never execute.

@@ -16,7 +16,9 @@ use commonware_cryptography::{ed25519, Digested, Digestible};
 use commonware_runtime::{Clock, Metrics, Spawner};
 use commonware_utils::{acknowledgement::Exact, Acknowledgement};
 use futures::{channel::mpsc, StreamExt};
-use tally_chain::{build_block, execute_block, Block, BlockDigest, ChainState, Executed, Pending};
+use tally_chain::{
+    build_block_hashed, execute_block_with, Block, BlockDigest, ChainState, Executed, Pending,
+};
 use tally_identity::Digest;
 use tracing::{debug, error, info, warn};
 
@@ -146,11 +148,12 @@ impl TallyApp {
         // of the snapshot, or a block would find its own entries already committed.
         let store = self.chain.store().at(committed.height);
         for block in unknown.into_iter().rev() {
-            let executed = match execute_block(
+            let executed = match execute_block_with(
                 &view.state,
                 &store,
                 view.pending.clone(),
                 block.inner(),
+                |hash| self.chain.has_verified(hash),
             ) {
                 Ok(executed) => executed,
                 Err(error) => {
@@ -171,7 +174,7 @@ impl TallyApp {
         executed: Executed,
         mut chain_txs: HashSet<Digest>,
     ) -> Arc<Speculative> {
-        chain_txs.extend(block.transactions.iter().map(|tx| tx.hash()));
+        chain_txs.extend(executed.tx_hashes.iter().copied());
         self.chain.remember(Speculative {
             block,
             executed,
@@ -205,7 +208,7 @@ where
         let candidates = self.chain
             .candidates(BLOCK_ENTRIES_MAX, BLOCK_PROPOSAL_BYTES_MAX, &view.chain_txs);
         let time_ms = now_ms(&runtime).max(view.state.time_ms);
-        let (block, executed, rejected) = build_block(
+        let (block, executed, rejected) = build_block_hashed(
             &view.state,
             self.chain.store(),
             view.pending,
@@ -254,7 +257,9 @@ where
             return false;
         };
         let base = self.chain.store().at(view.state.height);
-        match execute_block(&view.state, &base, view.pending, block.inner()) {
+        match execute_block_with(&view.state, &base, view.pending, block.inner(), |hash| {
+            self.chain.has_verified(hash)
+        }) {
             Ok(executed) => {
                 self.remember(block.inner_shared(), executed, view.chain_txs);
                 true

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tally_chain::{
-    entry_leaves, execute_block, verify_signatures_with, Block, BlockError, ChainState,
+    entry_leaves, execute_block_with, verify_signatures_with, Block, BlockError, ChainState,
     CloseProgress, CommittedEntry, Executed, Executor, Genesis, Store, StoreError, Transaction,
     TxError,
 };
@@ -423,15 +423,21 @@ impl ChainHandle {
         entries_max: usize,
         bytes_max: usize,
         exclude: &HashSet<Digest>,
-    ) -> Vec<Transaction> {
+    ) -> Vec<(Digest, Transaction)> {
         self.inner
             .mempool
             .lock()
             .expect("lock")
             .candidates(entries_max, bytes_max, exclude)
             .into_iter()
-            .map(|(_, tx)| (*tx).clone())
+            .map(|(hash, tx)| (hash, (*tx).clone()))
             .collect()
+    }
+
+    /// Whether a transaction with this hash (which covers its signature) waits in the mempool,
+    /// where only transactions whose signature verified are admitted.
+    pub(crate) fn has_verified(&self, hash: &Digest) -> bool {
+        self.inner.mempool.lock().expect("lock").contains(hash)
     }
 
     pub(crate) fn mempool_is_empty(&self) -> bool {
@@ -512,11 +518,12 @@ impl ChainHandle {
         let executed: &Executed = match &speculative {
             Some(speculative) => &speculative.executed,
             None => {
-                fresh = execute_block(
+                fresh = execute_block_with(
                     &committed,
                     &self.inner.store.at(committed.height),
                     HashMap::new(),
                     block,
+                    |hash| self.has_verified(hash),
                 )
                 .map_err(|source| CommitError::Diverged { height, source })?;
                 &fresh
@@ -526,7 +533,7 @@ impl ChainHandle {
             .store
             .commit_certified(block, executed, certificate)?;
         let state = executed.state.clone();
-        let hashes: Vec<Digest> = block.transactions.iter().map(Transaction::hash).collect();
+        let hashes = &executed.tx_hashes;
         *self.inner.committed.write().expect("lock") = Arc::new(state);
         self.inner
             .mempool

@@ -44,13 +44,12 @@ pub use sealing::{
 };
 pub use state::{
     adjusted_ids, build_block, build_block_hashed, chain_hash, execute_block, execute_block_with,
-    linked_ids, BlockError, ChainState,
-    CommittedEntry, Executed, Executor, MemberRecord, Overlay, Pending, TxError,
+    linked_ids, BlockError, ChainState, CommittedEntry, Executed, Executor, MemberRecord, Overlay,
+    Pending, TxError,
 };
 pub use store::{EntryFilter, EntryPage, Store, StoreAt, StoreError};
 pub use tx::{
-    batch_root, entry_leaf, entry_leaves, verify_signatures, verify_signatures_of, verify_signatures_with,
-    ReadRecord,
-    SignedBatch, SignedTx, Transaction, TxBody, BATCH_ENTRIES_MAX, READ_AGE_MAX_MS,
-    READ_SKEW_MAX_MS,
+    batch_root, entry_leaf, entry_leaves, verify_signatures, verify_signatures_of,
+    verify_signatures_with, ReadRecord, SignedBatch, SignedTx, Transaction, TxBody,
+    BATCH_ENTRIES_MAX, READ_AGE_MAX_MS, READ_SKEW_MAX_MS,
 };

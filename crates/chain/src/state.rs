@@ -916,8 +916,7 @@ pub fn build_block_hashed<L: EntryLookup + ?Sized>(
             Err(error) => rejected.push((tx, error)),
         }
     }
-    let (block, executed) =
-        executor.finish_hashed(BlockDigest::from(parent.tip), included, hashes);
+    let (block, executed) = executor.finish_hashed(BlockDigest::from(parent.tip), included, hashes);
     (block, executed, rejected)
 }
 

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use commonware_codec::{Decode, Encode, EncodeSize, Error as CodecError};
 use tally_chain::{
-    build_block, execute_block, execute_block_with, header_digest, replay, Block, BlockDecodeError, BlockError,
-    ChainState, CloseError, ClosePolicy, CloseProgress, CloseSigner, Closing, Executed,
+    build_block, execute_block, execute_block_with, header_digest, replay, Block, BlockDecodeError,
+    BlockError, ChainState, CloseError, ClosePolicy, CloseProgress, CloseSigner, Closing, Executed,
     GenesisError, Store, Transaction, TxBody, TxError, BLOCK_BYTES_MAX, TXS_PER_BLOCK_MAX,
 };
 use tally_ledger::{

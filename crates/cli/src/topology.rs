@@ -205,7 +205,11 @@ impl RunningTopology {
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
         let mut heights: Vec<_> = std::iter::once(consortium.subscribe())
-            .chain(self.enterprises.iter().map(|running| running.private[0].subscribe()))
+            .chain(
+                self.enterprises
+                    .iter()
+                    .map(|running| running.private[0].subscribe()),
+            )
             .collect();
         let mut stopping = false;
         let mut stop_deadline = None;

@@ -205,8 +205,9 @@ where
         while self.chain.mempool_is_empty() && runtime.current() < deadline {
             runtime.sleep(Duration::from_millis(20)).await;
         }
-        let candidates = self.chain
-            .candidates(BLOCK_ENTRIES_MAX, BLOCK_PROPOSAL_BYTES_MAX, &view.chain_txs);
+        let candidates =
+            self.chain
+                .candidates(BLOCK_ENTRIES_MAX, BLOCK_PROPOSAL_BYTES_MAX, &view.chain_txs);
         let time_ms = now_ms(&runtime).max(view.state.time_ms);
         let (block, executed, rejected) = build_block_hashed(
             &view.state,

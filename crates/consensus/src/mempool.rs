@@ -217,7 +217,11 @@ mod tests {
         let two = pool.candidates(usize::MAX, 2 * size + size / 2, &none);
         assert_eq!(two.len(), 2);
         let one = pool.candidates(usize::MAX, 1, &none);
-        assert_eq!(one.len(), 1, "a transaction over the budget alone still gets a block");
+        assert_eq!(
+            one.len(),
+            1,
+            "a transaction over the budget alone still gets a block"
+        );
     }
 
     #[test]

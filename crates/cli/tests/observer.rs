@@ -119,6 +119,32 @@ fn block(http: &Http, api: &str, height: u64) -> serde_json::Value {
     serde_json::to_value(reply.json::<BlockJson>()).unwrap()
 }
 
+/// Checks that the observer serves block `height` as the validator does, with a finalization
+/// certificate for it. Not necessarily the same certificate bytes: any quorum of the
+/// validators' votes certifies a block, and validators may each assemble a different one (the
+/// observer checked the one it keeps when it followed the block).
+fn assert_same_block(http: &Http, observer: &str, validator: &str, height: u64) {
+    let without_certificate = |mut block: serde_json::Value| {
+        let certificate = block
+            .as_object_mut()
+            .and_then(|fields| fields.remove("certificate"))
+            .and_then(|certificate| certificate.as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("block {height} without a certificate: {block}"));
+        (block, certificate)
+    };
+    let (observed, certificate) = without_certificate(block(http, observer, height));
+    let (served, _) = without_certificate(block(http, validator, height));
+    assert_eq!(
+        observed, served,
+        "block {height} from {observer} and {validator}"
+    );
+    let digest = observed["digest"].as_str().expect("a digest");
+    assert!(
+        certificate.contains(digest),
+        "the observer's certificate {certificate} is not for block {digest}"
+    );
+}
+
 /// The value of one sample of `api`'s `/metrics` text, e.g. `tally_chain_height{chain="x"}`.
 fn metric(http: &Http, api: &str, sample: &str) -> f64 {
     let reply = http
@@ -149,15 +175,9 @@ fn an_observer_follows_without_voting_and_survives_faults() {
     let seen = observer.wait_height(&devnet.http, height);
     assert_eq!(seen.validators, 4);
 
-    // The same block, header and certificate included, as a validator serves it.
-    assert_eq!(
-        block(&devnet.http, &observer.api, height),
-        block(&devnet.http, &devnet.api(1), height)
-    );
-    assert_eq!(
-        block(&devnet.http, &observer.api, height),
-        block(&devnet.http, &devnet.api(2), height)
-    );
+    // The same block as validators serve it, with a finalization certificate for it.
+    assert_same_block(&devnet.http, &observer.api, &devnet.api(1), height);
+    assert_same_block(&devnet.http, &observer.api, &devnet.api(2), height);
 
     // It takes no transactions: only validators propose.
     let client = tally_identity::SecretKey::read_file(&devnet.key("client")).unwrap();
@@ -219,10 +239,7 @@ fn an_observer_follows_without_voting_and_survives_faults() {
     devnet.kill_node(0);
     let height = commit_sale(&mut devnet, 1, "observed-2");
     observer.wait_height(&devnet.http, height);
-    assert_eq!(
-        block(&devnet.http, &observer.api, height),
-        block(&devnet.http, &devnet.api(1), height)
-    );
+    assert_same_block(&devnet.http, &observer.api, &devnet.api(1), height);
     let log = std::fs::read_to_string(&observer.log).unwrap();
     let warning = log
         .lines()
@@ -256,10 +273,7 @@ fn an_observer_follows_without_voting_and_survives_faults() {
                 .ok_or("behind".to_string())
         },
     );
-    assert_eq!(
-        block(&devnet.http, &observer.api, height),
-        block(&devnet.http, &devnet.api(1), height)
-    );
+    assert_same_block(&devnet.http, &observer.api, &devnet.api(1), height);
     assert!(status.entries >= 3 && validator.entries >= 3);
     let reply = devnet
         .http

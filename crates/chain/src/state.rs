@@ -15,7 +15,7 @@ use tally_ledger::{
     PostError, Role, ADJUSTS_REFERENCE, SEALED_FIELDS_PER_ENTRY_MAX,
 };
 
-use tally_contracts::{Consortium, ContractError, EnterpriseName, Signer};
+use tally_contracts::{Consortium, ContractError, EnterpriseName, HistoryChanges, Signer};
 
 use crate::{
     block::{header_digest, Block, BlockDigest, Header, TXS_PER_BLOCK_MAX},
@@ -375,11 +375,17 @@ pub struct Executed {
     /// The hash of each of the block's transactions, in order: computed once per block, as
     /// hashing a block of entries with sealed fields costs as much as a fifth of executing it.
     pub tx_hashes: Vec<Digest>,
+    /// What the block changed in the consortium's history (contracts, sealed terms, anchors),
+    /// which the store keeps out of the state snapshot; empty on a private chain.
+    pub history: HistoryChanges,
 }
 
 /// Executes transactions one by one on a working state.
 pub struct Executor<'a, L: EntryLookup + ?Sized> {
     state: ChainState,
+    /// The parent's consortium (its collections are shared, so this costs little), to tell
+    /// what the block changed in the history.
+    consortium_before: Option<Consortium>,
     base: &'a L,
     /// Entries of uncommitted ancestors.
     pending: Pending,
@@ -406,6 +412,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
     ) -> Self {
         Executor {
             state: parent.clone(),
+            consortium_before: parent.consortium.clone(),
             base,
             pending: pending.into(),
             own: HashMap::new(),
@@ -864,6 +871,10 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             header,
             transactions,
         };
+        let history = match &self.state.consortium {
+            Some(after) => after.history_changes(self.consortium_before.as_ref()),
+            None => HistoryChanges::default(),
+        };
         let executed = Executed {
             state: self.state,
             entries: self.entries,
@@ -872,6 +883,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             events: self.events,
             sign_offs: self.sign_offs,
             tx_hashes,
+            history,
         };
         (block, executed)
     }

@@ -34,6 +34,13 @@ const LOG_ORDER: TableDefinition<u64, &str> = TableDefinition::new("log_order");
 /// Links from an entry to the later entries that reverse or adjust it: (linked id, linking id).
 const LINKS: TableDefinition<(&str, &str), ()> = TableDefinition::new("links");
 
+/// The consortium's history, kept out of the state snapshot (see `tally_contracts::history`):
+/// contracts by id, each contract's sealed terms, and each enterprise chain's anchors by position.
+/// Keys are the postcard encoding of the ids, values of the items.
+const CONTRACTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("consortium_contracts");
+const SEALED_TERMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("consortium_sealed");
+const ANCHORS: TableDefinition<(&[u8], u64), &[u8]> = TableDefinition::new("consortium_anchors");
+
 const STATE_KEY: &str = "state";
 const GENESIS_KEY: &str = "genesis";
 
@@ -49,6 +56,113 @@ pub enum StoreError {
     Genesis(#[from] crate::genesis::GenesisError),
     #[error("block {got} does not follow the stored height {stored}")]
     OutOfOrder { got: u64, stored: u64 },
+}
+
+/// The bytes of the state snapshot: the state without the consortium's history, which the
+/// history tables hold. A restarted node resumes from the two together.
+pub fn snapshot_bytes(state: &ChainState) -> Vec<u8> {
+    match &state.consortium {
+        None => postcard::to_stdvec(state).expect("serialising to a Vec cannot fail"),
+        Some(consortium) => {
+            let mut light = state.clone();
+            light.consortium = Some(consortium.without_history());
+            postcard::to_stdvec(&light).expect("serialising to a Vec cannot fail")
+        }
+    }
+}
+
+fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    postcard::to_stdvec(value).expect("serialising to a Vec cannot fail")
+}
+
+/// Writes one block's changes to the consortium's history tables.
+fn write_history(
+    write: &redb::WriteTransaction,
+    changes: &tally_contracts::HistoryChanges,
+) -> Result<(), StoreError> {
+    let mut contracts = write.open_table(CONTRACTS).map_err(storage)?;
+    for (id, contract) in &changes.contracts {
+        let key = encode(id);
+        match contract {
+            Some(contract) => contracts
+                .insert(key.as_slice(), encode(&**contract).as_slice())
+                .map(|_| ()),
+            None => contracts.remove(key.as_slice()).map(|_| ()),
+        }
+        .map_err(storage)?;
+    }
+    let mut sealed = write.open_table(SEALED_TERMS).map_err(storage)?;
+    for (id, terms) in &changes.sealed {
+        let key = encode(id);
+        match terms {
+            Some(terms) => {
+                let terms: Vec<&tally_contracts::SealedTerms> =
+                    terms.iter().map(|t| &**t).collect();
+                sealed
+                    .insert(key.as_slice(), encode(&terms).as_slice())
+                    .map(|_| ())
+            }
+            None => sealed.remove(key.as_slice()).map(|_| ()),
+        }
+        .map_err(storage)?;
+    }
+    let mut anchors = write.open_table(ANCHORS).map_err(storage)?;
+    for change in &changes.anchors {
+        let key = encode(&(&change.enterprise, &change.chain_id));
+        for (offset, anchor) in change.anchors.iter().enumerate() {
+            anchors
+                .insert(
+                    (key.as_slice(), change.from + offset as u64),
+                    encode(anchor).as_slice(),
+                )
+                .map_err(storage)?;
+        }
+        for position in change.from + change.anchors.len() as u64..change.len_before {
+            anchors
+                .remove((key.as_slice(), position))
+                .map_err(storage)?;
+        }
+    }
+    Ok(())
+}
+
+/// Loads the consortium's history tables into a consortium read from the snapshot.
+fn read_history(
+    read: &redb::ReadTransaction,
+    consortium: &mut tally_contracts::Consortium,
+) -> Result<(), StoreError> {
+    fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
+        postcard::from_bytes(bytes).map_err(|error| StoreError::Corrupt(format!("{what}: {error}")))
+    }
+    if let Some(contracts) = open_optional(read, CONTRACTS)? {
+        for item in contracts.iter().map_err(storage)? {
+            let (key, value) = item.map_err(storage)?;
+            consortium.restore_contract(
+                decode("contract id", key.value())?,
+                decode("contract", value.value())?,
+            );
+        }
+    }
+    if let Some(sealed) = open_optional(read, SEALED_TERMS)? {
+        for item in sealed.iter().map_err(storage)? {
+            let (key, value) = item.map_err(storage)?;
+            consortium.restore_sealed(
+                decode("contract id", key.value())?,
+                decode("sealed terms", value.value())?,
+            );
+        }
+    }
+    if let Some(anchors) = open_optional(read, ANCHORS)? {
+        // Keys sort by chain, then position: each chain's anchors come oldest first.
+        for item in anchors.iter().map_err(storage)? {
+            let (key, value) = item.map_err(storage)?;
+            let (chain, _) = key.value();
+            let (enterprise, chain_id): (tally_contracts::EnterpriseName, String) =
+                decode("anchor key", chain)?;
+            consortium.restore_anchor(enterprise, chain_id, decode("anchor", value.value())?);
+        }
+    }
+    Ok(())
 }
 
 fn storage<E: std::fmt::Display>(error: E) -> StoreError {
@@ -110,6 +224,7 @@ impl Store {
                     });
                 }
                 store.index_log_order()?;
+                store.move_history_out_of_the_snapshot()?;
             }
             None => {
                 let state = genesis.initial_state()?;
@@ -120,9 +235,11 @@ impl Store {
                     let genesis_bytes = postcard::to_stdvec(genesis).expect("serialise");
                     meta.insert(GENESIS_KEY, genesis_bytes.as_slice())
                         .map_err(storage)?;
-                    let state_bytes = postcard::to_stdvec(&state).expect("serialise");
-                    meta.insert(STATE_KEY, state_bytes.as_slice())
+                    meta.insert(STATE_KEY, snapshot_bytes(&state).as_slice())
                         .map_err(storage)?;
+                    if let Some(consortium) = &state.consortium {
+                        write_history(&write, &consortium.history_changes(None))?;
+                    }
                     let mut blocks = write.open_table(BLOCKS).map_err(storage)?;
                     blocks
                         .insert(0, block.to_bytes().as_slice())
@@ -144,8 +261,41 @@ impl Store {
             .get(STATE_KEY)
             .map_err(storage)?
             .ok_or_else(|| StoreError::Corrupt("no state snapshot".into()))?;
-        postcard::from_bytes(bytes.value())
-            .map_err(|error| StoreError::Corrupt(format!("state snapshot: {error}")))
+        let mut state: ChainState = postcard::from_bytes(bytes.value())
+            .map_err(|error| StoreError::Corrupt(format!("state snapshot: {error}")))?;
+        if let Some(consortium) = &mut state.consortium {
+            read_history(&read, consortium)?;
+        }
+        Ok(state)
+    }
+
+    /// Stores written before the consortium's history had tables of its own kept it in the
+    /// snapshot: moves it into the tables, once.
+    fn move_history_out_of_the_snapshot(&self) -> Result<(), StoreError> {
+        let state = {
+            let read = self.db.begin_read().map_err(storage)?;
+            if open_optional(&read, CONTRACTS)?.is_some() {
+                return Ok(());
+            }
+            let meta = read.open_table(META).map_err(storage)?;
+            let Some(bytes) = meta.get(STATE_KEY).map_err(storage)? else {
+                return Ok(());
+            };
+            let state: ChainState = postcard::from_bytes(bytes.value())
+                .map_err(|error| StoreError::Corrupt(format!("state snapshot: {error}")))?;
+            state
+        };
+        let Some(consortium) = &state.consortium else {
+            return Ok(());
+        };
+        let write = self.db.begin_write().map_err(storage)?;
+        write_history(&write, &consortium.history_changes(None))?;
+        write
+            .open_table(META)
+            .map_err(storage)?
+            .insert(STATE_KEY, snapshot_bytes(&state).as_slice())
+            .map_err(storage)?;
+        write.commit().map_err(storage)
     }
 
     /// Commits a finalized block and everything it changed, atomically and durably.
@@ -229,9 +379,11 @@ impl Store {
                 }
             }
             let mut meta = write.open_table(META).map_err(storage)?;
-            let state_bytes = postcard::to_stdvec(&executed.state).expect("serialise");
-            meta.insert(STATE_KEY, state_bytes.as_slice())
+            meta.insert(STATE_KEY, snapshot_bytes(&executed.state).as_slice())
                 .map_err(storage)?;
+        }
+        if !executed.history.is_empty() {
+            write_history(&write, &executed.history)?;
         }
         crate::report_index::index_block(&write, block.height(), executed)?;
         write.commit().map_err(storage)

@@ -44,6 +44,7 @@ mod consortium;
 mod contract;
 mod error;
 mod governance;
+mod history;
 mod names;
 mod posting;
 mod registry;
@@ -56,6 +57,7 @@ pub use consortium::{Anchor, Consortium, ANCHOR_CHAIN_ID_LEN_MAX, REGISTRY_DIGES
 pub use contract::Contract;
 pub use error::{ContractError, NameError};
 pub use governance::{GovernanceAction, Proposal};
+pub use history::{AnchorChange, HistoryChanges};
 pub use names::{
     ContractId, EnterpriseName, ANCHOR_ID_PREFIX, CONTRACT_ID_LEN_MAX, ENTERPRISE_NAME_LEN_MAX,
 };

@@ -31,9 +31,13 @@ struct Net {
 
 impl Net {
     fn new() -> Net {
+        Net::with_store(|plan| Store::open_in_memory(&plan.consortium).unwrap())
+    }
+
+    fn with_store(open: impl FnOnce(&TopologyPlan) -> Store) -> Net {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let plan = TopologyPlan::new(&mut rng, 40_000, T0);
-        let store = Store::open_in_memory(&plan.consortium).unwrap();
+        let store = open(&plan);
         Net {
             plan,
             store,
@@ -293,4 +297,87 @@ fn a_contracts_private_terms_are_read_by_its_parties_only() {
     let mut forged = disclosure.clone();
     forged.value = "Elsewhere 1, 20095 Hamburg".into();
     assert!(forged.check(on_chain).is_err());
+}
+
+#[test]
+fn the_consortium_history_is_kept_outside_the_snapshot_and_survives_a_restart() {
+    let dir = std::env::temp_dir().join(format!("tally-history-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("consortium.redb");
+    let mut net = Net::with_store(|plan| Store::open(&path, &plan.consortium).unwrap());
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(12);
+    let (merchant, carrier) = (
+        net.trader("merchant").clone(),
+        net.trader("carrier").clone(),
+    );
+    let snapshot_at_start = net.store.raw_state().unwrap().unwrap().len();
+    for number in 1..=20 {
+        let terms = ShippingTerms {
+            merchant: tally_contracts::EnterpriseName::new("merchant").unwrap(),
+            carrier: tally_contracts::EnterpriseName::new("carrier").unwrap(),
+            trade: None,
+            currency: Currency::EUR,
+            fee: 490 + number,
+            tax: 93,
+        };
+        let id = ContractId::new(&format!("ship-{number}")).unwrap();
+        net.run(net.call(&merchant, ContractCall::ProposeShipping { id, terms }))
+            .unwrap();
+    }
+    let (good, _) = sealed_address(&net, &[&merchant, &carrier], &mut rng);
+    let seal = ContractCall::SealTerms {
+        id: shipment(),
+        terms: good.clone(),
+    };
+    net.run(net.call(&merchant, seal)).unwrap();
+    let bookkeeper = net.plan.enterprise("merchant").unwrap().bookkeeper.clone();
+    let merchant_chain = net
+        .plan
+        .enterprise("merchant")
+        .unwrap()
+        .chain_id()
+        .to_string();
+    for height in [5, 9] {
+        let anchor = ContractCall::Anchor {
+            chain_id: merchant_chain.clone(),
+            height,
+            block_hash: [height as u8; 32],
+        };
+        net.run(net.call(&bookkeeper, anchor)).unwrap();
+    }
+    let before = net.store.state().unwrap();
+    let consortium = before.consortium.as_ref().unwrap();
+    assert_eq!(consortium.contracts.len(), 20);
+    assert_eq!(consortium.sealed[&shipment()][0].as_ref(), &good);
+    let merchant_name = tally_contracts::EnterpriseName::new("merchant").unwrap();
+    assert_eq!(
+        consortium
+            .latest_anchor(&merchant_name, &merchant_chain)
+            .map(|anchor| anchor.height),
+        Some(9)
+    );
+
+    // Twenty contracts later the snapshot written after each block has grown only by the
+    // contract log's peaks (a hash per set bit of its size) and a few counters: the history
+    // went to its own tables, a block's changes at a time.
+    let snapshot = net.store.raw_state().unwrap().unwrap();
+    let peaks = before.contract_log.len().count_ones() as usize * 32;
+    assert!(
+        snapshot.len() <= snapshot_at_start + peaks + 16,
+        "snapshot grew from {snapshot_at_start} to {} bytes",
+        snapshot.len()
+    );
+    let everything = postcard::to_stdvec(&before).unwrap();
+    assert!(everything.len() > snapshot.len() + 20 * 32);
+
+    // A restart loads the same state, history included.
+    drop(net.store);
+    let reopened = Store::open(&path, &net.plan.consortium).unwrap();
+    assert_eq!(
+        postcard::to_stdvec(&reopened.state().unwrap()).unwrap(),
+        everything
+    );
+    drop(reopened);
+    let _ = std::fs::remove_dir_all(&dir);
 }

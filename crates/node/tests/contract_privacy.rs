@@ -379,5 +379,37 @@ fn the_consortium_history_is_kept_outside_the_snapshot_and_survives_a_restart() 
         everything
     );
     drop(reopened);
+
+    // A store written before the history had tables kept it in the snapshot: opening moves it
+    // to the tables, once, and loads the same state.
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let write = db.begin_write().unwrap();
+        for table in [
+            "consortium_contracts",
+            "consortium_sealed",
+            "consortium_anchors",
+        ] {
+            let definition: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new(table);
+            write.delete_table(definition).unwrap();
+        }
+        let meta: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+        write
+            .open_table(meta)
+            .unwrap()
+            .insert("state", everything.as_slice())
+            .unwrap();
+        write.commit().unwrap();
+    }
+    let migrated = Store::open(&path, &net.plan.consortium).unwrap();
+    assert_eq!(
+        migrated.raw_state().unwrap().unwrap(),
+        tally_chain::snapshot_bytes(&before)
+    );
+    assert_eq!(
+        postcard::to_stdvec(&migrated.state().unwrap()).unwrap(),
+        everything
+    );
+    drop(migrated);
     let _ = std::fs::remove_dir_all(&dir);
 }

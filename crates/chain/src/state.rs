@@ -902,25 +902,32 @@ pub fn build_block<L: EntryLookup + ?Sized>(
     time_ms: u64,
     candidates: Vec<Transaction>,
 ) -> (Block, Executed, Vec<(Transaction, TxError)>) {
-    let candidates = candidates.into_iter().map(|tx| (tx.hash(), tx)).collect();
+    let candidates = candidates
+        .into_iter()
+        .map(|tx| {
+            let leaves = entry_leaves(&tx);
+            (tx.hash(), tx, leaves)
+        })
+        .collect();
     build_block_hashed(parent, base, pending, time_ms, candidates)
 }
 
-/// [`build_block`] from candidates whose hashes are known (the mempool keeps them).
-pub fn build_block_hashed<L: EntryLookup + ?Sized>(
+/// [`build_block`] from candidates whose hashes and [`entry_leaves`] are known (the mempool
+/// keeps them from admission).
+pub fn build_block_hashed<L: EntryLookup + ?Sized, V: AsRef<[Digest]>>(
     parent: &ChainState,
     base: &L,
     pending: impl Into<Pending>,
     time_ms: u64,
-    candidates: Vec<(Digest, Transaction)>,
+    candidates: Vec<(Digest, Transaction, V)>,
 ) -> (Block, Executed, Vec<(Transaction, TxError)>) {
     let time_ms = time_ms.max(parent.time_ms);
     let mut executor = Executor::new(parent, base, pending, time_ms);
     let mut included = Vec::with_capacity(candidates.len());
     let mut hashes = Vec::with_capacity(candidates.len());
     let mut rejected = Vec::new();
-    for (hash, tx) in candidates.into_iter().take(TXS_PER_BLOCK_MAX) {
-        match executor.apply(&tx) {
+    for (hash, tx, leaves) in candidates.into_iter().take(TXS_PER_BLOCK_MAX) {
+        match executor.apply_with_leaves(&tx, leaves.as_ref()) {
             Ok(()) => {
                 included.push(tx);
                 hashes.push(hash);

@@ -320,7 +320,7 @@ impl ChainHandle {
             .mempool
             .lock()
             .expect("lock")
-            .admit(hash, tx.clone())?;
+            .admit(hash, tx.clone(), Arc::from(leaves))?;
         if let Some(relay) = self.inner.relay.get() {
             // Best effort: when the queue is full the transaction waits for this validator's turn.
             if tx.entry_count().max(1) <= crate::relay::RELAY_TX_ENTRIES_MAX {
@@ -358,7 +358,7 @@ impl ChainHandle {
         // All at once (batch verification) and, if any fails, one by one to keep the good ones.
         // Verified before the mempool is locked, so proposals and submissions never wait on it.
         let all_good = verify_signatures_with(&chain_id, &transactions, &leaves).is_ok();
-        let good: Vec<(Digest, Transaction)> = hashes
+        let good: Vec<((Digest, Transaction), Vec<Digest>)> = hashes
             .into_iter()
             .zip(transactions)
             .zip(leaves)
@@ -371,11 +371,12 @@ impl ChainHandle {
                     )
                     .is_ok()
             })
-            .map(|(pair, _)| pair)
             .collect();
         let mut mempool = self.inner.mempool.lock().expect("lock");
         good.into_iter()
-            .map(|(hash, tx)| mempool.admit(hash, Arc::new(tx)).is_ok())
+            .map(|((hash, tx), leaves)| {
+                mempool.admit(hash, Arc::new(tx), Arc::from(leaves)).is_ok()
+            })
             .filter(|admitted| *admitted)
             .count()
     }
@@ -423,14 +424,14 @@ impl ChainHandle {
         entries_max: usize,
         bytes_max: usize,
         exclude: &HashSet<Digest>,
-    ) -> Vec<(Digest, Transaction)> {
+    ) -> Vec<(Digest, Transaction, Arc<[Digest]>)> {
         self.inner
             .mempool
             .lock()
             .expect("lock")
             .candidates(entries_max, bytes_max, exclude)
             .into_iter()
-            .map(|(hash, tx)| (hash, (*tx).clone()))
+            .map(|(hash, tx, leaves)| (hash, (*tx).clone(), leaves))
             .collect()
     }
 

@@ -21,10 +21,22 @@ pub enum AdmitError {
     IdPending(EntryId),
 }
 
+/// A transaction in the mempool, with what admission computed: its hash, its entries' leaf
+/// hashes (which the proposer needs again) and its encoded size.
+struct Waiting {
+    hash: Digest,
+    tx: Arc<Transaction>,
+    leaves: Arc<[Digest]>,
+    bytes: usize,
+}
+
+/// A transaction the proposer may put in a block: its hash, itself and its entries' leaves.
+pub type Candidate = (Digest, Arc<Transaction>, Arc<[Digest]>);
+
 #[derive(Default)]
 pub struct Mempool {
     /// Each waiting transaction with its encoded size in bytes.
-    queue: VecDeque<(Digest, Arc<Transaction>, usize)>,
+    queue: VecDeque<Waiting>,
     hashes: HashSet<Digest>,
     ids: HashMap<EntryId, Digest>,
     entries: usize,
@@ -41,7 +53,14 @@ pub(crate) fn entry_ids(tx: &Transaction) -> Vec<&EntryId> {
 }
 
 impl Mempool {
-    pub fn admit(&mut self, hash: Digest, tx: Arc<Transaction>) -> Result<(), AdmitError> {
+    /// Queues a transaction whose signature verified, with its hash and its entries' leaf
+    /// hashes ([`tally_chain::entry_leaves`]).
+    pub fn admit(
+        &mut self,
+        hash: Digest,
+        tx: Arc<Transaction>,
+        leaves: Arc<[Digest]>,
+    ) -> Result<(), AdmitError> {
         if self.hashes.contains(&hash) {
             return Err(AdmitError::AlreadyPending);
         }
@@ -59,7 +78,12 @@ impl Mempool {
         self.entries += count;
         self.hashes.insert(hash);
         let bytes = postcard::experimental::serialized_size(&*tx).expect("sizing cannot fail");
-        self.queue.push_back((hash, tx, bytes));
+        self.queue.push_back(Waiting {
+            hash,
+            tx,
+            leaves,
+            bytes,
+        });
         Ok(())
     }
 
@@ -71,21 +95,23 @@ impl Mempool {
         entries_max: usize,
         bytes_max: usize,
         exclude: &HashSet<Digest>,
-    ) -> Vec<(Digest, Arc<Transaction>)> {
+    ) -> Vec<Candidate> {
         let mut out = Vec::new();
         let mut entries = 0;
         let mut bytes = 0;
-        for (hash, tx, size) in &self.queue {
-            if exclude.contains(hash) {
+        for waiting in &self.queue {
+            if exclude.contains(&waiting.hash) {
                 continue;
             }
-            let count = tx.entry_count().max(1);
-            if (entries + count > entries_max || bytes + size > bytes_max) && !out.is_empty() {
+            let count = waiting.tx.entry_count().max(1);
+            if (entries + count > entries_max || bytes + waiting.bytes > bytes_max)
+                && !out.is_empty()
+            {
                 break;
             }
             entries += count;
-            bytes += size;
-            out.push((*hash, tx.clone()));
+            bytes += waiting.bytes;
+            out.push((waiting.hash, waiting.tx.clone(), waiting.leaves.clone()));
         }
         out
     }
@@ -96,15 +122,15 @@ impl Mempool {
             return;
         }
         let mut kept = VecDeque::with_capacity(self.queue.len());
-        for (hash, tx, size) in self.queue.drain(..) {
-            if hashes.contains(&hash) {
-                self.hashes.remove(&hash);
-                self.entries -= tx.entry_count().max(1);
-                for id in entry_ids(&tx) {
+        for waiting in self.queue.drain(..) {
+            if hashes.contains(&waiting.hash) {
+                self.hashes.remove(&waiting.hash);
+                self.entries -= waiting.tx.entry_count().max(1);
+                for id in entry_ids(&waiting.tx) {
                     self.ids.remove(id);
                 }
             } else {
-                kept.push_back((hash, tx, size));
+                kept.push_back(waiting);
             }
         }
         self.queue = kept;
@@ -158,6 +184,10 @@ mod tests {
         }
     }
 
+    fn leaves(tx: &Transaction) -> Arc<[Digest]> {
+        Arc::from(tally_chain::entry_leaves(tx))
+    }
+
     fn single(id: &str) -> Arc<Transaction> {
         let key = SecretKey::from_seed([1; 32]);
         Arc::new(Transaction::Single(SignedTx::sign(
@@ -171,9 +201,9 @@ mod tests {
     fn admits_once_and_refuses_a_pending_id_in_another_transaction() {
         let mut pool = Mempool::default();
         let tx = single("a");
-        pool.admit(tx.hash(), tx.clone()).unwrap();
+        pool.admit(tx.hash(), tx.clone(), leaves(&tx)).unwrap();
         assert_eq!(
-            pool.admit(tx.hash(), tx.clone()),
+            pool.admit(tx.hash(), tx.clone(), leaves(&tx)),
             Err(AdmitError::AlreadyPending)
         );
         let key = SecretKey::from_seed([2; 32]);
@@ -183,7 +213,7 @@ mod tests {
             vec![draft("b"), draft("a")],
         )));
         assert_eq!(
-            pool.admit(batch.hash(), batch.clone()),
+            pool.admit(batch.hash(), batch.clone(), leaves(&batch)),
             Err(AdmitError::IdPending(EntryId::new("a").unwrap()))
         );
         assert_eq!(pool.len(), 1);
@@ -197,11 +227,11 @@ mod tests {
         let mut pool = Mempool::default();
         let txs: Vec<_> = (0..5).map(|i| single(&format!("e{i}"))).collect();
         for tx in &txs {
-            pool.admit(tx.hash(), tx.clone()).unwrap();
+            pool.admit(tx.hash(), tx.clone(), leaves(tx)).unwrap();
         }
         let exclude: HashSet<Digest> = [txs[1].hash()].into_iter().collect();
         let picked = pool.candidates(3, usize::MAX, &exclude);
-        let hashes: Vec<Digest> = picked.iter().map(|(hash, _)| *hash).collect();
+        let hashes: Vec<Digest> = picked.iter().map(|(hash, _, _)| *hash).collect();
         assert_eq!(hashes, vec![txs[0].hash(), txs[2].hash(), txs[3].hash()]);
     }
 
@@ -210,7 +240,7 @@ mod tests {
         let mut pool = Mempool::default();
         let txs: Vec<_> = (0..5).map(|i| single(&format!("e{i}"))).collect();
         for tx in &txs {
-            pool.admit(tx.hash(), tx.clone()).unwrap();
+            pool.admit(tx.hash(), tx.clone(), leaves(tx)).unwrap();
         }
         let size = postcard::experimental::serialized_size(&*txs[0]).unwrap();
         let none = HashSet::new();
@@ -228,11 +258,11 @@ mod tests {
     fn remove_forgets_ids_and_counts() {
         let mut pool = Mempool::default();
         let tx = single("a");
-        pool.admit(tx.hash(), tx.clone()).unwrap();
+        pool.admit(tx.hash(), tx.clone(), leaves(&tx)).unwrap();
         pool.remove(&[tx.hash()].into_iter().collect());
         assert!(pool.is_empty());
         assert_eq!(pool.entries(), 0);
         assert!(!pool.has_id(&EntryId::new("a").unwrap()));
-        pool.admit(tx.hash(), tx).unwrap();
+        pool.admit(tx.hash(), tx.clone(), leaves(&tx)).unwrap();
     }
 }

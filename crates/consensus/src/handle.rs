@@ -536,11 +536,10 @@ impl ChainHandle {
         let state = executed.state.clone();
         let hashes = &executed.tx_hashes;
         *self.inner.committed.write().expect("lock") = Arc::new(state);
-        self.inner
-            .mempool
-            .lock()
-            .expect("lock")
-            .remove(&hashes.iter().copied().collect());
+        // Outcomes first, then out of the mempool: `outcome` looks in the mempool, then in the
+        // outcomes, so a transaction is always in one of them. The other order left a moment
+        // when a committed transaction was unknown, and a client that resent it then was told
+        // its (already applied) call no longer applies.
         {
             let mut closes: HashMap<u32, &CloseProgress> = executed
                 .sign_offs
@@ -553,6 +552,11 @@ impl ChainHandle {
                 outcomes.record(*hash, Outcome::Committed { height, close });
             }
         }
+        self.inner
+            .mempool
+            .lock()
+            .expect("lock")
+            .remove(&hashes.iter().copied().collect());
         self.inner
             .speculative
             .lock()

@@ -825,18 +825,9 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
         Ok(())
     }
 
-    /// Seals the block: appends the entries to the log and computes the roots.
+    /// Seals the block: appends the entries to the log and computes the roots. `tx_hashes` are
+    /// the transactions' hashes, in order.
     pub fn finish(
-        self,
-        parent_digest: BlockDigest,
-        transactions: Vec<Transaction>,
-    ) -> (Block, Executed) {
-        let tx_hashes = transactions.iter().map(Transaction::hash).collect();
-        self.finish_hashed(parent_digest, transactions, tx_hashes)
-    }
-
-    /// [`Self::finish`] with the hash of each transaction already computed.
-    pub fn finish_hashed(
         mut self,
         parent_digest: BlockDigest,
         transactions: Vec<Transaction>,
@@ -935,7 +926,7 @@ pub fn build_block_hashed<L: EntryLookup + ?Sized, V: AsRef<[Digest]>>(
             Err(error) => rejected.push((tx, error)),
         }
     }
-    let (block, executed) = executor.finish_hashed(BlockDigest::from(parent.tip), included, hashes);
+    let (block, executed) = executor.finish(BlockDigest::from(parent.tip), included, hashes);
     (block, executed, rejected)
 }
 
@@ -986,19 +977,18 @@ pub fn execute_block_with<L: EntryLookup + ?Sized>(
     let leaves: Vec<Vec<Digest>> = block.transactions.iter().map(entry_leaves).collect();
     let hashes: Vec<Digest> = block.transactions.iter().map(Transaction::hash).collect();
     // Every transaction this node has not verified before, checked at once (batch verification).
-    let unverified: Vec<(usize, (&Transaction, &[Digest]))> = block
-        .transactions
-        .iter()
-        .zip(&leaves)
-        .zip(&hashes)
-        .enumerate()
-        .filter(|(_, (_, hash))| !verified(hash))
-        .map(|(index, ((tx, leaves), _))| (index, (tx, leaves.as_slice())))
-        .collect();
-    let items: Vec<(&Transaction, &[Digest])> = unverified.iter().map(|(_, item)| *item).collect();
+    let (indices, items): (Vec<usize>, Vec<(&Transaction, &[Digest])>) = (0..hashes.len())
+        .filter(|&index| !verified(&hashes[index]))
+        .map(|index| {
+            (
+                index,
+                (&block.transactions[index], leaves[index].as_slice()),
+            )
+        })
+        .unzip();
     verify_signatures_of(&parent.chain_id, &items).map_err(|position| {
         BlockError::BadSignature {
-            index: unverified[position].0,
+            index: indices[position],
         }
     })?;
     let mut executor = Executor::new(parent, base, pending, header.time_ms);
@@ -1007,7 +997,7 @@ pub fn execute_block_with<L: EntryLookup + ?Sized>(
             .apply_with_leaves(tx, leaves)
             .map_err(|source| BlockError::Transaction { index, source })?;
     }
-    let (rebuilt, executed) = executor.finish_hashed(
+    let (rebuilt, executed) = executor.finish(
         BlockDigest::from(parent.tip),
         block.transactions.clone(),
         hashes,

@@ -62,13 +62,24 @@ pub enum StoreError {
 /// history tables hold. A restarted node resumes from the two together.
 pub fn snapshot_bytes(state: &ChainState) -> Vec<u8> {
     match &state.consortium {
-        None => postcard::to_stdvec(state).expect("serialising to a Vec cannot fail"),
+        None => encode(state),
         Some(consortium) => {
             let mut light = state.clone();
             light.consortium = Some(consortium.without_history());
-            postcard::to_stdvec(&light).expect("serialising to a Vec cannot fail")
+            encode(&light)
         }
     }
+}
+
+/// The state snapshot as stored (on the consortium chain without its history), if any.
+fn read_snapshot(read: &redb::ReadTransaction) -> Result<Option<ChainState>, StoreError> {
+    let meta = read.open_table(META).map_err(storage)?;
+    let Some(bytes) = meta.get(STATE_KEY).map_err(storage)? else {
+        return Ok(None);
+    };
+    postcard::from_bytes(bytes.value())
+        .map(Some)
+        .map_err(|error| StoreError::Corrupt(format!("state snapshot: {error}")))
 }
 
 fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
@@ -224,7 +235,9 @@ impl Store {
                     });
                 }
                 store.index_log_order()?;
-                store.move_history_out_of_the_snapshot()?;
+                if genesis.consortium.is_some() {
+                    store.move_history_out_of_the_snapshot()?;
+                }
             }
             None => {
                 let state = genesis.initial_state()?;
@@ -256,13 +269,8 @@ impl Store {
     /// The state after the last committed block.
     pub fn state(&self) -> Result<ChainState, StoreError> {
         let read = self.db.begin_read().map_err(storage)?;
-        let meta = read.open_table(META).map_err(storage)?;
-        let bytes = meta
-            .get(STATE_KEY)
-            .map_err(storage)?
-            .ok_or_else(|| StoreError::Corrupt("no state snapshot".into()))?;
-        let mut state: ChainState = postcard::from_bytes(bytes.value())
-            .map_err(|error| StoreError::Corrupt(format!("state snapshot: {error}")))?;
+        let mut state =
+            read_snapshot(&read)?.ok_or_else(|| StoreError::Corrupt("no state snapshot".into()))?;
         if let Some(consortium) = &mut state.consortium {
             read_history(&read, consortium)?;
         }
@@ -277,12 +285,9 @@ impl Store {
             if open_optional(&read, CONTRACTS)?.is_some() {
                 return Ok(());
             }
-            let meta = read.open_table(META).map_err(storage)?;
-            let Some(bytes) = meta.get(STATE_KEY).map_err(storage)? else {
+            let Some(state) = read_snapshot(&read)? else {
                 return Ok(());
             };
-            let state: ChainState = postcard::from_bytes(bytes.value())
-                .map_err(|error| StoreError::Corrupt(format!("state snapshot: {error}")))?;
             state
         };
         let Some(consortium) = &state.consortium else {

@@ -342,11 +342,13 @@ impl ChainHandle {
         if self.is_observer() {
             return 0;
         }
+        let hashed: Vec<(Digest, Transaction)> =
+            txs.into_iter().map(|tx| (tx.hash(), tx)).collect();
         let (hashes, transactions): (Vec<Digest>, Vec<Transaction>) = {
             let mempool = self.inner.mempool.lock().expect("lock");
             let outcomes = self.inner.outcomes.lock().expect("lock");
-            txs.into_iter()
-                .map(|tx| (tx.hash(), tx))
+            hashed
+                .into_iter()
                 .filter(|(hash, _)| !mempool.contains(hash) && !outcomes.map.contains_key(hash))
                 .unzip()
         };

@@ -35,7 +35,7 @@ pub type Candidate = (Digest, Arc<Transaction>, Arc<[Digest]>);
 
 #[derive(Default)]
 pub struct Mempool {
-    /// Each waiting transaction with its encoded size in bytes.
+    /// The waiting transactions, oldest first.
     queue: VecDeque<Waiting>,
     hashes: HashSet<Digest>,
     ids: HashMap<EntryId, Digest>,

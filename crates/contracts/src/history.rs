@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use imbl::ordmap::DiffItem;
+use imbl::OrdMap;
 
 use crate::consortium::{Anchor, Consortium};
 use crate::contract::Contract;
@@ -47,6 +48,23 @@ impl HistoryChanges {
     }
 }
 
+/// The keys whose values differ between two maps, with the new value (`None`: removed).
+fn changed<K: Ord + Clone, V: PartialEq + Clone>(
+    before: &OrdMap<K, V>,
+    after: &OrdMap<K, V>,
+) -> Vec<(K, Option<V>)> {
+    before
+        .diff(after)
+        .map(|item| match item {
+            DiffItem::Add(key, value)
+            | DiffItem::Update {
+                new: (key, value), ..
+            } => (key.clone(), Some(value.clone())),
+            DiffItem::Remove(key, _) => (key.clone(), None),
+        })
+        .collect()
+}
+
 impl Consortium {
     /// What changed in the history from `before` (`None`: an empty history) to `self`. The maps
     /// share their unchanged parts, which the comparison skips: its cost is that of the change.
@@ -59,29 +77,8 @@ impl Consortium {
                 &empty
             }
         };
-        let contracts = before
-            .contracts
-            .diff(&self.contracts)
-            .map(|item| match item {
-                DiffItem::Add(id, contract)
-                | DiffItem::Update {
-                    new: (id, contract),
-                    ..
-                } => (id.clone(), Some(contract.clone())),
-                DiffItem::Remove(id, _) => (id.clone(), None),
-            })
-            .collect();
-        let sealed = before
-            .sealed
-            .diff(&self.sealed)
-            .map(|item| match item {
-                DiffItem::Add(id, terms)
-                | DiffItem::Update {
-                    new: (id, terms), ..
-                } => (id.clone(), Some(terms.clone())),
-                DiffItem::Remove(id, _) => (id.clone(), None),
-            })
-            .collect();
+        let contracts = changed(&before.contracts, &self.contracts);
+        let sealed = changed(&before.sealed, &self.sealed);
         let anchors = before
             .anchors
             .diff(&self.anchors)

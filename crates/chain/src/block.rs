@@ -45,9 +45,56 @@ pub struct Header {
 pub struct Block {
     pub header: Header,
     pub transactions: Vec<Transaction>,
+    /// The canonical bytes, once known: not part of the block (never encoded, compared or
+    /// cloned).
+    #[serde(skip)]
+    encoded: Encoded,
+}
+
+/// A block's canonical bytes, kept after the first encoding or from the bytes it was decoded
+/// from.
+///
+/// A block is encoded to be sized, written to consensus storage twice, sent to each peer and
+/// stored in the chain's store; with entries carrying sealed fields, each encoding was a
+/// noticeable share of a validator's work. A clone starts without the bytes, so a copy that is
+/// changed (tests build faulty blocks that way) is encoded from what it holds; the original is
+/// never changed after it was built or decoded.
+#[derive(Default)]
+struct Encoded(std::sync::OnceLock<std::sync::Arc<[u8]>>);
+
+impl Clone for Encoded {
+    fn clone(&self) -> Encoded {
+        Encoded::default()
+    }
+}
+
+impl PartialEq for Encoded {
+    fn eq(&self, _: &Encoded) -> bool {
+        true
+    }
+}
+
+impl Eq for Encoded {}
+
+impl std::fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.get() {
+            Some(bytes) => write!(f, "<{} bytes>", bytes.len()),
+            None => f.write_str("<not encoded>"),
+        }
+    }
 }
 
 impl Block {
+    /// A block of `transactions` under `header`.
+    pub fn new(header: Header, transactions: Vec<Transaction>) -> Block {
+        Block {
+            header,
+            transactions,
+            encoded: Encoded::default(),
+        }
+    }
+
     pub fn tx_root(transactions: &[Transaction]) -> Digest {
         let leaves: Vec<Digest> = transactions.iter().map(Transaction::hash).collect();
         merkle_root(&leaves)
@@ -61,8 +108,13 @@ impl Block {
         self.transactions.iter().map(Transaction::entry_count).sum()
     }
 
-    fn encode_body(&self) -> Vec<u8> {
-        postcard::to_stdvec(self).expect("serialising to a Vec cannot fail")
+    /// The canonical bytes, encoded on first use.
+    fn encoded(&self) -> &[u8] {
+        self.encoded.0.get_or_init(|| {
+            postcard::to_stdvec(self)
+                .expect("serialising to a Vec cannot fail")
+                .into()
+        })
     }
 
     /// Decodes and checks the transaction root.
@@ -70,7 +122,7 @@ impl Block {
         if bytes.len() > BLOCK_BYTES_MAX {
             return Err(BlockDecodeError::TooLarge { bytes: bytes.len() });
         }
-        let (block, rest): (Block, &[u8]) = postcard::take_from_bytes(bytes)
+        let (mut block, rest): (Block, &[u8]) = postcard::take_from_bytes(bytes)
             .map_err(|error| BlockDecodeError::Malformed(error.to_string()))?;
         // One block has one encoding: trailing bytes would give two byte strings one digest.
         if !rest.is_empty() {
@@ -86,12 +138,18 @@ impl Block {
                 height: block.header.height,
             });
         }
+        block.encoded = Encoded(std::sync::OnceLock::from(std::sync::Arc::<[u8]>::from(bytes)));
         Ok(block)
     }
 
     /// The canonical bytes, as stored and sent.
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.encode_body()
+        self.encoded().to_vec()
+    }
+
+    /// The canonical bytes without a copy.
+    pub fn bytes(&self) -> &[u8] {
+        self.encoded()
     }
 }
 
@@ -137,15 +195,15 @@ impl commonware_consensus::Block for Block {
 // The consensus engine moves blocks as length-prefixed postcard bytes.
 impl Write for Block {
     fn write(&self, buf: &mut impl BufMut) {
-        let body = self.encode_body();
+        let body = self.encoded();
         buf.put_u32(body.len() as u32);
-        buf.put_slice(&body);
+        buf.put_slice(body);
     }
 }
 
 impl EncodeSize for Block {
     fn encode_size(&self) -> usize {
-        4 + postcard::experimental::serialized_size(self).expect("sizing cannot fail")
+        4 + self.encoded().len()
     }
 }
 

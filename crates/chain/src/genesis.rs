@@ -168,10 +168,7 @@ impl Genesis {
     /// The height-zero block every validator starts from.
     pub fn block(&self) -> Result<Block, GenesisError> {
         let state = self.initial_state()?;
-        Ok(Block {
-            header: self.header(&state),
-            transactions: Vec::new(),
-        })
+        Ok(Block::new(self.header(&state), Vec::new()))
     }
 
     pub fn read(path: &std::path::Path) -> Result<Genesis, GenesisError> {

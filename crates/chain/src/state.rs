@@ -858,10 +858,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
         self.state.height = self.height;
         self.state.time_ms = self.time_ms;
         self.state.tip = header_digest(&header).0;
-        let block = Block {
-            header,
-            transactions,
-        };
+        let block = Block::new(header, transactions);
         let history = match &self.state.consortium {
             Some(after) => after.history_changes(self.consortium_before.as_ref()),
             None => HistoryChanges::default(),

@@ -311,8 +311,8 @@ pub fn with_bad_signature(tx: Transaction) -> Transaction {
 /// time and transaction root but zeroed state and log roots. For blocks that must fail before
 /// their roots are compared.
 pub fn forge(parent: &ChainState, time_ms: u64, transactions: Vec<Transaction>) -> Block {
-    Block {
-        header: Header {
+    Block::new(
+        Header {
             chain: parent.chain_hash(),
             height: parent.height + 1,
             parent: parent.tip,
@@ -323,7 +323,7 @@ pub fn forge(parent: &ChainState, time_ms: u64, transactions: Vec<Transaction>) 
             state_root: [0; 32],
         },
         transactions,
-    }
+    )
 }
 
 /// `build_block` on committed state (no pending ancestors); panics if it rejects anything.

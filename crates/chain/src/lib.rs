@@ -47,7 +47,9 @@ pub use state::{
     linked_ids, BlockError, ChainState, CommittedEntry, Executed, Executor, MemberRecord, Overlay,
     Pending, TxError,
 };
-pub use store::{snapshot_bytes, EntryFilter, EntryPage, Store, StoreAt, StoreError};
+pub use store::{
+    snapshot_bytes, EntryFilter, EntryPage, Store, StoreAt, StoreError, BLOCK_CHUNK_BYTES,
+};
 pub use tx::{
     batch_root, entry_leaf, entry_leaves, verify_signatures, verify_signatures_of,
     verify_signatures_with, ReadRecord, SignedBatch, SignedTx, Transaction, TxBody,

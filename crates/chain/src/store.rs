@@ -19,7 +19,20 @@ use crate::{
 };
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
-const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+
+/// Blocks by (height, chunk): each block's canonical bytes cut into [`BLOCK_CHUNK_BYTES`] pieces.
+///
+/// redb keeps a value in one page whose size is a power of two, allocated zeroed and written
+/// whole. A block of 2 MiB and a few bytes took a 4 MiB page, so every byte of a full block was
+/// zeroed, copied and written about twice; in pieces that each fill a 64 KiB page, once.
+const BLOCK_CHUNKS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("block_chunks");
+
+/// Bytes of one piece of a stored block: a 64 KiB page less room for redb's leaf header and key.
+pub const BLOCK_CHUNK_BYTES: usize = 64 * 1024 - 256;
+
+/// Blocks whole by height, as stores written before [`BLOCK_CHUNKS`] hold them. Read, and
+/// removed when a block is replaced, never written.
+const LEGACY_BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 pub(crate) const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
 /// Finalization certificates by height, in the consensus engine's encoding (opaque here). A block
 /// finalized only through a descendant's certificate has none of its own.
@@ -176,6 +189,54 @@ fn read_history(
     Ok(())
 }
 
+/// Writes a block's bytes as chunks under `height`.
+fn write_block(
+    write: &redb::WriteTransaction,
+    height: u64,
+    bytes: &[u8],
+) -> Result<(), StoreError> {
+    let mut chunks = write.open_table(BLOCK_CHUNKS).map_err(storage)?;
+    for (index, chunk) in bytes.chunks(BLOCK_CHUNK_BYTES).enumerate() {
+        let index = u32::try_from(index).expect("a block has far fewer than 2^32 chunks");
+        chunks.insert((height, index), chunk).map_err(storage)?;
+    }
+    Ok(())
+}
+
+/// The stored bytes of the block at `height`: its chunks joined, or the whole block of an older
+/// store.
+fn read_block(read: &redb::ReadTransaction, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+    if let Some(chunks) = open_optional(read, BLOCK_CHUNKS)? {
+        let mut bytes = Vec::new();
+        let mut found = false;
+        for item in chunks
+            .range((height, 0)..=(height, u32::MAX))
+            .map_err(storage)?
+        {
+            let (_, chunk) = item.map_err(storage)?;
+            bytes.extend_from_slice(chunk.value());
+            found = true;
+        }
+        if found {
+            return Ok(Some(bytes));
+        }
+    }
+    let Some(legacy) = open_optional(read, LEGACY_BLOCKS)? else {
+        return Ok(None);
+    };
+    let value = legacy.get(height).map_err(storage)?;
+    Ok(value.map(|bytes| bytes.value().to_vec()))
+}
+
+/// The height of the last block an older store holds whole, if any.
+fn last_legacy_height(read: &redb::ReadTransaction) -> Result<Option<u64>, StoreError> {
+    let Some(legacy) = open_optional(read, LEGACY_BLOCKS)? else {
+        return Ok(None);
+    };
+    let last = legacy.last().map_err(storage)?;
+    Ok(last.map(|(height, _)| height.value()))
+}
+
 fn storage<E: std::fmt::Display>(error: E) -> StoreError {
     StoreError::Storage(error.to_string())
 }
@@ -194,6 +255,9 @@ fn open_optional<K: redb::Key + 'static, V: redb::Value + 'static>(
 
 pub struct Store {
     db: Database,
+    /// The last height an older store holds whole in [`LEGACY_BLOCKS`]: fixed once the store is
+    /// open, because new blocks are written in chunks only.
+    legacy_tip: Option<u64>,
 }
 
 impl Store {
@@ -211,8 +275,24 @@ impl Store {
         Store::init(db, genesis)
     }
 
+    /// A store over an open database, with the tip of its whole-block table read.
+    fn over(db: Database) -> Result<Store, StoreError> {
+        let legacy_tip = last_legacy_height(&db.begin_read().map_err(storage)?)?;
+        Ok(Store { db, legacy_tip })
+    }
+
+    /// The height of the last stored block, in either layout, as `write` sees it.
+    fn last_height(&self, write: &redb::WriteTransaction) -> Result<Option<u64>, StoreError> {
+        let chunks = write.open_table(BLOCK_CHUNKS).map_err(storage)?;
+        let chunked = chunks
+            .last()
+            .map_err(storage)?
+            .map(|(key, _)| key.value().0);
+        Ok(chunked.max(self.legacy_tip))
+    }
+
     fn init(db: Database, genesis: &Genesis) -> Result<Store, StoreError> {
-        let store = Store { db };
+        let store = Store::over(db)?;
         let existing = {
             let read = store.db.begin_read().map_err(storage)?;
             match read.open_table(META) {
@@ -253,10 +333,7 @@ impl Store {
                     if let Some(consortium) = &state.consortium {
                         write_history(&write, &consortium.history_changes(None))?;
                     }
-                    let mut blocks = write.open_table(BLOCKS).map_err(storage)?;
-                    blocks
-                        .insert(0, block.to_bytes().as_slice())
-                        .map_err(storage)?;
+                    write_block(&write, 0, block.bytes())?;
                     write.open_table(ENTRIES).map_err(storage)?;
                     write.open_table(LOG_ORDER).map_err(storage)?;
                 }
@@ -323,18 +400,15 @@ impl Store {
                     .insert(block.height(), certificate)
                     .map_err(storage)?;
             }
-            let mut blocks = write.open_table(BLOCKS).map_err(storage)?;
-            if let Some((last, _)) = blocks.last().map_err(storage)? {
-                if last.value() + 1 != block.height() {
+            if let Some(last) = self.last_height(&write)? {
+                if last + 1 != block.height() {
                     return Err(StoreError::OutOfOrder {
                         got: block.height(),
-                        stored: last.value(),
+                        stored: last,
                     });
                 }
             }
-            blocks
-                .insert(block.height(), block.to_bytes().as_slice())
-                .map_err(storage)?;
+            write_block(&write, block.height(), block.bytes())?;
             let mut entries = write.open_table(ENTRIES).map_err(storage)?;
             for committed in &executed.entries {
                 let bytes = postcard::to_stdvec(committed).expect("serialise");
@@ -412,11 +486,10 @@ impl Store {
 
     pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
         let read = self.db.begin_read().map_err(storage)?;
-        let blocks = read.open_table(BLOCKS).map_err(storage)?;
-        let Some(bytes) = blocks.get(height).map_err(storage)? else {
+        let Some(bytes) = read_block(&read, height)? else {
             return Ok(None);
         };
-        Block::decode_checked(bytes.value())
+        Block::decode_checked(&bytes)
             .map(Some)
             .map_err(|error| StoreError::Corrupt(format!("block {height}: {error}")))
     }
@@ -433,13 +506,21 @@ impl Store {
         }
         let write = self.db.begin_write().map_err(storage)?;
         {
-            let mut blocks = write.open_table(BLOCKS).map_err(storage)?;
-            if blocks.get(height).map_err(storage)?.is_none() {
+            let mut chunks = write.open_table(BLOCK_CHUNKS).map_err(storage)?;
+            let removed = chunks
+                .extract_from_if((height, 0)..=(height, u32::MAX), |_, _| true)
+                .map_err(storage)?
+                .count();
+            drop(chunks);
+            let legacy = self.legacy_tip.is_some() && {
+                let mut legacy = write.open_table(LEGACY_BLOCKS).map_err(storage)?;
+                let removed = legacy.remove(height).map_err(storage)?.is_some();
+                removed
+            };
+            if removed == 0 && !legacy {
                 return Err(StoreError::Corrupt(format!("no block {height} to replace")));
             }
-            blocks
-                .insert(height, block.to_bytes().as_slice())
-                .map_err(storage)?;
+            write_block(&write, height, block.bytes())?;
         }
         write.commit().map_err(storage)
     }
@@ -590,9 +671,14 @@ impl Store {
     /// The height of the last committed block.
     pub fn height(&self) -> Result<u64, StoreError> {
         let read = self.db.begin_read().map_err(storage)?;
-        let blocks = read.open_table(BLOCKS).map_err(storage)?;
-        let last = blocks.last().map_err(storage)?;
-        Ok(last.map(|(height, _)| height.value()).unwrap_or(0))
+        let chunked = match open_optional(&read, BLOCK_CHUNKS)? {
+            Some(chunks) => chunks
+                .last()
+                .map_err(storage)?
+                .map(|(key, _)| key.value().0),
+            None => None,
+        };
+        Ok(chunked.max(self.legacy_tip).unwrap_or(0))
     }
 }
 
@@ -651,7 +737,7 @@ impl Store {
             )));
         }
         let db = Database::open(path).map_err(storage)?;
-        let store = Store { db };
+        let store = Store::over(db)?;
         let bytes = {
             let read = store.db.begin_read().map_err(storage)?;
             let meta = read.open_table(META).map_err(storage)?;
@@ -669,20 +755,25 @@ impl Store {
     /// The heights of the stored blocks, in key order.
     pub fn block_heights(&self) -> Result<Vec<u64>, StoreError> {
         let read = self.db.begin_read().map_err(storage)?;
-        let blocks = read.open_table(BLOCKS).map_err(storage)?;
-        let mut heights = Vec::new();
-        for item in blocks.iter().map_err(storage)? {
-            let (key, _) = item.map_err(storage)?;
-            heights.push(key.value());
+        let mut heights = std::collections::BTreeSet::new();
+        if let Some(chunks) = open_optional(&read, BLOCK_CHUNKS)? {
+            for item in chunks.iter().map_err(storage)? {
+                let (key, _) = item.map_err(storage)?;
+                heights.insert(key.value().0);
+            }
         }
-        Ok(heights)
+        if let Some(legacy) = open_optional(&read, LEGACY_BLOCKS)? {
+            for item in legacy.iter().map_err(storage)? {
+                let (key, _) = item.map_err(storage)?;
+                heights.insert(key.value());
+            }
+        }
+        Ok(heights.into_iter().collect())
     }
 
     pub fn raw_block(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let read = self.db.begin_read().map_err(storage)?;
-        let blocks = read.open_table(BLOCKS).map_err(storage)?;
-        let value = blocks.get(height).map_err(storage)?;
-        Ok(value.map(|bytes| bytes.value().to_vec()))
+        read_block(&read, height)
     }
 
     pub fn raw_entry(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {

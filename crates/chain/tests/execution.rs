@@ -7,6 +7,7 @@ mod common;
 use std::collections::HashMap;
 
 use bytes::Bytes;
+use redb::ReadableTable;
 use commonware_codec::{Decode, Encode, EncodeSize, Error as CodecError};
 use tally_chain::{
     build_block, execute_block, execute_block_with, header_digest, replay, Block, BlockDecodeError,
@@ -1772,6 +1773,91 @@ fn the_store_commits_blocks_only_in_order_and_replay_names_the_bad_block() {
             source: BlockError::WrongHeight { got: 2, parent: 0 }
         }
     ));
+}
+
+/// A block of many chunks is stored in pieces and read back whole; a store written before
+/// blocks were chunked (whole blocks in the "blocks" table) still reads, grows and repairs.
+#[test]
+fn blocks_are_stored_in_chunks_and_whole_blocks_of_older_stores_still_read() {
+    const LEGACY: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("blocks");
+    const CHUNKS: redb::TableDefinition<(u64, u32), &[u8]> =
+        redb::TableDefinition::new("block_chunks");
+    let fx = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chain.redb");
+    let store = Store::open(&path, &fx.genesis).unwrap();
+    let state = store.state().unwrap();
+    let entries = (0..4_000)
+        .map(|n| simple(&format!("big-{n}"), BANK, OPENING_EQUITY, 100 + n))
+        .collect();
+    let (block1, executed1) = build_all(&state, &store, T0 + 1, vec![batch(&fx.finance, entries)]);
+    let bytes = block1.to_bytes();
+    assert!(
+        bytes.len() > 3 * tally_chain::BLOCK_CHUNK_BYTES,
+        "{} bytes",
+        bytes.len()
+    );
+    store.commit(&block1, &executed1).unwrap();
+    assert_eq!(store.block(1).unwrap(), Some(block1.clone()));
+    assert_eq!(store.raw_block(1).unwrap(), Some(bytes.clone()));
+    drop(store);
+
+    // Make it an older store: every block whole in the legacy table, no chunks.
+    let db = redb::Database::open(&path).unwrap();
+    let write = db.begin_write().unwrap();
+    {
+        let mut chunks = write.open_table(CHUNKS).unwrap();
+        let mut legacy = write.open_table(LEGACY).unwrap();
+        for height in [0, 1] {
+            let mut whole = Vec::new();
+            for item in chunks.range((height, 0)..=(height, u32::MAX)).unwrap() {
+                whole.extend_from_slice(item.unwrap().1.value());
+            }
+            legacy.insert(height, whole.as_slice()).unwrap();
+        }
+        chunks.retain(|_, _| false).unwrap();
+    }
+    write.commit().unwrap();
+    drop(db);
+
+    let store = Store::open(&path, &fx.genesis).unwrap();
+    assert_eq!(store.height().unwrap(), 1);
+    assert_eq!(store.block_heights().unwrap(), vec![0, 1]);
+    assert_eq!(store.block(1).unwrap(), Some(block1.clone()));
+    // The next block must follow the legacy tip, and then goes into chunks.
+    let error = store.commit(&block1, &executed1).unwrap_err();
+    assert!(matches!(
+        error,
+        tally_chain::StoreError::OutOfOrder { got: 1, stored: 1 }
+    ));
+    let (block2, executed2) = build_all(
+        &executed1.state,
+        &store,
+        T0 + 2,
+        vec![post(&fx.finance, simple("after", BANK, OPENING_EQUITY, 7))],
+    );
+    store.commit(&block2, &executed2).unwrap();
+    assert_eq!(store.height().unwrap(), 2);
+    assert_eq!(store.block_heights().unwrap(), vec![0, 1, 2]);
+    assert_eq!(store.block(2).unwrap(), Some(block2.clone()));
+    // A legacy block replaced is written in chunks, and read from them.
+    store.replace_block(1, &block1).unwrap();
+    assert_eq!(store.raw_block(1).unwrap(), Some(bytes));
+    let error = store.replace_block(5, &block1).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "stored data is corrupt: replacement for block 5 is block 1"
+    );
+    drop(store);
+    let db = redb::Database::open(&path).unwrap();
+    let read = db.begin_read().unwrap();
+    assert!(read.open_table(LEGACY).unwrap().get(1).unwrap().is_none());
+    assert!(read
+        .open_table(CHUNKS)
+        .unwrap()
+        .get((1, 3))
+        .unwrap()
+        .is_some());
 }
 
 // ------------------------------------------------------------------------------------------

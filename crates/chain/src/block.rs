@@ -138,7 +138,9 @@ impl Block {
                 height: block.header.height,
             });
         }
-        block.encoded = Encoded(std::sync::OnceLock::from(std::sync::Arc::<[u8]>::from(bytes)));
+        block.encoded = Encoded(std::sync::OnceLock::from(std::sync::Arc::<[u8]>::from(
+            bytes,
+        )));
         Ok(block)
     }
 

@@ -256,7 +256,7 @@ impl Sealing {
                         epochs: Vec::new(),
                         revoked: BTreeSet::new(),
                     };
-                    (category.clone(), keys)
+                    (*category, keys)
                 })
                 .collect(),
         }
@@ -273,7 +273,7 @@ impl Sealing {
         self.categories
             .get(category)
             .ok_or_else(|| SealingError::UnknownCategory {
-                category: category.clone(),
+                category: *category,
                 known: self.known(),
             })
     }
@@ -292,8 +292,8 @@ impl Sealing {
         self.category(category)?
             .epochs
             .get(epoch as usize)
-            .ok_or_else(|| SealingError::UnknownEpoch {
-                category: category.clone(),
+            .ok_or(SealingError::UnknownEpoch {
+                category: *category,
                 epoch,
             })
     }
@@ -304,17 +304,17 @@ impl Sealing {
         match self.epoch(category, epoch)?.status {
             EpochStatus::Active => Ok(()),
             EpochStatus::Erased => Err(SealingError::Erased {
-                category: category.clone(),
+                category: *category,
                 epoch,
             }),
             EpochStatus::Retired => match keys.active() {
                 Some(current) => Err(SealingError::Retired {
-                    category: category.clone(),
+                    category: *category,
                     epoch,
                     current,
                 }),
                 None => Err(SealingError::NoActiveEpoch {
-                    category: category.clone(),
+                    category: *category,
                 }),
             },
         }
@@ -330,15 +330,15 @@ impl Sealing {
         let record = self.epoch(category, epoch)?;
         if record.status == EpochStatus::Erased {
             return Err(SealingError::Erased {
-                category: category.clone(),
+                category: *category,
                 epoch,
             });
         }
         record
             .grants
             .get(member)
-            .ok_or_else(|| SealingError::NotAuthorised {
-                category: category.clone(),
+            .ok_or(SealingError::NotAuthorised {
+                category: *category,
                 epoch,
                 member: *member,
             })
@@ -368,13 +368,13 @@ impl Sealing {
                 let keys = self.category(category)?;
                 if keys.epochs.len() >= EPOCHS_PER_CATEGORY_MAX {
                     return Err(SealingError::TooManyEpochs {
-                        category: category.clone(),
+                        category: *category,
                     });
                 }
                 let epoch = keys.epochs.len() as u32;
                 if *given != epoch {
                     return Err(SealingError::EpochOutOfOrder {
-                        category: category.clone(),
+                        category: *category,
                         given: *given,
                         next: epoch,
                     });
@@ -402,7 +402,7 @@ impl Sealing {
                 let record = self.epoch(category, *epoch)?;
                 if record.status == EpochStatus::Erased {
                     return Err(SealingError::Erased {
-                        category: category.clone(),
+                        category: *category,
                         epoch: *epoch,
                     });
                 }
@@ -423,7 +423,7 @@ impl Sealing {
                 let record = self.epoch(category, *epoch)?;
                 if record.status == EpochStatus::Erased {
                     return Err(SealingError::Erased {
-                        category: category.clone(),
+                        category: *category,
                         epoch: *epoch,
                     });
                 }
@@ -498,13 +498,13 @@ fn check_grants(
             return Err(SealingError::NotReader {
                 member,
                 role: standing.role.as_str(),
-                category: category.clone(),
+                category: *category,
             });
         }
         if keys.revoked.contains(&member) {
             return Err(SealingError::ReaderRevoked {
                 member,
-                category: category.clone(),
+                category: *category,
             });
         }
         if grant.wrapped.len() > WRAPPED_GRANT_LEN_MAX {
@@ -516,7 +516,7 @@ fn check_grants(
         if existing.is_some_and(|epoch| epoch.grants.contains_key(&member)) {
             return Err(SealingError::AlreadyGranted {
                 member,
-                category: category.clone(),
+                category: *category,
                 epoch,
             });
         }

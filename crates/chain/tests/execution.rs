@@ -7,8 +7,8 @@ mod common;
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use redb::ReadableTable;
 use commonware_codec::{Decode, Encode, EncodeSize, Error as CodecError};
+use redb::ReadableTable;
 use tally_chain::{
     build_block, execute_block, execute_block_with, header_digest, replay, Block, BlockDecodeError,
     BlockError, ChainState, CloseError, ClosePolicy, CloseProgress, CloseSigner, Closing, Executed,

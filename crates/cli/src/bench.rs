@@ -351,7 +351,7 @@ async fn open_customer_epoch(
     };
     let wrapped = tally_privacy::wrap_key(&secret, &context, &mut rng)?;
     let change = tally_chain::KeyChange::OpenEpoch {
-        category: pii.clone(),
+        category: pii,
         epoch: 0,
         public: public.to_bytes(),
         grants: vec![tally_chain::KeyGrant {

@@ -370,7 +370,7 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                 // The secret is on disk before the chain knows the epoch: no epoch without it.
                 write_secret(&out, &secret)?;
                 let change = KeyChange::OpenEpoch {
-                    category: category.clone(),
+                    category,
                     epoch,
                     public: secret.public_key().to_bytes(),
                     grants: keys,
@@ -425,7 +425,7 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                     members.iter().map(|m| member_arg(m)).collect::<Result<_, _>>()?;
                 let keys = grants_for(&admin.chain_id, &category, epoch, &secret, &members)?;
                 let change = KeyChange::Grant {
-                    category: category.clone(),
+                    category,
                     epoch,
                     grants: keys,
                 };
@@ -444,7 +444,7 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                 let member = member_arg(&member)?;
                 let admin = admin.connect().await?;
                 let change = KeyChange::RevokeReader {
-                    category: category.clone(),
+                    category,
                     member,
                 };
                 let what = format!("revocation of {member} from {category}");
@@ -462,7 +462,7 @@ pub fn epoch(command: EpochCommand) -> anyhow::Result<()> {
                 let category = category_arg(&category)?;
                 let admin = admin.connect().await?;
                 let change = KeyChange::EraseEpoch {
-                    category: category.clone(),
+                    category,
                     epoch,
                 };
                 let what = format!("erasure of {category} epoch {epoch}");

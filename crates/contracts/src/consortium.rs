@@ -304,7 +304,7 @@ impl Consortium {
         let already: Vec<tally_ledger::FieldName> = self
             .sealed_terms(id)
             .iter()
-            .flat_map(|terms| terms.fields.iter().map(|field| field.name.clone()))
+            .flat_map(|terms| terms.fields.iter().map(|field| field.name))
             .collect();
         terms.check(id, &already)?;
         let event = EventKind::TermsSealed {

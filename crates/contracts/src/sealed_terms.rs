@@ -103,7 +103,7 @@ impl SealedTerms {
     pub fn commitments(&self) -> Vec<(FieldName, [u8; COMMITMENT_BYTES])> {
         self.fields
             .iter()
-            .map(|field| (field.name.clone(), field.commitment))
+            .map(|field| (field.name, field.commitment))
             .collect()
     }
 }

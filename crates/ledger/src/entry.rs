@@ -506,8 +506,8 @@ impl EntryDraft {
             let keyed = |key: &SealKey| key.category == field.category && key.epoch == field.epoch;
             if !self.seal_keys.iter().any(keyed) {
                 return Err(EntryError::MissingSealKey {
-                    name: field.name.clone(),
-                    category: field.category.clone(),
+                    name: field.name,
+                    category: field.category,
                     epoch: field.epoch,
                 });
             }
@@ -529,7 +529,7 @@ impl EntryDraft {
             };
             if let Some(problem) = problem {
                 return Err(EntryError::SealKey {
-                    category: key.category.clone(),
+                    category: key.category,
                     epoch: key.epoch,
                     problem,
                 });
@@ -569,14 +569,12 @@ pub fn check_sealed_fields(fields: &[SealedField]) -> Result<(), EntryError> {
     }
     for (index, field) in fields.iter().enumerate() {
         if fields[..index].iter().any(|seen| seen.name == field.name) {
-            return Err(EntryError::DuplicateSealedField {
-                name: field.name.clone(),
-            });
+            return Err(EntryError::DuplicateSealedField { name: field.name });
         }
         let len = field.ciphertext.len();
         if !(SEALED_CIPHERTEXT_LEN_MIN..=SEALED_CIPHERTEXT_LEN_MAX).contains(&len) {
             return Err(EntryError::SealedLength {
-                name: field.name.clone(),
+                name: field.name,
                 len,
                 min: SEALED_CIPHERTEXT_LEN_MIN,
                 max: SEALED_CIPHERTEXT_LEN_MAX,

@@ -121,10 +121,57 @@ fn check_name(
     Ok(())
 }
 
+/// Bytes an [`Inline`] name holds: the longer of the two name limits.
+const INLINE_NAME_BYTES: usize = 32;
+const _: () =
+    assert!(CATEGORY_LEN_MAX <= INLINE_NAME_BYTES && FIELD_NAME_LEN_MAX <= INLINE_NAME_BYTES);
+
+/// A checked name kept in place, padded with zeros: no allocation to decode, clone or drop one.
+///
+/// Every sealed field carries a name and a category, and an entry with seven sealed fields is
+/// decoded, cloned and dropped several times on its way into the chain; as `String`s that was
+/// fourteen allocations each time. Names never contain a zero byte (their characters are
+/// checked), so the zero padding marks the end, and comparing the padded bytes orders names as
+/// their text.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Inline([u8; INLINE_NAME_BYTES]);
+
+impl Inline {
+    /// `text`, which has been checked: at most [`INLINE_NAME_BYTES`] bytes, none of them zero.
+    fn new(text: &str) -> Inline {
+        let mut bytes = [0u8; INLINE_NAME_BYTES];
+        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        Inline(bytes)
+    }
+
+    fn as_str(&self) -> &str {
+        let len = self
+            .0
+            .iter()
+            .position(|&byte| byte == 0)
+            .unwrap_or(INLINE_NAME_BYTES);
+        std::str::from_utf8(&self.0[..len]).expect("a checked name is ASCII")
+    }
+}
+
+/// Reads a name as text, borrowed where the format allows, and checks it with `check`.
+struct NameVisitor<T>(fn(&str) -> Result<T, NameError>);
+
+impl<T> serde::de::Visitor<'_> for NameVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<T, E> {
+        (self.0)(text).map_err(E::custom)
+    }
+}
+
 /// A key category: the kind of sensitive data a key protects, and so who may read it.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Deserialize)]
-#[serde(try_from = "String")]
-pub struct Category(String);
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Category(Inline);
 
 impl Category {
     /// Customers' personal data: name, e-mail, phone, addresses.
@@ -144,27 +191,27 @@ impl Category {
             '-',
             "lowercase letters, digits and '-'",
         )?;
-        Ok(Category(text.to_owned()))
+        Ok(Category(Inline::new(text)))
     }
 
     /// The customer-pii category.
     pub fn customer_pii() -> Category {
-        Category(Self::CUSTOMER_PII.to_owned())
+        Category(Inline::new(Self::CUSTOMER_PII))
     }
 
     /// The partner-banking category.
     pub fn partner_banking() -> Category {
-        Category(Self::PARTNER_BANKING.to_owned())
+        Category(Inline::new(Self::PARTNER_BANKING))
     }
 
     /// The contract-private category.
     pub fn contract_private() -> Category {
-        Category(Self::CONTRACT_PRIVATE.to_owned())
+        Category(Inline::new(Self::CONTRACT_PRIVATE))
     }
 
     /// The name.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
@@ -176,31 +223,40 @@ impl TryFrom<String> for Category {
     }
 }
 
-// Written as the text it is: the bytes serde's `into = "String"` wrote, without cloning the name
-// first. Every sealed field carries a name and a category, and an entry is encoded many times
-// on the ingest path (hashed, sent, stored), so the clone was an allocation per name each time.
+// Written as the text it is, so the bytes are those of a `String`.
 impl Serialize for Category {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Category {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(NameVisitor(Category::new))
     }
 }
 
 impl From<Category> for String {
     fn from(category: Category) -> String {
-        category.0
+        category.as_str().to_owned()
     }
 }
 
 impl fmt::Display for Category {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Category").field(&self.as_str()).finish()
     }
 }
 
 /// The name of a sealed field within its entry ("customer_name", "address1").
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Deserialize)]
-#[serde(try_from = "String")]
-pub struct FieldName(String);
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FieldName(Inline);
 
 impl FieldName {
     /// Validates a field name: 1 to [`FIELD_NAME_LEN_MAX`] bytes of lowercase ASCII letters,
@@ -213,12 +269,12 @@ impl FieldName {
             '_',
             "lowercase letters, digits and '_'",
         )?;
-        Ok(FieldName(text.to_owned()))
+        Ok(FieldName(Inline::new(text)))
     }
 
     /// The name.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
@@ -230,24 +286,34 @@ impl TryFrom<String> for FieldName {
     }
 }
 
-// Written as the text it is: the bytes serde's `into = "String"` wrote, without cloning the name
-// first. Every sealed field carries a name and a category, and an entry is encoded many times
-// on the ingest path (hashed, sent, stored), so the clone was an allocation per name each time.
+// Written as the text it is, so the bytes are those of a `String`.
 impl Serialize for FieldName {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for FieldName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(NameVisitor(FieldName::new))
     }
 }
 
 impl From<FieldName> for String {
     fn from(name: FieldName) -> String {
-        name.0
+        name.as_str().to_owned()
     }
 }
 
 impl fmt::Display for FieldName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for FieldName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("FieldName").field(&self.as_str()).finish()
     }
 }
 
@@ -371,6 +437,30 @@ mod tests {
         assert_eq!(postcard::from_bytes::<Category>(&bytes).unwrap(), category);
         let bad = postcard::to_stdvec("Customer PII").unwrap();
         assert!(postcard::from_bytes::<Category>(&bad).is_err());
+    }
+
+    #[test]
+    fn names_kept_in_place_order_and_print_as_their_text() {
+        let texts = ["a", "ab", "abc", "address1", "address2", "b", "zip"];
+        let names: Vec<FieldName> = texts.iter().map(|t| FieldName::new(t).unwrap()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(sorted, names, "padded names order as their text");
+        let longest = "a".repeat(FIELD_NAME_LEN_MAX);
+        assert_eq!(FieldName::new(&longest).unwrap().as_str(), longest);
+        assert_eq!(format!("{:?}", names[3]), "FieldName(\"address1\")");
+        assert_eq!(
+            format!("{}", Category::partner_banking()),
+            "partner-banking"
+        );
+        assert_eq!(
+            serde_json::from_str::<Category>("\"Customer PII\"")
+                .unwrap_err()
+                .to_string(),
+            "category 'Customer PII' may contain only lowercase letters, digits and '-' at line 1 column 14"
+        );
+        let category: Category = serde_json::from_value(serde_json::json!("customer-pii")).unwrap();
+        assert_eq!(category, Category::customer_pii());
     }
 
     /// The field as it was derived before ciphertexts were written as byte strings.

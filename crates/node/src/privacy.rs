@@ -355,7 +355,7 @@ fn answer(
                     format!("entry '{}' has no sealed field '{name}'", record.entry),
                 )
             })?;
-        let key = (field.category.clone(), field.epoch);
+        let key = (field.category, field.epoch);
         if let std::collections::btree_map::Entry::Vacant(slot) = grants.entry(key) {
             let grant = state
                 .sealing
@@ -378,7 +378,7 @@ fn answer(
     }
     let seal_keys = seal_keys
         .iter()
-        .filter(|key| grants.contains_key(&(key.category.clone(), key.epoch)))
+        .filter(|key| grants.contains_key(&(key.category, key.epoch)))
         .map(SealKeyJson::from_key)
         .collect();
     Ok(SealedReadJson {

@@ -117,7 +117,7 @@ impl SealedFieldJson {
         let nonce = fixed("nonce", &self.nonce, SEAL_NONCE_BYTES)?;
         let ciphertext = bytes("ciphertext", &self.ciphertext)?;
         Ok(SealedField {
-            name: name.clone(),
+            name,
             category,
             epoch: self.epoch,
             commitment: commitment.try_into().expect("length checked"),

@@ -102,7 +102,7 @@ fn main() {
                 let fields: Vec<(FieldName, &str)> = record
                     .iter()
                     .zip(&names)
-                    .map(|((_, value), name)| (name.clone(), value.as_str()))
+                    .map(|((_, value), name)| (*name, value.as_str()))
                     .collect();
                 let (sealed, seal_key) = sealer
                     .seal_entry(entry_id, &epoch_public, &category, 1, &fields, rng)

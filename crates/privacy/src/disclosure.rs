@@ -50,7 +50,7 @@ impl Disclosure {
     pub fn new(entry_id: &str, name: &FieldName, opened: &Opened) -> Disclosure {
         Disclosure {
             entry_id: entry_id.to_owned(),
-            name: name.clone(),
+            name: *name,
             value: opened.value.clone(),
             salt: opened.salt,
         }
@@ -61,14 +61,12 @@ impl Disclosure {
     pub fn check(&self, field: &SealedField) -> Result<(), DisclosureError> {
         if self.name != field.name {
             return Err(DisclosureError::OtherField {
-                disclosed: self.name.clone(),
-                field: field.name.clone(),
+                disclosed: self.name,
+                field: field.name,
             });
         }
         if commitment(&field.category, &self.name, &self.salt, &self.value) != field.commitment {
-            return Err(DisclosureError::Mismatch {
-                name: self.name.clone(),
-            });
+            return Err(DisclosureError::Mismatch { name: self.name });
         }
         Ok(())
     }

@@ -298,12 +298,12 @@ pub fn unwrap_key(
     )
     .map_err(|failure| match failure {
         Failure::Authentication => UnwrapError::NotForYou {
-            category: category.clone(),
+            category: *category,
             epoch,
         },
         Failure::Malformed(problem) => UnwrapError::Malformed {
             what: "key grant",
-            category: category.clone(),
+            category: *category,
             epoch,
             problem,
         },
@@ -312,7 +312,7 @@ pub fn unwrap_key(
     bytes.zeroize();
     if epoch_secret.public_key() != *context.epoch_key {
         return Err(UnwrapError::WrongEpochSecret {
-            category: category.clone(),
+            category: *category,
             epoch,
         });
     }
@@ -332,7 +332,7 @@ pub fn wrap_field_key(
             key: hex::encode(to.as_bytes()),
         })?;
     Ok(SealKey {
-        category: context.category.clone(),
+        category: *context.category,
         epoch: context.epoch,
         encapped,
         wrapped,
@@ -358,12 +358,12 @@ pub fn unwrap_field_key(
     )
     .map_err(|failure| match failure {
         Failure::Authentication => UnwrapError::SealKeyAuthentication {
-            category: seal_key.category.clone(),
+            category: seal_key.category,
             epoch: seal_key.epoch,
         },
         Failure::Malformed(problem) => UnwrapError::Malformed {
             what: "seal key",
-            category: seal_key.category.clone(),
+            category: seal_key.category,
             epoch: seal_key.epoch,
             problem,
         },

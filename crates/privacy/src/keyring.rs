@@ -56,18 +56,18 @@ impl Keyring {
 
     /// The key for `category` and `epoch`.
     pub fn get(&self, category: &Category, epoch: u32) -> Result<&EpochSecret, KeyringError> {
-        let slot = (category.clone(), epoch);
+        let slot = (*category, epoch);
         if let Some(key) = self.keys.get(&slot) {
             return Ok(key);
         }
         if self.erased.contains(&slot) {
             return Err(KeyringError::Erased {
-                category: category.clone(),
+                category: *category,
                 epoch,
             });
         }
         Err(KeyringError::NotGranted {
-            category: category.clone(),
+            category: *category,
             epoch,
         })
     }
@@ -78,7 +78,7 @@ impl Keyring {
     /// This erases this keyring's copy only: see the crate documentation for what erasure can
     /// and cannot promise.
     pub fn erase(&mut self, category: &Category, epoch: u32) -> bool {
-        let slot = (category.clone(), epoch);
+        let slot = (*category, epoch);
         let held = self.keys.remove(&slot).is_some();
         self.erased.insert(slot);
         held
@@ -86,7 +86,7 @@ impl Keyring {
 
     /// Whether the epoch was erased.
     pub fn is_erased(&self, category: &Category, epoch: u32) -> bool {
-        self.erased.contains(&(category.clone(), epoch))
+        self.erased.contains(&(*category, epoch))
     }
 
     /// The (category, epoch) pairs held, in order.
@@ -106,9 +106,9 @@ impl Keyring {
         let seal_key = seal_keys
             .iter()
             .find(|key| key.category == field.category && key.epoch == field.epoch)
-            .ok_or_else(|| ReadError::NoSealKey {
-                name: field.name.clone(),
-                category: field.category.clone(),
+            .ok_or(ReadError::NoSealKey {
+                name: field.name,
+                category: field.category,
                 epoch: field.epoch,
             })?;
         let key = unwrap_field_key(seal_key, secret, context.chain_id)?;

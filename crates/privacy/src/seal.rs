@@ -199,7 +199,7 @@ fn seal_with(
 ) -> Result<SealedField, SealError> {
     if value.len() > SEALED_VALUE_LEN_MAX {
         return Err(SealError::TooLong {
-            name: name.clone(),
+            name: *name,
             len: value.len(),
             max: SEALED_VALUE_LEN_MAX,
         });
@@ -215,12 +215,12 @@ fn seal_with(
         .is_err()
     {
         buffer.zeroize();
-        return Err(SealError::Cipher { name: name.clone() });
+        return Err(SealError::Cipher { name: *name });
     }
     debug_assert_eq!(buffer.len(), SEALED_CIPHERTEXT_LEN_MIN + value.len());
     Ok(SealedField {
-        name: name.clone(),
-        category: category.clone(),
+        name: *name,
+        category: *category,
         epoch,
         commitment,
         nonce,
@@ -241,7 +241,7 @@ pub fn open(
     let len = field.ciphertext.len();
     if !(SEALED_CIPHERTEXT_LEN_MIN..=SEALED_CIPHERTEXT_LEN_MAX).contains(&len) {
         return Err(OpenError::Length {
-            name: field.name.clone(),
+            name: field.name,
             len,
         });
     }
@@ -257,9 +257,7 @@ pub fn open(
         .decrypt_in_place(&Nonce::<Aes256Gcm>::from(field.nonce), &aad, &mut buffer)
         .is_err()
     {
-        return Err(OpenError::Authentication {
-            name: field.name.clone(),
-        });
+        return Err(OpenError::Authentication { name: field.name });
     }
     // The length was checked above, so the plaintext holds the whole salt.
     let mut salt = [0u8; SEAL_SALT_BYTES];
@@ -268,15 +266,11 @@ pub fn open(
         Ok(value) => value,
         Err(error) => {
             error.into_bytes().zeroize();
-            return Err(OpenError::NotText {
-                name: field.name.clone(),
-            });
+            return Err(OpenError::NotText { name: field.name });
         }
     };
     if commitment(&field.category, &field.name, &salt, &value) != field.commitment {
-        return Err(OpenError::CommitmentMismatch {
-            name: field.name.clone(),
-        });
+        return Err(OpenError::CommitmentMismatch { name: field.name });
     }
     Ok(Opened { value, salt })
 }
@@ -342,7 +336,7 @@ mod tests {
             .encrypt_in_place(&Nonce::<Aes256Gcm>::from(nonce), &aad, &mut buffer)
             .unwrap();
         let field = SealedField {
-            name: city.clone(),
+            name: city,
             category: pii,
             epoch: 1,
             commitment,

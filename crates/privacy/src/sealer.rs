@@ -87,7 +87,7 @@ impl Sealer {
                 };
                 let seal_key = wrap_field_key(&key, epoch_key, &context, rng)?;
                 self.keys.push(HeldKey {
-                    category: category.clone(),
+                    category: *category,
                     epoch,
                     key,
                     seal_key,

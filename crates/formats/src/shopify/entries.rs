@@ -72,8 +72,8 @@ pub enum OrderEntryError {
         order: String,
         /// The entry's id.
         id: String,
-        /// Why the entry was refused.
-        source: EntryError,
+        /// Why the entry was refused (boxed: an entry error names sealed fields in place).
+        source: Box<EntryError>,
     },
 }
 
@@ -165,7 +165,7 @@ fn entry(
         .map_err(|source| OrderEntryError::Entry {
             order: order.name.clone(),
             id: id_text,
-            source,
+            source: Box::new(source),
         })?;
     Ok(checked.into_draft())
 }

@@ -723,7 +723,10 @@ mod tests {
         let checked = entry.clone().check().unwrap();
         assert_eq!(checked.sealed().len(), 2);
         assert_eq!(checked.seal_keys().len(), 1);
-        assert_eq!(checked.sealed()[0].value_len(), 0);
+        assert_eq!(
+            checked.sealed()[0].ciphertext.len(),
+            SEALED_CIPHERTEXT_LEN_MIN
+        );
 
         let mut unused = entry.clone();
         unused.seal_keys.push(seal_key(1));
@@ -757,7 +760,7 @@ mod tests {
             assert_eq!(
                 bad.check().unwrap_err().to_string(),
                 format!(
-                    "sealed field 'email' has a ciphertext of {len} bytes (expected 32 to 1056)"
+                    "sealed field 'email' has a ciphertext of {len} bytes (expected 16 to 1056)"
                 )
             );
         }

@@ -28,8 +28,10 @@ pub const CATEGORY_LEN_MAX: usize = 32;
 /// shorter; free-form notes do not belong in sealed fields.
 pub const SEALED_VALUE_LEN_MAX: usize = 1024;
 
-/// Bytes of the random salt sealed with each value, which makes its commitment hiding: equal
-/// values (the same city on many orders) have unrelated commitments.
+/// Bytes of the salt of each value's commitment, which makes it hiding: equal values (the same
+/// city on many orders) have unrelated commitments. Derived from the field key and the field's
+/// place, so it is not stored; fields sealed before it was derived carry it at the start of
+/// their ciphertext.
 pub const SEAL_SALT_BYTES: usize = 16;
 
 /// Bytes of the AES-GCM authentication tag that ends each ciphertext.
@@ -48,10 +50,11 @@ pub const ENCAPPED_KEY_BYTES: usize = 32;
 /// AEAD.
 pub const WRAPPED_SEAL_KEY_LEN_MAX: usize = 64;
 
-/// Shortest ciphertext: salt and tag around an empty value.
-pub const SEALED_CIPHERTEXT_LEN_MIN: usize = SEAL_SALT_BYTES + SEAL_TAG_BYTES;
+/// Shortest ciphertext: the tag of an empty value.
+pub const SEALED_CIPHERTEXT_LEN_MIN: usize = SEAL_TAG_BYTES;
 
-/// Longest ciphertext: salt, the longest value and the tag.
+/// Longest ciphertext: the longest value and the tag, after a salt in fields sealed before salts
+/// were derived.
 pub const SEALED_CIPHERTEXT_LEN_MAX: usize =
     SEAL_SALT_BYTES + SEALED_VALUE_LEN_MAX + SEAL_TAG_BYTES;
 
@@ -319,8 +322,9 @@ impl fmt::Debug for FieldName {
 
 /// One encrypted field of an entry.
 ///
-/// `ciphertext` is AES-256-GCM of (salt, value) under the category's key for `epoch`, with the
-/// tag at its end; `commitment` is a salted hash of the value, so that the value can later be
+/// `ciphertext` is AES-256-GCM of the value (of salt and value, in fields sealed before salts
+/// were derived) under the category's key for `epoch`, with the tag at its end; `commitment` is a
+/// salted hash of the value, so that the value can later be
 /// disclosed to someone without the key and checked against what the chain recorded.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct SealedField {
@@ -334,18 +338,9 @@ pub struct SealedField {
     pub commitment: [u8; COMMITMENT_BYTES],
     /// The AES-GCM nonce.
     pub nonce: [u8; SEAL_NONCE_BYTES],
-    /// Salt and value, encrypted, then the tag.
+    /// The value encrypted, then the tag.
     #[serde(with = "byte_string")]
     pub ciphertext: Vec<u8>,
-}
-
-impl SealedField {
-    /// The length of the sealed value in bytes, told by the ciphertext's length.
-    pub fn value_len(&self) -> usize {
-        self.ciphertext
-            .len()
-            .saturating_sub(SEALED_CIPHERTEXT_LEN_MIN)
-    }
 }
 
 /// The key an entry's fields of one category were sealed with, wrapped (HPKE) to the public key

@@ -1,12 +1,17 @@
-//! Sealing and opening one field: AES-256-GCM of (salt, value) under the category's epoch key,
-//! with the field's place (chain, entry, name, category, epoch) and its commitment as associated
-//! data.
+//! Sealing and opening one field: AES-256-GCM of the value under the category's epoch key, with
+//! the field's place (chain, entry, name, category, epoch) and its commitment as associated data.
+//!
+//! The commitment's salt is derived from the field key and the field's place, so it is not
+//! stored: every sealed field is 16 bytes shorter than when the salt travelled in the ciphertext.
+//! Fields sealed that way still open (see [`open`]).
 
 use std::fmt;
 
 use aes_gcm::aead::{AeadInOut, Key, KeyInit, Nonce};
 use aes_gcm::Aes256Gcm;
 use commonware_rand_core::CryptoRng;
+#[cfg(test)]
+use tally_ledger::SEAL_TAG_BYTES;
 use tally_ledger::{
     Category, FieldName, SealedField, COMMITMENT_BYTES, SEALED_CIPHERTEXT_LEN_MAX,
     SEALED_CIPHERTEXT_LEN_MIN, SEALED_VALUE_LEN_MAX, SEAL_NONCE_BYTES, SEAL_SALT_BYTES,
@@ -18,6 +23,9 @@ use crate::key::FieldKey;
 
 /// Domain tag of [`commitment`].
 const COMMITMENT_TAG: &str = "commitment";
+
+/// Domain tag of [`field_salt`].
+const SALT_TAG: &str = "field-salt";
 
 /// Domain tag of a sealed field's associated data.
 const ASSOCIATED_DATA_TAG: &str = "sealed-field";
@@ -130,6 +138,33 @@ pub fn commitment(
         .digest()
 }
 
+/// The salt of a field's commitment: SHA-256 over a domain tag, the field key, then the field's
+/// place (chain, entry, name, category, epoch), each prefixed by its length, cut to
+/// [`SEAL_SALT_BYTES`].
+///
+/// Only holders of the field key can compute it, so the commitment still hides the value (equal
+/// values in different fields have unrelated commitments); the framing fixes where the key ends,
+/// and the output is cut short, so nothing about it extends to another field's salt.
+fn field_salt(
+    key: &FieldKey,
+    category: &Category,
+    epoch: u32,
+    context: &SealContext<'_>,
+    name: &FieldName,
+) -> [u8; SEAL_SALT_BYTES] {
+    let digest = Frame::new(SALT_TAG)
+        .part(key.as_bytes())
+        .part(context.chain_id.as_bytes())
+        .part(context.entry_id.as_bytes())
+        .part(name.as_str().as_bytes())
+        .part(category.as_str().as_bytes())
+        .number(epoch)
+        .digest();
+    let mut salt = [0u8; SEAL_SALT_BYTES];
+    salt.copy_from_slice(&digest[..SEAL_SALT_BYTES]);
+    salt
+}
+
 /// The associated data of a field: everything that says where it belongs, and its commitment.
 fn associated_data(
     context: &SealContext<'_>,
@@ -151,9 +186,10 @@ fn associated_data(
 /// Seals `value` as field `name` of the entry `context` names, under `key`, the field key the
 /// entry records (wrapped) for `category` and `epoch`.
 ///
-/// A random salt and nonce are drawn from `rng`; the ciphertext is AES-256-GCM of salt then
-/// value, tag last, so its length is [`SEALED_CIPHERTEXT_LEN_MIN`] plus the value's, within the
-/// bounds `tally_ledger::EntryDraft::check` enforces. Nonces are random 96-bit values: a writer
+/// The commitment's salt is derived (see [`field_salt`]) and a random nonce drawn from `rng`; the
+/// ciphertext is AES-256-GCM of the value, tag last, so its length is
+/// [`SEALED_CIPHERTEXT_LEN_MIN`] plus the value's, within the bounds
+/// `tally_ledger::EntryDraft::check` enforces. Nonces are random 96-bit values: a writer
 /// that reuses one field key for many entries should draw a new one well before 2^32 fields
 /// (the chance of a repeated nonce is then about 2^-33); [`crate::Sealer`] draws a new one
 /// after [`crate::FIELDS_PER_FIELD_KEY_MAX`] fields.
@@ -166,8 +202,7 @@ pub fn seal(
     value: &str,
     rng: &mut impl CryptoRng,
 ) -> Result<SealedField, SealError> {
-    let mut salt = [0u8; SEAL_SALT_BYTES];
-    rng.fill_bytes(&mut salt);
+    let salt = field_salt(key, category, epoch, context, name);
     let mut nonce = [0u8; SEAL_NONCE_BYTES];
     rng.fill_bytes(&mut nonce);
     seal_with(
@@ -183,8 +218,8 @@ pub fn seal(
     )
 }
 
-/// [`seal`] with the salt and nonce given, and the commitment computed by `commit` (the true one
-/// except in the test of a lying sealer).
+/// [`seal`] with the commitment's salt and the nonce given, and the commitment computed by
+/// `commit` (the true one except in the test of a lying sealer).
 #[allow(clippy::too_many_arguments)]
 fn seal_with(
     key: &FieldKey,
@@ -207,7 +242,6 @@ fn seal_with(
     let commitment = commit(&salt);
     let aad = associated_data(context, name, category, epoch, &commitment);
     let mut buffer = Vec::with_capacity(SEALED_CIPHERTEXT_LEN_MIN + value.len());
-    buffer.extend_from_slice(&salt);
     buffer.extend_from_slice(value.as_bytes());
     let cipher = cipher(key);
     if cipher
@@ -233,6 +267,10 @@ fn seal_with(
 ///
 /// Returns the value only if it authenticates and matches the field's commitment: never a
 /// value that was altered, moved, or recorded with a false commitment.
+///
+/// A field sealed before salts were derived carries its salt before the value. The plaintext is
+/// read both ways, and only a reading whose value matches the commitment is returned: the other
+/// one would need a SHA-256 collision to match too.
 pub fn open(
     key: &FieldKey,
     field: &SealedField,
@@ -259,20 +297,36 @@ pub fn open(
     {
         return Err(OpenError::Authentication { name: field.name });
     }
-    // The length was checked above, so the plaintext holds the whole salt.
-    let mut salt = [0u8; SEAL_SALT_BYTES];
-    salt.copy_from_slice(&buffer[..SEAL_SALT_BYTES]);
-    let value = match String::from_utf8(buffer.split_off(SEAL_SALT_BYTES)) {
-        Ok(value) => value,
-        Err(error) => {
-            error.into_bytes().zeroize();
-            return Err(OpenError::NotText { name: field.name });
+    let derived = field_salt(key, &field.category, field.epoch, context, &field.name);
+    let readings = [
+        (derived, 0),
+        // Sealed before salts were derived: the salt first, then the value.
+        (
+            buffer
+                .get(..SEAL_SALT_BYTES)
+                .and_then(|salt| salt.try_into().ok())
+                .unwrap_or([0; SEAL_SALT_BYTES]),
+            SEAL_SALT_BYTES,
+        ),
+    ];
+    let mut text = false;
+    for (salt, start) in readings {
+        let Some(Ok(value)) = buffer.get(start..).map(std::str::from_utf8) else {
+            continue;
+        };
+        text = true;
+        if commitment(&field.category, &field.name, &salt, value) == field.commitment {
+            let value = value.to_owned();
+            buffer.zeroize();
+            return Ok(Opened { value, salt });
         }
-    };
-    if commitment(&field.category, &field.name, &salt, &value) != field.commitment {
-        return Err(OpenError::CommitmentMismatch { name: field.name });
     }
-    Ok(Opened { value, salt })
+    buffer.zeroize();
+    if text {
+        Err(OpenError::CommitmentMismatch { name: field.name })
+    } else {
+        Err(OpenError::NotText { name: field.name })
+    }
 }
 
 /// The cipher for a key. (AES key expansion per call costs far less than a field's hashing.)
@@ -326,12 +380,10 @@ mod tests {
         let key = FieldKey::from_bytes([9; 32]);
         let pii = Category::customer_pii();
         let city = name("city");
-        let salt = [3; SEAL_SALT_BYTES];
         let nonce = [4; SEAL_NONCE_BYTES];
         let commitment = [5; COMMITMENT_BYTES];
         let aad = associated_data(&CONTEXT, &city, &pii, 1, &commitment);
-        let mut buffer = salt.to_vec();
-        buffer.extend_from_slice(&[0xff, 0xfe]);
+        let mut buffer = vec![0xff, 0xfe];
         cipher(&key)
             .encrypt_in_place(&Nonce::<Aes256Gcm>::from(nonce), &aad, &mut buffer)
             .unwrap();
@@ -347,6 +399,85 @@ mod tests {
             open(&key, &field, &CONTEXT).unwrap_err().to_string(),
             "sealed field 'city' opened, but its value is not UTF-8 text"
         );
+    }
+
+    /// A field as it was sealed before salts were derived: a random salt in the ciphertext,
+    /// before the value.
+    fn sealed_with_salt_inside(key: &FieldKey, name: &FieldName, value: &str) -> SealedField {
+        let pii = Category::customer_pii();
+        let salt = [6; SEAL_SALT_BYTES];
+        let nonce = [7; SEAL_NONCE_BYTES];
+        let commitment = commitment(&pii, name, &salt, value);
+        let aad = associated_data(&CONTEXT, name, &pii, 1, &commitment);
+        let mut buffer = salt.to_vec();
+        buffer.extend_from_slice(value.as_bytes());
+        cipher(key)
+            .encrypt_in_place(&Nonce::<Aes256Gcm>::from(nonce), &aad, &mut buffer)
+            .unwrap();
+        SealedField {
+            name: *name,
+            category: pii,
+            epoch: 1,
+            commitment,
+            nonce,
+            ciphertext: buffer,
+        }
+    }
+
+    #[test]
+    fn salts_are_derived_and_fields_sealed_with_the_salt_inside_still_open() {
+        let key = FieldKey::from_bytes([9; 32]);
+        let pii = Category::customer_pii();
+        let email = name("email");
+        let mut rng = {
+            use crate::rand_core::SeedableRng as _;
+            rand_chacha::ChaCha20Rng::seed_from_u64(1)
+        };
+        let field = seal(&key, &pii, 1, &CONTEXT, &email, "ada@example.com", &mut rng).unwrap();
+        assert_eq!(
+            field.ciphertext.len(),
+            SEAL_TAG_BYTES + "ada@example.com".len()
+        );
+        let opened = open(&key, &field, &CONTEXT).unwrap();
+        assert_eq!(opened.value, "ada@example.com");
+        assert_eq!(opened.salt, field_salt(&key, &pii, 1, &CONTEXT, &email));
+        // Equal values in two places: unrelated salts, so unrelated commitments.
+        let elsewhere = SealContext {
+            entry_id: "another-entry",
+            ..CONTEXT
+        };
+        let other = seal(
+            &key,
+            &pii,
+            1,
+            &elsewhere,
+            &email,
+            "ada@example.com",
+            &mut rng,
+        )
+        .unwrap();
+        assert_ne!(other.commitment, field.commitment);
+        // Another key, the same place: another salt.
+        let stranger = FieldKey::from_bytes([8; 32]);
+        assert_ne!(
+            field_salt(&stranger, &pii, 1, &CONTEXT, &email),
+            opened.salt
+        );
+
+        // The older layout opens, to its own salt; a value of any length, the empty one too.
+        for value in ["", "ada@example.com", "a value longer than sixteen bytes"] {
+            let old = sealed_with_salt_inside(&key, &email, value);
+            let opened = open(&key, &old, &CONTEXT).unwrap();
+            assert_eq!(opened.value, value);
+            assert_eq!(opened.salt, [6; SEAL_SALT_BYTES]);
+        }
+        // Neither reading is taken with a false commitment.
+        let mut forged = sealed_with_salt_inside(&key, &email, "ada@example.com");
+        forged.commitment = commitment(&pii, &email, &[6; SEAL_SALT_BYTES], "eve@example.com");
+        assert!(matches!(
+            open(&key, &forged, &CONTEXT),
+            Err(OpenError::Authentication { .. })
+        ));
     }
 
     #[test]

@@ -21,12 +21,6 @@ mod output;
 mod sealed;
 mod topology;
 
-/// mimalloc instead of the system allocator. A node allocates and frees many small objects per
-/// entry (decoded transactions, entries, postings, index rows) across threads; with glibc's
-/// malloc, allocation and freeing were about a tenth of the profile.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// An error in what the user asked for (bad input, refused by the node): exit code 2.
 #[derive(Debug)]
 pub struct UserError(pub String);

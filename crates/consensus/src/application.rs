@@ -8,7 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use commonware_actor::Feedback;
 use commonware_codec::Encode;
 use commonware_consensus::{
-    marshal::{ancestry::Ancestry, Update},
+    marshal::{ancestry::Ancestry, Identifier, Update},
     simplex::types::Context,
     Application, Heightable,
 };
@@ -284,16 +284,33 @@ impl Finalizer {
     /// Starts the committer task on `context` and returns the reporter marshal delivers to.
     ///
     /// Each block is stored with its own finalization certificate when marshal has one (a block
-    /// finalized only through a descendant's certificate has none).
+    /// finalized only through a descendant's certificate has none; that descendant has one).
+    ///
+    /// Marshal hands over up to its pending-acknowledgement limit of blocks ahead of the
+    /// committer. When the node stops, marshal's task ends first and every question to it then
+    /// gets no answer, so the blocks still queued here would be committed without their
+    /// certificates and an audit of the store would find its last blocks not final. A block
+    /// marshal no longer answers for is left unacknowledged instead: marshal delivers it again,
+    /// with its certificate, when the node restarts.
     pub fn start<E: Spawner>(context: E, chain: ChainHandle, marshal: MarshalMailbox) -> Finalizer {
         let (sender, mut receiver) = mpsc::unbounded::<(Digested<Block>, Exact)>();
         let committer = chain.clone();
         context.spawn(move |_| async move {
             while let Some((block, ack)) = receiver.next().await {
-                let certificate = marshal
-                    .get_finalization(block.height())
-                    .await
-                    .map(|finalization| finalization.encode().to_vec());
+                let finalization = marshal.get_finalization(block.height()).await;
+                // Marshal has finalized this block, so while it runs it knows a latest
+                // finalization (the genesis block, already committed, comes before any).
+                if finalization.is_none()
+                    && block.height().get() > committer.state().height
+                    && marshal.get_info(Identifier::Latest).await.is_none()
+                {
+                    info!(
+                        height = block.height().get(),
+                        "consensus has stopped; leaving this block to be delivered again"
+                    );
+                    return;
+                }
+                let certificate = finalization.map(|finalization| finalization.encode().to_vec());
                 match committer.commit_finalized(block.inner(), certificate.as_deref()) {
                     Ok(()) => ack.acknowledge(),
                     Err(error) => {

@@ -259,7 +259,7 @@ where
 
     let application = Inline::new(
         context.child("application"),
-        TallyApp::new(chain),
+        TallyApp::new(chain, config.participants.len()),
         marshal_mailbox,
         epocher,
     );

@@ -447,6 +447,16 @@ impl ChainHandle {
         self.inner.mempool.lock().expect("lock").is_empty()
     }
 
+    /// Whether the mempool holds a transaction that is not in `exclude` (the transactions of
+    /// the proposal's uncommitted ancestors), that is, one a proposal could include.
+    pub(crate) fn has_candidates(&self, exclude: &HashSet<Digest>) -> bool {
+        self.inner
+            .mempool
+            .lock()
+            .expect("lock")
+            .has_candidates(exclude)
+    }
+
     /// Drops transactions a proposal found invalid and remembers why.
     pub(crate) fn reject(&self, rejected: Vec<(Transaction, TxError)>) {
         if rejected.is_empty() {

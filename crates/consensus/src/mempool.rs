@@ -152,6 +152,14 @@ impl Mempool {
         self.queue.is_empty()
     }
 
+    /// Whether a transaction not in `exclude` waits, that is, whether
+    /// [`candidates`](Self::candidates) with the same `exclude` would return any.
+    pub fn has_candidates(&self, exclude: &HashSet<Digest>) -> bool {
+        self.queue
+            .iter()
+            .any(|waiting| !exclude.contains(&waiting.hash))
+    }
+
     pub fn entries(&self) -> usize {
         self.entries
     }
@@ -233,6 +241,24 @@ mod tests {
         let picked = pool.candidates(3, usize::MAX, &exclude);
         let hashes: Vec<Digest> = picked.iter().map(|(hash, _, _)| *hash).collect();
         assert_eq!(hashes, vec![txs[0].hash(), txs[2].hash(), txs[3].hash()]);
+    }
+
+    #[test]
+    fn transactions_of_uncommitted_ancestors_are_no_candidates() {
+        let mut pool = Mempool::default();
+        assert!(!pool.has_candidates(&HashSet::new()));
+        let txs: Vec<_> = (0..2).map(|i| single(&format!("e{i}"))).collect();
+        for tx in &txs {
+            pool.admit(tx.hash(), tx.clone(), leaves(tx)).unwrap();
+        }
+        let mut proposed: HashSet<Digest> = [txs[0].hash()].into_iter().collect();
+        assert!(pool.has_candidates(&proposed));
+        proposed.insert(txs[1].hash());
+        assert!(!pool.has_candidates(&proposed));
+        assert!(pool
+            .candidates(usize::MAX, usize::MAX, &proposed)
+            .is_empty());
+        assert!(!pool.is_empty());
     }
 
     #[test]

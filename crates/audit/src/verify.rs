@@ -289,7 +289,8 @@ pub fn verify_store(
         for committed in &executed.entries {
             let id = committed.entry.id.as_str().to_string();
             let at = Location::Entry { id: id.clone() };
-            let stored = read_entry(store, &id).map_err(|problem| fail(at.clone(), problem))?;
+            let stored = read_entry(store, &committed.entry.id)
+                .map_err(|problem| fail(at.clone(), problem))?;
             let mut comparable = stored.clone();
             comparable.reversed_by = None;
             if comparable != *committed {
@@ -323,7 +324,7 @@ pub fn verify_store(
         for (original, reversal) in &executed.reversals {
             let claim = claimed.remove(reversal.as_str());
             if claim.as_deref() != Some(original.as_str()) {
-                let stored = read_entry(store, original.as_str()).map_err(|problem| {
+                let stored = read_entry(store, original).map_err(|problem| {
                     fail(
                         Location::Entry {
                             id: original.to_string(),
@@ -464,9 +465,10 @@ fn read_block(store: &Store, height: u64) -> Result<Block, Problem> {
     Block::decode_checked(&bytes).map_err(|error| Problem::Malformed(error.to_string()))
 }
 
-fn read_entry(store: &Store, id: &str) -> Result<CommittedEntry, Problem> {
-    let bytes = guarded(|| store.raw_entry(id))?.ok_or(Problem::Missing)?;
-    postcard::from_bytes(&bytes).map_err(|error| Problem::Malformed(error.to_string()))
+/// The stored entry whole: its index row, and its sealed fields from where the index says they
+/// lie in its block when the row was stored without them.
+fn read_entry(store: &Store, id: &EntryId) -> Result<CommittedEntry, Problem> {
+    guarded(|| store.entry(id))?.ok_or(Problem::Missing)
 }
 
 #[cfg(test)]

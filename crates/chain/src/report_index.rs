@@ -633,10 +633,6 @@ impl ReportReader {
 
     /// The committed entry with this id (for descriptions in the account ledger).
     pub fn entry(&self, id: &EntryId) -> Result<Option<CommittedEntry>, StoreError> {
-        let entries = self.read.open_table(ENTRIES).map_err(storage)?;
-        let value = entries.get(id.as_str()).map_err(storage)?;
-        value
-            .map(|bytes| decode(&format!("entry {id}"), bytes.value()))
-            .transpose()
+        crate::store::EntryReader::new(&self.read)?.get(id.as_str())
     }
 }

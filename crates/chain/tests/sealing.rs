@@ -378,3 +378,102 @@ fn reads_are_recorded_when_recent_and_of_committed_entries() {
     assert_eq!(state.reads_logged, 1);
     assert_ne!(state.state_root(), before);
 }
+
+/// A sealed entry's fields are stored once, in its block: the entry index keeps the rest of
+/// the entry and where they lie, and every read of the entry gets it whole. Rows of older
+/// stores, which hold the fields themselves, still read; a location that no longer fits the
+/// block is an error, never other bytes taken for the fields.
+#[test]
+fn sealed_fields_are_stored_once_in_the_block_and_entries_read_whole() {
+    use redb::ReadableTable;
+    const SEALED_AT: redb::TableDefinition<&str, (u64, u32, u32)> =
+        redb::TableDefinition::new("entry_sealed_at");
+    const ENTRIES: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("entries");
+    let fx = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chain.redb");
+    let store = Store::open(&path, &fx.genesis).unwrap();
+    commit(
+        &store,
+        T0 + 1,
+        vec![open_epoch(&fx.admin, 0, &[&fx.service])],
+    );
+    // Sealed entries of every size, two with the same sealed bytes, beside a plain one.
+    let mut drafts: Vec<EntryDraft> = (0..40)
+        .map(|n| {
+            let mut draft = sealed_sale(&format!("s-{n:02}"), 0);
+            draft.sealed[0].ciphertext = vec![n as u8; 17 + n * 25];
+            draft
+        })
+        .collect();
+    drafts[7].sealed = drafts[6].sealed.clone();
+    drafts.push(simple("plain", ACCOUNTS_RECEIVABLE, SALES_REVENUE, 5));
+    commit(&store, T0 + 2, vec![batch(&fx.sales, drafts.clone())]);
+    // A reversal rewrites its original's index row; the fields stay where they are.
+    commit(
+        &store,
+        T0 + 3,
+        vec![post(&fx.sales, reversal("s-03-rev", &drafts[3]))],
+    );
+
+    for draft in &drafts {
+        let stored = store.entry(&draft.id).unwrap().unwrap();
+        assert_eq!(&stored.entry, draft, "{}", draft.id);
+        let row: tally_chain::CommittedEntry =
+            postcard::from_bytes(&store.raw_entry(draft.id.as_str()).unwrap().unwrap()).unwrap();
+        assert!(row.entry.sealed.is_empty() && row.entry.seal_keys.is_empty());
+        assert_eq!(
+            store
+                .reports()
+                .unwrap()
+                .entry(&draft.id)
+                .unwrap()
+                .unwrap()
+                .entry,
+            *draft
+        );
+    }
+    assert_eq!(
+        store.entry(&id("s-03")).unwrap().unwrap().reversed_by,
+        Some(id("s-03-rev"))
+    );
+    let listed: Vec<EntryDraft> = store
+        .entries_with_prefix("s-")
+        .unwrap()
+        .into_iter()
+        .map(|committed| committed.entry)
+        .filter(|entry| entry.reverses.is_none())
+        .collect();
+    assert_eq!(listed, drafts[..40]);
+    let page = store
+        .entries_in_log_order(None, &Default::default(), 100, 100)
+        .unwrap();
+    assert_eq!(page.entries[1].entry, drafts[1]);
+    let whole = store.entry(&id("s-05")).unwrap().unwrap();
+    drop(store);
+
+    // An older store's row holds the fields and has no location.
+    let db = redb::Database::open(&path).unwrap();
+    let write = db.begin_write().unwrap();
+    {
+        let mut sealed_at = write.open_table(SEALED_AT).unwrap();
+        sealed_at.remove("s-05").unwrap();
+        let location = sealed_at.get("s-06").unwrap().unwrap().value();
+        sealed_at
+            .insert("s-06", (location.0, location.1 + 1, location.2))
+            .unwrap();
+        let mut entries = write.open_table(ENTRIES).unwrap();
+        entries
+            .insert("s-05", postcard::to_stdvec(&whole).unwrap().as_slice())
+            .unwrap();
+    }
+    write.commit().unwrap();
+    drop(db);
+    let store = Store::open(&path, &fx.genesis).unwrap();
+    assert_eq!(store.entry(&id("s-05")).unwrap().unwrap(), whole);
+    let error = store.entry(&id("s-06")).unwrap_err().to_string();
+    assert!(
+        error.starts_with("stored data is corrupt: entry s-06: its sealed fields in block 2: "),
+        "{error}"
+    );
+}

@@ -230,13 +230,11 @@ where
             self.chain
                 .candidates(BLOCK_ENTRIES_MAX, BLOCK_PROPOSAL_BYTES_MAX, &view.chain_txs);
         let time_ms = now_ms(&runtime).max(view.state.time_ms);
-        let (block, executed, rejected) = build_block_hashed(
-            &view.state,
-            self.chain.store(),
-            view.pending,
-            time_ms,
-            candidates,
-        );
+        // One read snapshot for the whole block, as of the parent, rather than one read
+        // transaction per entry looked up.
+        let base = self.chain.store().at(view.state.height);
+        let (block, executed, rejected) =
+            build_block_hashed(&view.state, &base, view.pending, time_ms, candidates);
         if !rejected.is_empty() {
             info!(
                 count = rejected.len(),

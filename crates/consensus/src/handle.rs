@@ -305,8 +305,9 @@ impl ChainHandle {
             })?;
         let state = self.state();
         let check = {
-            let mut executor =
-                Executor::new(&state, &self.inner.store, HashMap::new(), state.time_ms);
+            // One read snapshot, as of the state checked against, for all the lookups.
+            let base = self.inner.store.at(state.height);
+            let mut executor = Executor::new(&state, &base, HashMap::new(), state.time_ms);
             executor.apply_with_leaves(&tx, &leaves)
         };
         if let Err(error) = check {

@@ -36,7 +36,7 @@ pub use consortium::{certifying_enterprise, ChainEvent, ConsortiumGenesis, Enter
 pub use genesis::{Genesis, GenesisError, Validator, VALIDATORS_MAX};
 pub use log::{EntryLog, EntryLogPeaks};
 pub use replay::{replay, ReplayError};
-pub use report_index::{AgeTotal, ReportReader};
+pub use report_index::{AgeTotal, ReportReader, POSTING_RUN_MAX};
 pub use sealing::{
     CategoryKeys, EpochStatus, KeyChange, KeyEpoch, KeyGrant, MemberStanding, ReadPolicy,
     ReadPolicyError, Sealing, SealingError, CATEGORIES_MAX, EPOCHS_PER_CATEGORY_MAX,

@@ -3,10 +3,14 @@
 //! always describes the same height as the blocks and the state snapshot.
 //!
 //! Tables (all keyed so that the reads below are ranges, never scans of the whole chain):
-//! - `report_postings` (account, currency, seq) → [`PostingRecord`]: every posting in commit
-//!   order per account and currency, with the account's running totals after it; the account
-//!   ledger pages through it, and the balance of an account at a past height is the running
-//!   total of its last posting at or below that height (one lookup).
+//! - `report_posting_runs` (account, currency, seq of the run's first posting) → a run of
+//!   [`PostingRecord`]s: every posting in commit order per account and currency, with the
+//!   account's running totals after it, kept in runs of the postings one block made to the
+//!   account (at most [`POSTING_RUN_MAX`] a run): a row per posting made the index a B-tree
+//!   insert per posting, the largest cost of committing a block. The account ledger pages
+//!   through the runs, and the balance of an account at a past height is the running total of
+//!   its last posting at or below that height (one lookup). Stores written with a row per
+//!   posting (`report_postings`) have them moved into runs of one when they open.
 //! - `report_heights` height → entries in the log after that block: where a height ends in
 //!   posting sequence numbers.
 //! - `report_items` (account, currency, partner, document) → [`ItemState`]: the open items of
@@ -36,7 +40,16 @@ use tally_reports::{
 use crate::state::{CommittedEntry, Executed};
 use crate::store::{StoreError, ENTRIES};
 
-const POSTINGS: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("report_postings");
+/// Runs of postings per account and currency, keyed by the seq of each run's first posting.
+const POSTING_RUNS: TableDefinition<(&str, &str, u64), &[u8]> =
+    TableDefinition::new("report_posting_runs");
+/// A row per posting, as stores kept them before runs; moved into runs on open.
+const LEGACY_POSTINGS: TableDefinition<(&str, &str, u64), &[u8]> =
+    TableDefinition::new("report_postings");
+
+/// Most postings in one run. A block's postings to one account are one run up to this; a
+/// longer run would make a reader of one page of the account ledger decode more than it shows.
+pub const POSTING_RUN_MAX: usize = 256;
 const HEIGHTS: TableDefinition<u64, u64> = TableDefinition::new("report_heights");
 const ITEMS: TableDefinition<(&str, &str, &str, &str), &[u8]> =
     TableDefinition::new("report_items");
@@ -254,6 +267,57 @@ impl ItemChanges {
     }
 }
 
+/// The running totals of `account` in `currency` after its last posting numbered below
+/// `seq_end` (nothing posted: zero).
+fn running_before<T>(
+    runs: &T,
+    account: &str,
+    currency: &str,
+    seq_end: u64,
+) -> Result<Balance, StoreError>
+where
+    T: ReadableTable<(&'static str, &'static str, u64), &'static [u8]>,
+{
+    let range = (account, currency, 0)..(account, currency, seq_end);
+    let Some(item) = runs.range(range).map_err(storage)?.next_back() else {
+        return Ok(Balance::default());
+    };
+    let (key, value) = item.map_err(storage)?;
+    let run: Vec<PostingRecord> = decode("posting run", value.value())?;
+    run.iter()
+        .rev()
+        .find(|record| record.seq < seq_end)
+        .map(|record| record.running)
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "posting run {} of {account} {currency} holds no posting from its first",
+                key.value().2
+            ))
+        })
+}
+
+/// Moves the postings of a store written with a row per posting into runs of one, in one
+/// transaction; does nothing to a store without them.
+pub(crate) fn move_postings_into_runs(write: &WriteTransaction) -> Result<(), StoreError> {
+    {
+        let legacy = write.open_table(LEGACY_POSTINGS).map_err(storage)?;
+        let mut runs = write.open_table(POSTING_RUNS).map_err(storage)?;
+        for item in legacy.iter().map_err(storage)? {
+            let (key, value) = item.map_err(storage)?;
+            let record: PostingRecord = decode("posting", value.value())?;
+            runs.insert(key.value(), encode(&vec![record]).as_slice())
+                .map_err(storage)?;
+        }
+    }
+    write.delete_table(LEGACY_POSTINGS).map_err(storage)?;
+    Ok(())
+}
+
+/// Whether the store still has a row per posting, from before runs.
+pub(crate) fn has_legacy_postings(read: &ReadTransaction) -> Result<bool, StoreError> {
+    Ok(table(read, LEGACY_POSTINGS)?.is_some())
+}
+
 /// Writes the report index of one block's entries; `executed.state` is the state after it.
 pub(crate) fn index_block(
     write: &WriteTransaction,
@@ -270,13 +334,14 @@ pub(crate) fn index_block(
     }
     let ledger = &executed.state.ledger;
     let fx_account = AccountCode::new(codes::FX_TRADING).expect("the default codes are valid");
-    let mut running: HashMap<(AccountCode, Currency), Balance> = HashMap::new();
     let mut department_totals: HashMap<(String, u32, AccountCode, Currency), Balance> =
         HashMap::new();
     let mut latest_item_date: Option<Date> = None;
     let mut changes = ItemChanges::default();
     let stored_items = write.open_table(ITEMS).map_err(storage)?;
-    let mut postings = write.open_table(POSTINGS).map_err(storage)?;
+    let mut runs = write.open_table(POSTING_RUNS).map_err(storage)?;
+    // This block's postings per account and currency, in commit order.
+    let mut block_postings: HashMap<(AccountCode, Currency), Vec<PostingRecord>> = HashMap::new();
     for committed in &executed.entries {
         let draft: &EntryDraft = &committed.entry;
         let department = executed
@@ -288,24 +353,18 @@ pub(crate) fn index_block(
         let mut references: Option<Vec<Reference>> = None;
         for (position, posting) in draft.postings.iter().enumerate() {
             let key = (posting.account.clone(), posting.currency);
-            let before = match running.get(&key) {
-                Some(balance) => *balance,
-                None => {
-                    let range = (posting.account.as_str(), posting.currency.code(), 0)
-                        ..=(posting.account.as_str(), posting.currency.code(), u64::MAX);
-                    match postings.range(range).map_err(storage)?.next_back() {
-                        Some(item) => {
-                            let (_, value) = item.map_err(storage)?;
-                            decode::<PostingRecord>("posting", value.value())?.running
-                        }
-                        None => Balance::default(),
-                    }
-                }
+            let before = match block_postings.get(&key).and_then(|records| records.last()) {
+                Some(last) => last.running,
+                None => running_before(
+                    &runs,
+                    posting.account.as_str(),
+                    posting.currency.code(),
+                    u64::MAX,
+                )?,
             };
             let after = before
                 .plus(posting.side, posting.amount)
                 .ok_or_else(|| overflow(posting.account.as_str()))?;
-            running.insert(key, after);
             let sub_ledger = ledger
                 .account(&posting.account)
                 .and_then(|account| account.sub_ledger.as_deref());
@@ -331,16 +390,6 @@ pub(crate) fn index_block(
                 department: department.clone(),
                 item,
             };
-            postings
-                .insert(
-                    (
-                        posting.account.as_str(),
-                        posting.currency.code(),
-                        record.seq,
-                    ),
-                    encode(&record).as_slice(),
-                )
-                .map_err(storage)?;
             if let Some(item) = &record.item {
                 changes.post(
                     &stored_items,
@@ -364,6 +413,7 @@ pub(crate) fn index_block(
             *total = total
                 .plus(posting.side, posting.amount)
                 .ok_or_else(|| overflow(&department))?;
+            block_postings.entry(key).or_default().push(record);
         }
         let observations = fx_observations(&draft.postings, &fx_account);
         if !observations.is_empty() {
@@ -389,7 +439,21 @@ pub(crate) fn index_block(
             }
         }
     }
-    drop(postings);
+    // Sorted, so the inserts walk the B-tree in key order.
+    let mut block_postings: Vec<_> = block_postings.into_iter().collect();
+    block_postings.sort_unstable_by(|(a, _), (b, _)| {
+        (a.0.as_str(), a.1.code()).cmp(&(b.0.as_str(), b.1.code()))
+    });
+    for ((account, currency), records) in &block_postings {
+        for run in records.chunks(POSTING_RUN_MAX) {
+            runs.insert(
+                (account.as_str(), currency.code(), run[0].seq),
+                encode(&run).as_slice(),
+            )
+            .map_err(storage)?;
+        }
+    }
+    drop(runs);
     drop(stored_items);
     changes.write(write)?;
     let mut departments = write.open_table(DEPARTMENTS).map_err(storage)?;
@@ -475,18 +539,10 @@ impl ReportReader {
         currency: Currency,
         seq_end: u64,
     ) -> Result<Balance, StoreError> {
-        let Some(postings) = table(&self.read, POSTINGS)? else {
+        let Some(runs) = table(&self.read, POSTING_RUNS)? else {
             return Ok(Balance::default());
         };
-        let range =
-            (account.as_str(), currency.code(), 0)..(account.as_str(), currency.code(), seq_end);
-        match postings.range(range).map_err(storage)?.next_back() {
-            Some(item) => {
-                let (_, value) = item.map_err(storage)?;
-                Ok(decode::<PostingRecord>("posting", value.value())?.running)
-            }
-            None => Ok(Balance::default()),
-        }
+        running_before(&runs, account.as_str(), currency.code(), seq_end)
     }
 
     /// Up to `limit` postings of `account` in `currency` numbered after `after` (or from the
@@ -499,7 +555,7 @@ impl ReportReader {
         seq_end: u64,
         limit: Option<usize>,
     ) -> Result<Vec<PostingRecord>, StoreError> {
-        let Some(postings) = table(&self.read, POSTINGS)? else {
+        let Some(runs) = table(&self.read, POSTING_RUNS)? else {
             return Ok(Vec::new());
         };
         let start = match after {
@@ -509,15 +565,32 @@ impl ReportReader {
         if start >= seq_end {
             return Ok(Vec::new());
         }
-        let range = (account.as_str(), currency.code(), start)
-            ..(account.as_str(), currency.code(), seq_end);
+        let (account, currency) = (account.as_str(), currency.code());
+        // The run holding `start` may begin before it.
+        let first = match runs
+            .range((account, currency, 0)..=(account, currency, start))
+            .map_err(storage)?
+            .next_back()
+        {
+            Some(item) => item.map_err(storage)?.0.value().2,
+            None => start,
+        };
         let mut found = Vec::new();
-        for item in postings.range(range).map_err(storage)? {
-            if limit.is_some_and(|limit| found.len() >= limit) {
-                break;
-            }
+        for item in runs
+            .range((account, currency, first)..(account, currency, seq_end))
+            .map_err(storage)?
+        {
             let (_, value) = item.map_err(storage)?;
-            found.push(decode("posting", value.value())?);
+            let run: Vec<PostingRecord> = decode("posting run", value.value())?;
+            for record in run {
+                if record.seq < start {
+                    continue;
+                }
+                if record.seq >= seq_end || limit.is_some_and(|limit| found.len() >= limit) {
+                    return Ok(found);
+                }
+                found.push(record);
+            }
         }
         Ok(found)
     }

@@ -462,6 +462,7 @@ impl Store {
                     });
                 }
                 store.index_log_order()?;
+                store.move_postings_into_runs()?;
                 if genesis.consortium.is_some() {
                     store.move_history_out_of_the_snapshot()?;
                 }
@@ -732,6 +733,16 @@ impl Store {
 
     /// Builds the log order of a store written before it existed: one pass over the entry
     /// index, once. A store that has the table is left alone.
+    /// Moves a store's report postings from a row each into runs (see `report_index`).
+    fn move_postings_into_runs(&self) -> Result<(), StoreError> {
+        if !crate::report_index::has_legacy_postings(&self.db.begin_read().map_err(storage)?)? {
+            return Ok(());
+        }
+        let write = self.db.begin_write().map_err(storage)?;
+        crate::report_index::move_postings_into_runs(&write)?;
+        write.commit().map_err(storage)
+    }
+
     fn index_log_order(&self) -> Result<(), StoreError> {
         {
             let read = self.db.begin_read().map_err(storage)?;

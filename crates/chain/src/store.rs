@@ -1064,13 +1064,8 @@ impl EntryLookup for Store {
         // A read failure here means the disk is failing under a running node; continuing could
         // accept a duplicate entry id, so stop loudly instead. Postings and reversal are in the
         // index row: the sealed fields in the block are not needed, nor read.
-        let read = self.db.begin_read().expect("the store must be readable");
-        let entries = read
-            .open_table(ENTRIES)
-            .expect("the entry index must be readable");
-        let value = entries
+        self.at(u64::MAX)
             .get(id.as_str())
-            .expect("the entry index must be readable")?;
-        Some(decode_entry(id.as_str(), value.value()).known())
+            .map(|committed| committed.known())
     }
 }

@@ -30,7 +30,7 @@ fn commit(
     store.commit(&block, &executed).unwrap();
 }
 
-/// (entry id, amount, running debit) of each posting to accounts receivable, per height.
+/// (entry id, amount) of each posting to accounts receivable, per block.
 fn model() -> Vec<Vec<(String, u64)>> {
     let mut serial = 0u64;
     BLOCK_SIZES

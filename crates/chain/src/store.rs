@@ -270,14 +270,41 @@ fn read_block_range(
 /// Where `entry`'s encoded sealed fields lie in `block` (the block's canonical bytes): offset
 /// and length, searched from `cursor` on (entries are in block order), then from the start.
 /// `None` for an entry without sealed fields. Whatever is found holds exactly those bytes.
-fn locate_sealed(block: &[u8], cursor: &mut usize, entry: &EntryDraft) -> Option<(u32, u32)> {
+///
+/// The search looks for a random part of the encoding (the first field's commitment, or else
+/// the first wrapped key's encapsulated key) and checks the whole encoding where that puts it:
+/// building a searcher for the whole kilobyte of each entry cost more than the rest of storing
+/// the entry. `needle` is a buffer reused from entry to entry.
+fn locate_sealed(
+    block: &[u8],
+    cursor: &mut usize,
+    needle: &mut Vec<u8>,
+    entry: &EntryDraft,
+) -> Option<(u32, u32)> {
     if entry.sealed.is_empty() && entry.seal_keys.is_empty() {
         return None;
     }
-    let needle = postcard::to_stdvec(&(&entry.sealed, &entry.seal_keys)).expect("serialise");
-    let found = memchr::memmem::find(block.get(*cursor..)?, &needle)
-        .map(|at| at + *cursor)
-        .or_else(|| memchr::memmem::find(block, &needle))?;
+    needle.clear();
+    let encoded = postcard::to_extend(&(&entry.sealed, &entry.seal_keys), std::mem::take(needle))
+        .expect("serialise");
+    *needle = encoded;
+    let anchor: &[u8] = match (entry.sealed.first(), entry.seal_keys.first()) {
+        (Some(field), _) => &field.commitment,
+        (None, Some(key)) => &key.encapped,
+        (None, None) => return None,
+    };
+    let finder = memchr::memmem::Finder::new(anchor);
+    let in_needle = finder.find(needle)?;
+    let matches_at = |anchor_at: usize| {
+        let start = anchor_at.checked_sub(in_needle)?;
+        (block.get(start..start + needle.len())? == needle.as_slice()).then_some(start)
+    };
+    let search = |from: usize| {
+        finder
+            .find_iter(block.get(from..)?)
+            .find_map(|at| matches_at(from + at))
+    };
+    let found = search(*cursor).or_else(|| search(0))?;
     *cursor = found + needle.len();
     Some((
         u32::try_from(found).ok()?,
@@ -561,9 +588,12 @@ impl Store {
             let mut entries = write.open_table(ENTRIES).map_err(storage)?;
             let mut sealed_at = write.open_table(ENTRY_SEALED).map_err(storage)?;
             let mut cursor = 0;
+            let mut needle = Vec::new();
             for committed in &executed.entries {
                 let id = committed.entry.id.as_str();
-                let bytes = match locate_sealed(block_bytes, &mut cursor, &committed.entry) {
+                let located =
+                    locate_sealed(block_bytes, &mut cursor, &mut needle, &committed.entry);
+                let bytes = match located {
                     Some((offset, length)) => {
                         sealed_at
                             .insert(id, (block.height(), offset, length))

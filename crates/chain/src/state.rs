@@ -24,8 +24,8 @@ use crate::{
     log::EntryLog,
     sealing::{MemberStanding, Sealing, SealingError},
     tx::{
-        entry_leaves, verify_signatures_of, ReadRecord, SignedTx, Transaction, TxBody,
-        BATCH_ENTRIES_MAX, READ_AGE_MAX_MS, READ_SKEW_MAX_MS,
+        entry_leaves, hash_and_leaves, verify_signatures_of, ReadRecord, SignedTx, Transaction,
+        TxBody, BATCH_ENTRIES_MAX, READ_AGE_MAX_MS, READ_SKEW_MAX_MS,
     },
 };
 
@@ -828,7 +828,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
     /// Seals the block: appends the entries to the log and computes the roots. `tx_hashes` are
     /// the transactions' hashes, in order.
     pub fn finish(
-        mut self,
+        self,
         parent_digest: BlockDigest,
         transactions: Vec<Transaction>,
         tx_hashes: Vec<Digest>,
@@ -838,6 +838,17 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             tx_hashes.len(),
             "one hash per transaction"
         );
+        let (header, executed) = self.finish_header(parent_digest, tx_hashes);
+        (Block::new(header, transactions), executed)
+    }
+
+    /// [`Self::finish`] for a block that exists already (one received to be checked): the
+    /// header the execution leads to, without a copy of the transactions.
+    pub fn finish_header(
+        mut self,
+        parent_digest: BlockDigest,
+        tx_hashes: Vec<Digest>,
+    ) -> (Header, Executed) {
         let start = self.state.log.len();
         self.state.log.append(&self.log_leaves);
         let event_leaves: Vec<Digest> = self.events.iter().map(ChainEvent::leaf).collect();
@@ -858,7 +869,6 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
         self.state.height = self.height;
         self.state.time_ms = self.time_ms;
         self.state.tip = header_digest(&header).0;
-        let block = Block::new(header, transactions);
         let history = match &self.state.consortium {
             Some(after) => after.history_changes(self.consortium_before.as_ref()),
             None => HistoryChanges::default(),
@@ -873,7 +883,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             tx_hashes,
             history,
         };
-        (block, executed)
+        (header, executed)
     }
 }
 
@@ -893,8 +903,8 @@ pub fn build_block<L: EntryLookup + ?Sized>(
     let candidates = candidates
         .into_iter()
         .map(|tx| {
-            let leaves = entry_leaves(&tx);
-            (tx.hash(), tx, leaves)
+            let (hash, leaves) = hash_and_leaves(&tx);
+            (hash, tx, leaves)
         })
         .collect();
     build_block_hashed(parent, base, pending, time_ms, candidates)
@@ -971,8 +981,8 @@ pub fn execute_block_with<L: EntryLookup + ?Sized>(
             count: block.transactions.len(),
         });
     }
-    let leaves: Vec<Vec<Digest>> = block.transactions.iter().map(entry_leaves).collect();
-    let hashes: Vec<Digest> = block.transactions.iter().map(Transaction::hash).collect();
+    let (hashes, leaves): (Vec<Digest>, Vec<Vec<Digest>>) =
+        block.transactions.iter().map(hash_and_leaves).unzip();
     // Every transaction this node has not verified before, checked at once (batch verification).
     let (indices, items): (Vec<usize>, Vec<(&Transaction, &[Digest])>) = (0..hashes.len())
         .filter(|&index| !verified(&hashes[index]))
@@ -994,16 +1004,12 @@ pub fn execute_block_with<L: EntryLookup + ?Sized>(
             .apply_with_leaves(tx, leaves)
             .map_err(|source| BlockError::Transaction { index, source })?;
     }
-    let (rebuilt, executed) = executor.finish(
-        BlockDigest::from(parent.tip),
-        block.transactions.clone(),
-        hashes,
-    );
+    let (rebuilt, executed) = executor.finish_header(BlockDigest::from(parent.tip), hashes);
     let checks = [
-        ("tx_root", rebuilt.header.tx_root == header.tx_root),
-        ("log_root", rebuilt.header.log_root == header.log_root),
-        ("log_size", rebuilt.header.log_size == header.log_size),
-        ("state_root", rebuilt.header.state_root == header.state_root),
+        ("tx_root", rebuilt.tx_root == header.tx_root),
+        ("log_root", rebuilt.log_root == header.log_root),
+        ("log_size", rebuilt.log_size == header.log_size),
+        ("state_root", rebuilt.state_root == header.state_root),
     ];
     for (field, ok) in checks {
         if !ok {

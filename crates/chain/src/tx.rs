@@ -141,29 +141,53 @@ pub fn encoded_leaf_hash<T: Serialize + ?Sized>(value: &T) -> Digest {
 /// copying them into a small buffer.
 const HASH_BUFFER_BYTES: usize = 512;
 
-/// A postcard output that feeds SHA-256 instead of a growing buffer.
-struct HashingFlavor {
+/// A postcard output that feeds SHA-256 instead of a growing buffer: its own hasher, and the
+/// enclosing transaction's too when one encoding is hashed as a leaf and as part of the whole
+/// (see [`hash_and_leaves`]).
+struct HashingFlavor<'a> {
     hasher: Sha256,
+    enclosing: Option<&'a mut Sha256>,
     buffer: [u8; HASH_BUFFER_BYTES],
     len: usize,
 }
 
-impl HashingFlavor {
-    fn new(hasher: Sha256) -> HashingFlavor {
+impl<'a> HashingFlavor<'a> {
+    fn new(hasher: Sha256) -> HashingFlavor<'static> {
         HashingFlavor {
             hasher,
+            enclosing: None,
             buffer: [0; HASH_BUFFER_BYTES],
             len: 0,
         }
     }
 
+    /// Hashes into a fresh leaf hasher and into `enclosing` both.
+    fn tee(enclosing: &'a mut Sha256) -> HashingFlavor<'a> {
+        let mut hasher = Sha256::new();
+        hasher.update([LEAF_PREFIX]);
+        HashingFlavor {
+            hasher,
+            enclosing: Some(enclosing),
+            buffer: [0; HASH_BUFFER_BYTES],
+            len: 0,
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        if let Some(enclosing) = self.enclosing.as_deref_mut() {
+            enclosing.update(bytes);
+        }
+    }
+
     fn flush(&mut self) {
-        self.hasher.update(&self.buffer[..self.len]);
+        let buffer = self.buffer;
+        self.update(&buffer[..self.len]);
         self.len = 0;
     }
 }
 
-impl postcard::ser_flavors::Flavor for HashingFlavor {
+impl postcard::ser_flavors::Flavor for HashingFlavor<'_> {
     type Output = Digest;
 
     fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
@@ -181,7 +205,7 @@ impl postcard::ser_flavors::Flavor for HashingFlavor {
             self.len += bytes.len();
         } else {
             self.flush();
-            self.hasher.update(bytes);
+            self.update(bytes);
         }
         Ok(())
     }
@@ -191,6 +215,42 @@ impl postcard::ser_flavors::Flavor for HashingFlavor {
         Ok(self.hasher.finalize().into())
     }
 }
+
+/// A transaction's hash ([`Transaction::hash`]) and its [`entry_leaves`], from one encoding.
+///
+/// A batch's encoding is its variant, the number of entries, each entry, then the signer and
+/// the signature (postcard writes a struct's fields in order and a sequence after its length).
+/// Each entry is encoded once and its bytes go to its leaf and to the transaction's hash both:
+/// encoding is most of the cost of hashing, byte by byte for the arrays of sealed fields, and
+/// every validator hashes every transaction it admits or executes.
+pub fn hash_and_leaves(tx: &Transaction) -> (Digest, Vec<Digest>) {
+    let Transaction::Batch(batch) = tx else {
+        return (tx.hash(), entry_leaves(tx));
+    };
+    let mut whole = Sha256::new();
+    whole.update([LEAF_PREFIX]);
+    let head = postcard::to_stdvec(&(BATCH_VARIANT, batch.entries.len()))
+        .expect("serialising to a Vec cannot fail");
+    whole.update(&head);
+    let leaves = batch
+        .entries
+        .iter()
+        .map(|entry| {
+            postcard::serialize_with_flavor(entry, HashingFlavor::tee(&mut whole))
+                .expect("hashing an encoding cannot fail")
+        })
+        .collect();
+    // Only the enclosing hash matters here: the tail's own leaf is dropped.
+    postcard::serialize_with_flavor(
+        &(&batch.signer, &batch.signature),
+        HashingFlavor::tee(&mut whole),
+    )
+    .expect("hashing an encoding cannot fail");
+    (whole.finalize().into(), leaves)
+}
+
+/// The variant index postcard writes for [`Transaction::Batch`].
+const BATCH_VARIANT: u32 = 1;
 
 /// What a block carries.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -345,6 +405,76 @@ mod tests {
         assert_eq!(
             encoded_leaf_hash(&[1u8; 300][..]),
             leaf_hash(&postcard::to_stdvec(&[1u8; 300][..]).unwrap())
+        );
+    }
+
+    /// An entry with `fields` sealed fields of `len` ciphertext bytes each: placeholders of the
+    /// right shape, large enough that an entry spans several of the hashing buffer's flushes.
+    fn sealed_entry(index: usize, fields: usize, len: usize) -> EntryDraft {
+        use tally_ledger::{
+            Category, Date, SealKey, SealedField, COMMITMENT_BYTES, ENCAPPED_KEY_BYTES,
+            SEAL_NONCE_BYTES,
+        };
+        EntryDraft {
+            id: EntryId::new(&format!("e-{index}")).unwrap(),
+            date: Date::parse("2026-12-05").unwrap(),
+            description: format!("entry {index}"),
+            postings: Vec::new(),
+            references: Vec::new(),
+            reverses: None,
+            sealed: (0..fields)
+                .map(|field| SealedField {
+                    name: FieldName::new(&format!("field{field}")).unwrap(),
+                    category: Category::customer_pii(),
+                    epoch: 1,
+                    commitment: [index as u8; COMMITMENT_BYTES],
+                    nonce: [field as u8; SEAL_NONCE_BYTES],
+                    ciphertext: vec![7; len],
+                })
+                .collect(),
+            seal_keys: (fields > 0)
+                .then(|| SealKey {
+                    category: Category::customer_pii(),
+                    epoch: 1,
+                    encapped: [9; ENCAPPED_KEY_BYTES],
+                    wrapped: vec![8; 48],
+                })
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn hash_and_leaves_match_the_hash_and_leaves_computed_apart() {
+        let key = SecretKey::from_seed([5; 32]);
+        let shapes: [&[(usize, usize)]; 5] = [
+            &[],
+            &[(0, 0)],
+            &[(7, 20), (0, 0), (3, 600)],
+            &[(16, 1000); 3],
+            &[(1, 16); 200],
+        ];
+        for shape in shapes {
+            let entries = shape
+                .iter()
+                .enumerate()
+                .map(|(index, &(fields, len))| sealed_entry(index, fields, len))
+                .collect();
+            let tx = Transaction::Batch(SignedBatch::sign(&key, "test", entries));
+            assert_eq!(
+                hash_and_leaves(&tx),
+                (tx.hash(), entry_leaves(&tx)),
+                "{shape:?}"
+            );
+        }
+        let single = Transaction::Single(SignedTx::sign(
+            &key,
+            "test",
+            TxBody::Post(sealed_entry(0, 7, 20)),
+        ));
+        assert_eq!(
+            hash_and_leaves(&single),
+            (single.hash(), entry_leaves(&single))
         );
     }
 }

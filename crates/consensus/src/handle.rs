@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tally_chain::{
-    entry_leaves, execute_block_with, verify_signatures_with, Block, BlockError, ChainState,
-    CloseProgress, CommittedEntry, Executed, Executor, Genesis, Store, StoreError, Transaction,
-    TxError,
+    entry_leaves, execute_block_with, hash_and_leaves, verify_signatures_with, Block, BlockError,
+    ChainState, CloseProgress, CommittedEntry, Executed, Executor, Genesis, Store, StoreError,
+    Transaction, TxError,
 };
 use tally_identity::Digest;
 use tally_ledger::{EntryId, PostError};
@@ -288,14 +288,14 @@ impl ChainHandle {
     /// the client hears at once. A transaction committed before is answered with its original
     /// result and changes nothing.
     pub fn submit(&self, tx: Transaction) -> Result<Receipt, SubmitError> {
-        let hash = tx.hash();
         let chain_id = self.chain_id().to_string();
         if self.is_observer() {
             return Err(SubmitError::Observer { chain: chain_id });
         }
-        // Each entry is encoded and hashed once here, for both the signature's batch root and
-        // the pre-execution: entries with sealed fields are a kilobyte each.
-        let leaves = entry_leaves(&tx);
+        // Each entry is encoded and hashed once here, for the transaction's hash, the
+        // signature's batch root and the pre-execution: entries with sealed fields are a
+        // kilobyte each.
+        let (hash, leaves) = hash_and_leaves(&tx);
         let (domain, message) = tx.signed_message_with(&leaves);
         tx.signer()
             .verify(domain, &chain_id, &message, tx.signature())

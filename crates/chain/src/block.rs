@@ -122,22 +122,42 @@ impl Block {
         if bytes.len() > BLOCK_BYTES_MAX {
             return Err(BlockDecodeError::TooLarge { bytes: bytes.len() });
         }
-        let (mut block, rest): (Block, &[u8]) = postcard::take_from_bytes(bytes)
-            .map_err(|error| BlockDecodeError::Malformed(error.to_string()))?;
+        let malformed = |error: postcard::Error| BlockDecodeError::Malformed(error.to_string());
+        // Decoded field by field (postcard writes a struct's fields in order, a sequence after
+        // its length), so that each transaction's hash is taken over the bytes it was decoded
+        // from rather than over an encoding of it made again: blocks are decoded on receipt
+        // and again each time consensus reads one back from its storage.
+        let (header, mut rest): (Header, &[u8]) =
+            postcard::take_from_bytes(bytes).map_err(malformed)?;
+        let (count, after): (usize, &[u8]) = postcard::take_from_bytes(rest).map_err(malformed)?;
+        rest = after;
+        if count > TXS_PER_BLOCK_MAX {
+            return Err(BlockDecodeError::TooManyTransactions { count });
+        }
+        // Reserved as far as the bytes could hold: a transaction is at least a signature long.
+        let room = count.min(rest.len() / tally_identity::SIGNATURE_BYTES);
+        let mut transactions = Vec::with_capacity(room);
+        let mut hashes = Vec::with_capacity(room);
+        for _ in 0..count {
+            let (tx, after): (Transaction, &[u8]) =
+                postcard::take_from_bytes(rest).map_err(malformed)?;
+            hashes.push(tally_identity::leaf_hash(&rest[..rest.len() - after.len()]));
+            transactions.push(tx);
+            rest = after;
+        }
         // One block has one encoding: trailing bytes would give two byte strings one digest.
         if !rest.is_empty() {
             return Err(BlockDecodeError::TrailingBytes { count: rest.len() });
         }
-        if block.transactions.len() > TXS_PER_BLOCK_MAX {
-            return Err(BlockDecodeError::TooManyTransactions {
-                count: block.transactions.len(),
-            });
-        }
-        if Block::tx_root(&block.transactions) != block.header.tx_root {
+        // A transaction encoded other than canonically (postcard accepts some overlong
+        // integers) gets a hash here that execution, which hashes the canonical encoding, does
+        // not: such a block decodes, but no validator executes it.
+        if merkle_root(&hashes) != header.tx_root {
             return Err(BlockDecodeError::TxRootMismatch {
-                height: block.header.height,
+                height: header.height,
             });
         }
+        let mut block = Block::new(header, transactions);
         block.encoded = Encoded(std::sync::OnceLock::from(std::sync::Arc::<[u8]>::from(
             bytes,
         )));

@@ -37,11 +37,10 @@ pub(crate) const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("e
 /// Where the sealed fields of a committed entry lie in its block: (height, offset, length) of
 /// the encoded `(sealed, seal_keys)` in the block's canonical bytes.
 ///
-/// An entry with sealed fields is indexed in [`ENTRIES`] without them, and they are read from
-/// the block when the entry is: they are most of its bytes (a sealed order: 837 bytes, the
-/// same order without its customer fields: about 150), and the block already keeps them.
-/// Storing them twice made the store write about twice what sealing adds to a block. Entries
-/// indexed before this table have their sealed fields in their row and no location.
+/// Where the sealed fields of entries indexed without them lie in their block (height, offset,
+/// length), for rows written before the location moved into the row itself (see
+/// [`SEALED_LOCATION_BYTES`]). Read only: a second B-tree insert per sealed entry cost the commit
+/// more than a tenth of what sealing costs it.
 const ENTRY_SEALED: TableDefinition<&str, (u64, u32, u32)> =
     TableDefinition::new("entry_sealed_at");
 /// Finalization certificates by height, in the consensus engine's encoding (opaque here). A block
@@ -267,6 +266,36 @@ fn read_block_range(
     Ok((bytes.len() == length).then_some(bytes))
 }
 
+/// Bytes of the location that ends the [`ENTRIES`] row of an entry indexed without its sealed
+/// fields: the block's height (u64), then the offset and the length of the fields' encoding in
+/// the block's bytes (u32 each), little-endian, after the entry's postcard encoding.
+///
+/// An entry with sealed fields is indexed without them, and they are read from the block when
+/// the entry is: they are most of its bytes (a sealed order: 837 bytes, the same order without
+/// its customer fields: about 150), and the block already keeps them. Rows without a location
+/// hold their entry whole (entries without sealed fields, and older stores' rows), or have their
+/// location in [`ENTRY_SEALED`].
+const SEALED_LOCATION_BYTES: usize = 16;
+
+/// `row` with the location of its entry's sealed fields appended.
+fn append_location(row: &mut Vec<u8>, (height, offset, length): (u64, u32, u32)) {
+    row.extend_from_slice(&height.to_le_bytes());
+    row.extend_from_slice(&offset.to_le_bytes());
+    row.extend_from_slice(&length.to_le_bytes());
+}
+
+/// The location a row's tail holds, if it is one.
+fn parse_location(tail: &[u8]) -> Option<(u64, u32, u32)> {
+    let tail: &[u8; SEALED_LOCATION_BYTES] = tail.try_into().ok()?;
+    let (height, rest) = tail.split_at(8);
+    let (offset, length) = rest.split_at(4);
+    Some((
+        u64::from_le_bytes(height.try_into().ok()?),
+        u32::from_le_bytes(offset.try_into().ok()?),
+        u32::from_le_bytes(length.try_into().ok()?),
+    ))
+}
+
 /// Where `entry`'s encoded sealed fields lie in `block` (the block's canonical bytes): offset
 /// and length, searched from `cursor` on (entries are in block order), then from the start.
 /// `None` for an entry without sealed fields. Whatever is found holds exactly those bytes.
@@ -368,15 +397,24 @@ impl EntryReader {
 
     /// Decodes the index row of entry `id` and completes it with its sealed fields.
     pub(crate) fn decode(&self, id: &str, row: &[u8]) -> Result<CommittedEntry, StoreError> {
-        let mut committed: CommittedEntry = postcard::from_bytes(row)
+        let (mut committed, tail): (CommittedEntry, &[u8]) = postcard::take_from_bytes(row)
             .map_err(|error| StoreError::Corrupt(format!("entry {id}: {error}")))?;
-        let Some(sealed_at) = &self.sealed_at else {
+        let location = if tail.is_empty() {
+            match &self.sealed_at {
+                Some(sealed_at) => sealed_at.get(id).map_err(storage)?.map(|at| at.value()),
+                None => None,
+            }
+        } else {
+            Some(parse_location(tail).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "entry {id}: {} bytes past its end, not a location of sealed fields",
+                    tail.len()
+                ))
+            })?)
+        };
+        let Some((height, offset, length)) = location else {
             return Ok(committed);
         };
-        let Some(location) = sealed_at.get(id).map_err(storage)? else {
-            return Ok(committed);
-        };
-        let (height, offset, length) = location.value();
         let bytes = match &self.chunks {
             Some(chunks) => read_block_range(chunks, height, offset as usize, length as usize)?,
             None => None,
@@ -586,7 +624,6 @@ impl Store {
             let block_bytes = block.bytes();
             write_block(&write, block.height(), block_bytes)?;
             let mut entries = write.open_table(ENTRIES).map_err(storage)?;
-            let mut sealed_at = write.open_table(ENTRY_SEALED).map_err(storage)?;
             let mut cursor = 0;
             let mut needle = Vec::new();
             for committed in &executed.entries {
@@ -595,14 +632,13 @@ impl Store {
                     locate_sealed(block_bytes, &mut cursor, &mut needle, &committed.entry);
                 let bytes = match located {
                     Some((offset, length)) => {
-                        sealed_at
-                            .insert(id, (block.height(), offset, length))
-                            .map_err(storage)?;
-                        postcard::to_stdvec(&without_sealed(committed))
+                        let mut row =
+                            postcard::to_stdvec(&without_sealed(committed)).expect("serialise");
+                        append_location(&mut row, (block.height(), offset, length));
+                        row
                     }
-                    None => postcard::to_stdvec(committed),
-                }
-                .expect("serialise");
+                    None => postcard::to_stdvec(committed).expect("serialise"),
+                };
                 entries.insert(id, bytes.as_slice()).map_err(storage)?;
             }
             let mut log_order = write.open_table(LOG_ORDER).map_err(storage)?;
@@ -620,19 +656,23 @@ impl Store {
                 }
             }
             for (original, reversal) in &executed.reversals {
-                let mut committed: CommittedEntry = {
+                // The row's tail (the location of sealed fields, if any) is kept as it is.
+                let (mut committed, tail): (CommittedEntry, Vec<u8>) = {
                     let bytes = entries
                         .get(original.as_str())
                         .map_err(storage)?
                         .ok_or_else(|| {
                             StoreError::Corrupt(format!("reversed entry {original} missing"))
                         })?;
-                    postcard::from_bytes(bytes.value()).map_err(|error| {
-                        StoreError::Corrupt(format!("entry {original}: {error}"))
-                    })?
+                    let (committed, tail) =
+                        postcard::take_from_bytes(bytes.value()).map_err(|error| {
+                            StoreError::Corrupt(format!("entry {original}: {error}"))
+                        })?;
+                    (committed, <[u8]>::to_vec(tail))
                 };
                 committed.reversed_by = Some(reversal.clone());
-                let bytes = postcard::to_stdvec(&committed).expect("serialise");
+                let mut bytes = postcard::to_stdvec(&committed).expect("serialise");
+                bytes.extend_from_slice(&tail);
                 entries
                     .insert(original.as_str(), bytes.as_slice())
                     .map_err(storage)?;

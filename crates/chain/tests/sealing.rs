@@ -379,10 +379,11 @@ fn reads_are_recorded_when_recent_and_of_committed_entries() {
     assert_ne!(state.state_root(), before);
 }
 
-/// A sealed entry's fields are stored once, in its block: the entry index keeps the rest of
-/// the entry and where they lie, and every read of the entry gets it whole. Rows of older
-/// stores, which hold the fields themselves, still read; a location that no longer fits the
-/// block is an error, never other bytes taken for the fields.
+/// A sealed entry's fields are stored once, in its block: the entry index row keeps the rest of
+/// the entry and, after it, where they lie; every read of the entry gets it whole. Rows of older
+/// stores, which hold the fields themselves or have their location in a table of its own, still
+/// read; a location that no longer fits the block, or a tail that is no location, is an error,
+/// never other bytes taken for the fields.
 #[test]
 fn sealed_fields_are_stored_once_in_the_block_and_entries_read_whole() {
     use redb::ReadableTable;
@@ -419,9 +420,15 @@ fn sealed_fields_are_stored_once_in_the_block_and_entries_read_whole() {
     for draft in &drafts {
         let stored = store.entry(&draft.id).unwrap().unwrap();
         assert_eq!(&stored.entry, draft, "{}", draft.id);
-        let row: tally_chain::CommittedEntry =
-            postcard::from_bytes(&store.raw_entry(draft.id.as_str()).unwrap().unwrap()).unwrap();
+        let raw = store.raw_entry(draft.id.as_str()).unwrap().unwrap();
+        let (row, tail): (tally_chain::CommittedEntry, &[u8]) =
+            postcard::take_from_bytes(&raw).unwrap();
         assert!(row.entry.sealed.is_empty() && row.entry.seal_keys.is_empty());
+        let located = !draft.sealed.is_empty();
+        assert_eq!(tail.len(), if located { 16 } else { 0 }, "{}", draft.id);
+        if located {
+            assert_eq!(&tail[..8], &2u64.to_le_bytes(), "the block's height");
+        }
         assert_eq!(
             store
                 .reports()
@@ -450,30 +457,59 @@ fn sealed_fields_are_stored_once_in_the_block_and_entries_read_whole() {
         .unwrap();
     assert_eq!(page.entries[1].entry, drafts[1]);
     let whole = store.entry(&id("s-05")).unwrap().unwrap();
+    let whole_08 = store.entry(&id("s-08")).unwrap().unwrap();
     drop(store);
 
-    // An older store's row holds the fields and has no location.
     let db = redb::Database::open(&path).unwrap();
     let write = db.begin_write().unwrap();
     {
-        let mut sealed_at = write.open_table(SEALED_AT).unwrap();
-        sealed_at.remove("s-05").unwrap();
-        let location = sealed_at.get("s-06").unwrap().unwrap().value();
-        sealed_at
-            .insert("s-06", (location.0, location.1 + 1, location.2))
-            .unwrap();
         let mut entries = write.open_table(ENTRIES).unwrap();
+        let row = |entries: &redb::Table<&str, &[u8]>, id: &str| {
+            entries.get(id).unwrap().unwrap().value().to_vec()
+        };
+        // The oldest stores' rows hold the fields and have no location.
         entries
             .insert("s-05", postcard::to_stdvec(&whole).unwrap().as_slice())
             .unwrap();
+        // A location that points one byte off.
+        let mut shifted = row(&entries, "s-06");
+        let at = shifted.len() - 8;
+        let offset = u32::from_le_bytes(shifted[at..at + 4].try_into().unwrap());
+        shifted[at..at + 4].copy_from_slice(&(offset + 1).to_le_bytes());
+        entries.insert("s-06", shifted.as_slice()).unwrap();
+        // Stores of the version before keep the location in a table of its own.
+        let mut moved = row(&entries, "s-08");
+        let location = moved.split_off(moved.len() - 16);
+        entries.insert("s-08", moved.as_slice()).unwrap();
+        let mut sealed_at = write.open_table(SEALED_AT).unwrap();
+        sealed_at
+            .insert(
+                "s-08",
+                (
+                    u64::from_le_bytes(location[..8].try_into().unwrap()),
+                    u32::from_le_bytes(location[8..12].try_into().unwrap()),
+                    u32::from_le_bytes(location[12..].try_into().unwrap()),
+                ),
+            )
+            .unwrap();
+        // A tail that is not a location.
+        let mut junk = row(&entries, "s-09");
+        junk.truncate(junk.len() - 13);
+        entries.insert("s-09", junk.as_slice()).unwrap();
     }
     write.commit().unwrap();
     drop(db);
     let store = Store::open(&path, &fx.genesis).unwrap();
     assert_eq!(store.entry(&id("s-05")).unwrap().unwrap(), whole);
+    assert_eq!(store.entry(&id("s-08")).unwrap().unwrap(), whole_08);
     let error = store.entry(&id("s-06")).unwrap_err().to_string();
     assert!(
         error.starts_with("stored data is corrupt: entry s-06: its sealed fields in block 2: "),
         "{error}"
+    );
+    let error = store.entry(&id("s-09")).unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "stored data is corrupt: entry s-09: 3 bytes past its end, not a location of sealed fields"
     );
 }

@@ -34,12 +34,9 @@ pub const BLOCK_CHUNK_BYTES: usize = 64 * 1024 - 256;
 /// removed when a block is replaced, never written.
 const LEGACY_BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 pub(crate) const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
-/// Where the sealed fields of a committed entry lie in its block: (height, offset, length) of
-/// the encoded `(sealed, seal_keys)` in the block's canonical bytes.
-///
-/// Where the sealed fields of entries indexed without them lie in their block (height, offset,
-/// length), for rows written before the location moved into the row itself (see
-/// [`SEALED_LOCATION_BYTES`]). Read only: a second B-tree insert per sealed entry cost the commit
+/// Where the sealed fields of entries indexed without them lie in their block: (height, offset,
+/// length) of the encoded `(sealed, seal_keys)` in the block's canonical bytes, for rows written
+/// before the location moved into the row itself (see [`SEALED_LOCATION_BYTES`]). Read only: a second B-tree insert per sealed entry cost the commit
 /// more than a tenth of what sealing costs it.
 const ENTRY_SEALED: TableDefinition<&str, (u64, u32, u32)> =
     TableDefinition::new("entry_sealed_at");
@@ -310,18 +307,15 @@ fn locate_sealed(
     needle: &mut Vec<u8>,
     entry: &EntryDraft,
 ) -> Option<(u32, u32)> {
-    if entry.sealed.is_empty() && entry.seal_keys.is_empty() {
-        return None;
-    }
-    needle.clear();
-    let encoded = postcard::to_extend(&(&entry.sealed, &entry.seal_keys), std::mem::take(needle))
-        .expect("serialise");
-    *needle = encoded;
     let anchor: &[u8] = match (entry.sealed.first(), entry.seal_keys.first()) {
         (Some(field), _) => &field.commitment,
         (None, Some(key)) => &key.encapped,
         (None, None) => return None,
     };
+    needle.clear();
+    let encoded = postcard::to_extend(&(&entry.sealed, &entry.seal_keys), std::mem::take(needle))
+        .expect("serialise");
+    *needle = encoded;
     let finder = memchr::memmem::Finder::new(anchor);
     let in_needle = finder.find(needle)?;
     let matches_at = |anchor_at: usize| {
@@ -801,8 +795,6 @@ impl Store {
         Ok(found)
     }
 
-    /// Builds the log order of a store written before it existed: one pass over the entry
-    /// index, once. A store that has the table is left alone.
     /// Moves a store's report postings from a row each into runs (see `report_index`).
     fn move_postings_into_runs(&self) -> Result<(), StoreError> {
         if !crate::report_index::has_legacy_postings(&self.db.begin_read().map_err(storage)?)? {
@@ -813,6 +805,8 @@ impl Store {
         write.commit().map_err(storage)
     }
 
+    /// Builds the log order of a store written before it existed: one pass over the entry
+    /// index, once. A store that has the table is left alone.
     fn index_log_order(&self) -> Result<(), StoreError> {
         {
             let read = self.db.begin_read().map_err(storage)?;

@@ -173,16 +173,21 @@ impl<'a> HashingFlavor<'a> {
         }
     }
 
-    fn update(&mut self, bytes: &[u8]) {
-        self.hasher.update(bytes);
-        if let Some(enclosing) = self.enclosing.as_deref_mut() {
+    /// Feeds `bytes` to the hasher and to the enclosing one; takes the fields apart so the
+    /// buffer can be fed without a copy of it.
+    fn feed(hasher: &mut Sha256, enclosing: &mut Option<&'a mut Sha256>, bytes: &[u8]) {
+        hasher.update(bytes);
+        if let Some(enclosing) = enclosing.as_deref_mut() {
             enclosing.update(bytes);
         }
     }
 
     fn flush(&mut self) {
-        let buffer = self.buffer;
-        self.update(&buffer[..self.len]);
+        Self::feed(
+            &mut self.hasher,
+            &mut self.enclosing,
+            &self.buffer[..self.len],
+        );
         self.len = 0;
     }
 }
@@ -205,7 +210,7 @@ impl postcard::ser_flavors::Flavor for HashingFlavor<'_> {
             self.len += bytes.len();
         } else {
             self.flush();
-            self.update(bytes);
+            Self::feed(&mut self.hasher, &mut self.enclosing, bytes);
         }
         Ok(())
     }

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use tally_chain::{
     execute_block, header_digest, linked_ids, Block, BlockError, ChainEvent, ChainState,
-    CommittedEntry, Genesis, Store, StoreError,
+    CommittedEntry, Genesis, SignedTx, Store, StoreError, Transaction, TxBody,
 };
 use tally_consensus::{CertificateError, CertificateVerifier};
-use tally_ledger::{EntryId, KnownEntry};
+use tally_ledger::{EntryDraft, EntryId, KnownEntry};
 
 /// Where in a store a problem was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -293,7 +293,13 @@ pub fn verify_store(
                 .map_err(|problem| fail(at.clone(), problem))?;
             let mut comparable = stored.clone();
             comparable.reversed_by = None;
-            if comparable != *committed {
+            // Execution keeps an entry without its sealed fields: they are compared with the
+            // block's.
+            let sealed = std::mem::take(&mut comparable.entry.sealed);
+            let seal_keys = std::mem::take(&mut comparable.entry.seal_keys);
+            let carried = carried_entry(&block, committed)
+                .is_some_and(|entry| entry.sealed == sealed && entry.seal_keys == seal_keys);
+            if comparable != *committed || !carried {
                 return Err(fail(at, Problem::Differs { height }));
             }
             for linked in linked_ids(&committed.entry) {
@@ -463,6 +469,18 @@ fn snapshot_matches(snapshot: &[u8], state: &ChainState) -> bool {
 fn read_block(store: &Store, height: u64) -> Result<Block, Problem> {
     let bytes = guarded(|| store.raw_block(height))?.ok_or(Problem::Missing)?;
     Block::decode_checked(&bytes).map_err(|error| Problem::Malformed(error.to_string()))
+}
+
+/// The entry as `block` carries it, where `committed` says it is.
+fn carried_entry<'b>(block: &'b Block, committed: &CommittedEntry) -> Option<&'b EntryDraft> {
+    match block.transactions.get(committed.tx_index as usize)? {
+        Transaction::Batch(batch) => batch.entries.get(committed.item_index as usize),
+        Transaction::Single(SignedTx {
+            body: TxBody::Post(entry),
+            ..
+        }) => Some(entry),
+        Transaction::Single(_) => None,
+    }
 }
 
 /// The stored entry whole: its index row, and its sealed fields from where the index says they

@@ -51,7 +51,7 @@ pub use store::{
     snapshot_bytes, EntryFilter, EntryPage, Store, StoreAt, StoreError, BLOCK_CHUNK_BYTES,
 };
 pub use tx::{
-    batch_root, entry_leaf, entry_leaves, hash_and_leaves, verify_signatures, verify_signatures_of,
-    verify_signatures_with, ReadRecord, SignedBatch, SignedTx, Transaction, TxBody,
-    BATCH_ENTRIES_MAX, READ_AGE_MAX_MS, READ_SKEW_MAX_MS,
+    batch_root, entry_leaf, entry_leaves, verify_signatures, verify_signatures_of,
+    verify_signatures_with, ReadRecord, SealedSpan, SignedBatch, SignedTx, Transaction, TxBody,
+    TxDigests, BATCH_ENTRIES_MAX, READ_AGE_MAX_MS, READ_SKEW_MAX_MS,
 };

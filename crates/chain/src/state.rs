@@ -24,8 +24,8 @@ use crate::{
     log::EntryLog,
     sealing::{MemberStanding, Sealing, SealingError},
     tx::{
-        entry_leaves, hash_and_leaves, verify_signatures_of, ReadRecord, SignedTx, Transaction,
-        TxBody, BATCH_ENTRIES_MAX, READ_AGE_MAX_MS, READ_SKEW_MAX_MS,
+        verify_signatures_of, ReadRecord, SealedSpan, SignedTx, Transaction, TxBody, TxDigests,
+        BATCH_ENTRIES_MAX, READ_AGE_MAX_MS, READ_SKEW_MAX_MS,
     },
 };
 
@@ -375,6 +375,13 @@ pub struct Executed {
     /// The hash of each of the block's transactions, in order: computed once per block, as
     /// hashing a block of entries with sealed fields costs as much as a fifth of executing it.
     pub tx_hashes: Vec<Digest>,
+    /// One per entry of `entries`: where its sealed fields and keys lie in the block's
+    /// encoding, counted from the first transaction's first byte; `None` for an entry without.
+    /// `entries` hold their entries without them (see [`EntryDraft::check_unsealed`]).
+    pub sealed_at: Vec<Option<SealedSpan>>,
+    /// Bytes of the encoding of the block's transactions, from the first one's first byte to
+    /// the block's end.
+    pub tx_bytes: usize,
     /// What the block changed in the consortium's history (contracts, sealed terms, anchors),
     /// which the store keeps out of the state snapshot; empty on a private chain.
     pub history: HistoryChanges,
@@ -394,6 +401,10 @@ pub struct Executor<'a, L: EntryLookup + ?Sized> {
     entries: Vec<CommittedEntry>,
     /// The entry log leaf of each of `entries`.
     log_leaves: Vec<Digest>,
+    /// Where the sealed fields of each of `entries` lie (see [`Executed::sealed_at`]).
+    sealed_at: Vec<Option<SealedSpan>>,
+    /// Bytes of the transactions applied so far.
+    tx_bytes: usize,
     reversals: Vec<(EntryId, EntryId)>,
     events: Vec<ChainEvent>,
     sign_offs: Vec<(u32, CloseProgress)>,
@@ -418,6 +429,8 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             own: HashMap::new(),
             entries: Vec::new(),
             log_leaves: Vec::new(),
+            sealed_at: Vec::new(),
+            tx_bytes: 0,
             reversals: Vec::new(),
             events: Vec::new(),
             sign_offs: Vec::new(),
@@ -429,15 +442,18 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
 
     /// Applies one transaction whose signature was already checked; on error nothing changes.
     pub fn apply(&mut self, tx: &Transaction) -> Result<(), TxError> {
-        self.apply_with_leaves(tx, &entry_leaves(tx))
+        self.apply_digested(tx, &TxDigests::of(tx))
     }
 
-    /// [`Self::apply`] with the transaction's [`entry_leaves`] already computed.
-    pub fn apply_with_leaves(
-        &mut self,
-        tx: &Transaction,
-        leaves: &[Digest],
-    ) -> Result<(), TxError> {
+    /// [`Self::apply`] with the transaction's [`TxDigests`] already computed.
+    pub fn apply_digested(&mut self, tx: &Transaction, digests: &TxDigests) -> Result<(), TxError> {
+        self.apply_unsized(tx, digests)?;
+        self.tx_bytes += digests.len;
+        Ok(())
+    }
+
+    /// [`Self::apply_digested`], but for counting the transaction's bytes.
+    fn apply_unsized(&mut self, tx: &Transaction, digests: &TxDigests) -> Result<(), TxError> {
         let role = self.state.authorise(tx.signer(), self.time_ms)?;
         let tx_index = self.applied;
         match tx {
@@ -445,9 +461,9 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                 body: TxBody::Contract(call),
                 signer,
                 ..
-            }) => self.apply_contract(call, signer, role, tx_index, tx)?,
+            }) => self.apply_contract(call, signer, role, tx_index, &digests.hash)?,
             Transaction::Single(single) => {
-                self.apply_body(&single.body, &single.signer, role, tx_index, leaves)?
+                self.apply_body(&single.body, &single.signer, role, tx_index, digests)?
             }
             Transaction::Batch(_) if self.state.consortium.is_some() => {
                 return Err(TxError::OnConsortium)
@@ -472,7 +488,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                     let result = if seen.insert(&draft.id) {
                         self.post(
                             draft,
-                            &leaves[index],
+                            (&digests.leaves[index], digests.sealed[index]),
                             &batch.signer,
                             role,
                             tx_index,
@@ -487,6 +503,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                             self.state.ledger = saved_ledger;
                             self.entries.truncate(saved_entries);
                             self.log_leaves.truncate(saved_entries);
+                            self.sealed_at.truncate(saved_entries);
                             for (original, _) in self.reversals.drain(saved_reversals..) {
                                 if let Some(known) = self.own.get_mut(&original) {
                                     known.reversed_by = None;
@@ -514,7 +531,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
         signer: &PublicKey,
         role: Role,
         tx_index: u32,
-        tx: &Transaction,
+        tx_hash: &Digest,
     ) -> Result<(), TxError> {
         let signer = self.state.consortium_signer(signer, role)?;
         if let tally_contracts::ContractCall::SealTerms { id, terms } = call {
@@ -526,7 +543,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             .as_mut()
             .ok_or(TxError::NotConsortium)?;
         let events = consortium.apply(call, &signer)?;
-        let tx_hash = tx.hash();
+        let tx_hash = *tx_hash;
         for (index, event) in events.into_iter().enumerate() {
             let contract = consortium.contract(&event.contract).cloned();
             self.events.push(ChainEvent {
@@ -600,7 +617,7 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
         signer: &PublicKey,
         role: Role,
         tx_index: u32,
-        leaves: &[Digest],
+        digests: &TxDigests,
     ) -> Result<(), TxError> {
         let on_consortium = self.state.consortium.is_some();
         match body {
@@ -630,7 +647,14 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                     .change(change, role, self.height, &standing)?)
             }
             TxBody::Read(record) => self.read(record),
-            TxBody::Post(draft) => self.post(draft, &leaves[0], signer, role, tx_index, 0),
+            TxBody::Post(draft) => self.post(
+                draft,
+                (&digests.leaves[0], digests.sealed[0]),
+                signer,
+                role,
+                tx_index,
+                0,
+            ),
             TxBody::OpenAccount(account) => {
                 Ok(self.state.ledger.open_account(account.clone(), role)?)
             }
@@ -723,16 +747,18 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
         }
     }
 
+    /// Posts `draft`, whose leaf is `leaf` and whose sealed fields lie at `sealed` in its
+    /// transaction's encoding.
     fn post(
         &mut self,
         draft: &EntryDraft,
-        leaf: &Digest,
+        (leaf, sealed): (&Digest, Option<SealedSpan>),
         signer: &PublicKey,
         role: Role,
         tx_index: u32,
         item_index: u32,
     ) -> Result<(), TxError> {
-        let entry: BalancedEntry = draft.clone().check()?;
+        let entry: BalancedEntry = draft.check_unsealed()?;
         for key in &draft.seal_keys {
             self.state.sealing.check_seal(&key.category, key.epoch)?;
         }
@@ -779,9 +805,10 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
                 reversed_by: None,
             },
         );
-        // The checked copy becomes the committed entry: a draft with sealed fields carries a
-        // kilobyte of ciphertexts, and cloning it a second time was a measurable share of
-        // execution.
+        // The checked copy, without the sealed fields (the store finds them in the block),
+        // becomes the committed entry.
+        self.sealed_at
+            .push(sealed.map(|(offset, len)| (self.tx_bytes + offset, len)));
         self.entries.push(CommittedEntry {
             entry: entry.into_draft(),
             signer: *signer,
@@ -881,6 +908,8 @@ impl<'a, L: EntryLookup + ?Sized> Executor<'a, L> {
             events: self.events,
             sign_offs: self.sign_offs,
             tx_hashes,
+            sealed_at: self.sealed_at,
+            tx_bytes: self.tx_bytes,
             history,
         };
         (header, executed)
@@ -903,32 +932,33 @@ pub fn build_block<L: EntryLookup + ?Sized>(
     let candidates = candidates
         .into_iter()
         .map(|tx| {
-            let (hash, leaves) = hash_and_leaves(&tx);
-            (hash, tx, leaves)
+            let digests = TxDigests::of(&tx);
+            (tx, digests)
         })
         .collect();
     build_block_hashed(parent, base, pending, time_ms, candidates)
 }
 
-/// [`build_block`] from candidates whose hashes and [`entry_leaves`] are known (the mempool
-/// keeps them from admission).
-pub fn build_block_hashed<L: EntryLookup + ?Sized, V: AsRef<[Digest]>>(
+/// [`build_block`] from candidates whose [`TxDigests`] are known (the mempool keeps them from
+/// admission).
+pub fn build_block_hashed<L: EntryLookup + ?Sized, D: std::borrow::Borrow<TxDigests>>(
     parent: &ChainState,
     base: &L,
     pending: impl Into<Pending>,
     time_ms: u64,
-    candidates: Vec<(Digest, Transaction, V)>,
+    candidates: Vec<(Transaction, D)>,
 ) -> (Block, Executed, Vec<(Transaction, TxError)>) {
     let time_ms = time_ms.max(parent.time_ms);
     let mut executor = Executor::new(parent, base, pending, time_ms);
     let mut included = Vec::with_capacity(candidates.len());
     let mut hashes = Vec::with_capacity(candidates.len());
     let mut rejected = Vec::new();
-    for (hash, tx, leaves) in candidates.into_iter().take(TXS_PER_BLOCK_MAX) {
-        match executor.apply_with_leaves(&tx, leaves.as_ref()) {
+    for (tx, digests) in candidates.into_iter().take(TXS_PER_BLOCK_MAX) {
+        let digests = digests.borrow();
+        match executor.apply_digested(&tx, digests) {
             Ok(()) => {
                 included.push(tx);
-                hashes.push(hash);
+                hashes.push(digests.hash);
             }
             Err(error) => rejected.push((tx, error)),
         }
@@ -981,15 +1011,14 @@ pub fn execute_block_with<L: EntryLookup + ?Sized>(
             count: block.transactions.len(),
         });
     }
-    let (hashes, leaves): (Vec<Digest>, Vec<Vec<Digest>>) =
-        block.transactions.iter().map(hash_and_leaves).unzip();
+    let digests: Vec<TxDigests> = block.transactions.iter().map(TxDigests::of).collect();
     // Every transaction this node has not verified before, checked at once (batch verification).
-    let (indices, items): (Vec<usize>, Vec<(&Transaction, &[Digest])>) = (0..hashes.len())
-        .filter(|&index| !verified(&hashes[index]))
+    let (indices, items): (Vec<usize>, Vec<(&Transaction, &[Digest])>) = (0..digests.len())
+        .filter(|&index| !verified(&digests[index].hash))
         .map(|index| {
             (
                 index,
-                (&block.transactions[index], leaves[index].as_slice()),
+                (&block.transactions[index], digests[index].leaves.as_slice()),
             )
         })
         .unzip();
@@ -999,11 +1028,12 @@ pub fn execute_block_with<L: EntryLookup + ?Sized>(
         }
     })?;
     let mut executor = Executor::new(parent, base, pending, header.time_ms);
-    for (index, (tx, leaves)) in block.transactions.iter().zip(&leaves).enumerate() {
+    for (index, (tx, digests)) in block.transactions.iter().zip(&digests).enumerate() {
         executor
-            .apply_with_leaves(tx, leaves)
+            .apply_digested(tx, digests)
             .map_err(|source| BlockError::Transaction { index, source })?;
     }
+    let hashes = digests.iter().map(|digests| digests.hash).collect();
     let (rebuilt, executed) = executor.finish_header(BlockDigest::from(parent.tip), hashes);
     let checks = [
         ("tx_root", rebuilt.tx_root == header.tx_root),

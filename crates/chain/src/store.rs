@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
-use tally_ledger::{AccountCode, Date, EntryDraft, EntryId, EntryLookup, KnownEntry};
+use tally_ledger::{AccountCode, Date, EntryId, EntryLookup, KnownEntry};
 
 use crate::{
     block::Block,
@@ -16,6 +16,7 @@ use crate::{
     genesis::Genesis,
     report_index::ReportReader,
     state::{ChainState, CommittedEntry, Executed},
+    tx::SealedSpan,
 };
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -293,71 +294,35 @@ fn parse_location(tail: &[u8]) -> Option<(u64, u32, u32)> {
     ))
 }
 
-/// Where `entry`'s encoded sealed fields lie in `block` (the block's canonical bytes): offset
-/// and length, searched from `cursor` on (entries are in block order), then from the start.
-/// `None` for an entry without sealed fields. Whatever is found holds exactly those bytes.
-///
-/// The search looks for a random part of the encoding (the first field's commitment, or else
-/// the first wrapped key's encapsulated key) and checks the whole encoding where that puts it:
-/// building a searcher for the whole kilobyte of each entry cost more than the rest of storing
-/// the entry. `needle` is a buffer reused from entry to entry.
-fn locate_sealed(
-    block: &[u8],
-    cursor: &mut usize,
-    needle: &mut Vec<u8>,
-    entry: &EntryDraft,
-) -> Option<(u32, u32)> {
-    let anchor: &[u8] = match (entry.sealed.first(), entry.seal_keys.first()) {
-        (Some(field), _) => &field.commitment,
-        (None, Some(key)) => &key.encapped,
-        (None, None) => return None,
-    };
-    needle.clear();
-    let encoded = postcard::to_extend(&(&entry.sealed, &entry.seal_keys), std::mem::take(needle))
-        .expect("serialise");
-    *needle = encoded;
-    let finder = memchr::memmem::Finder::new(anchor);
-    let in_needle = finder.find(needle)?;
-    let matches_at = |anchor_at: usize| {
-        let start = anchor_at.checked_sub(in_needle)?;
-        (block.get(start..start + needle.len())? == needle.as_slice()).then_some(start)
-    };
-    let search = |from: usize| {
-        finder
-            .find_iter(block.get(from..)?)
-            .find_map(|at| matches_at(from + at))
-    };
-    let found = search(*cursor).or_else(|| search(0))?;
-    *cursor = found + needle.len();
-    Some((
-        u32::try_from(found).ok()?,
-        u32::try_from(needle.len()).ok()?,
-    ))
-}
-
-/// `committed` without its sealed fields, as [`ENTRIES`] keeps an entry whose sealed fields are
-/// located in its block.
-fn without_sealed(committed: &CommittedEntry) -> CommittedEntry {
-    let entry = &committed.entry;
-    CommittedEntry {
-        entry: EntryDraft {
-            id: entry.id.clone(),
-            date: entry.date,
-            description: entry.description.clone(),
-            postings: entry.postings.clone(),
-            references: entry.references.clone(),
-            reverses: entry.reverses.clone(),
-            sealed: Vec::new(),
-            seal_keys: Vec::new(),
-        },
-        signer: committed.signer,
-        height: committed.height,
-        time_ms: committed.time_ms,
-        tx_index: committed.tx_index,
-        item_index: committed.item_index,
-        log_index: committed.log_index,
-        reversed_by: committed.reversed_by.clone(),
-    }
+/// The location in `block` of sealed fields at `span` of its transactions' encoding (see
+/// [`Executed::sealed_at`]). The transactions end the block, so they start `tx_bytes` before its
+/// end.
+fn sealed_location(
+    block: &Block,
+    executed: &Executed,
+    (offset, len): SealedSpan,
+) -> Result<(u64, u32, u32), StoreError> {
+    let bytes = block.bytes();
+    let start = bytes
+        .len()
+        .checked_sub(executed.tx_bytes)
+        .and_then(|first_tx| first_tx.checked_add(offset))
+        .filter(|start| start.checked_add(len).is_some_and(|end| end <= bytes.len()));
+    let location = start.and_then(|start| {
+        Some((
+            block.height(),
+            u32::try_from(start).ok()?,
+            u32::try_from(len).ok()?,
+        ))
+    });
+    location.ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "block {}: sealed fields at {offset}+{len} of {} transaction bytes lie outside its {} bytes",
+            block.height(),
+            executed.tx_bytes,
+            bytes.len()
+        ))
+    })
 }
 
 /// Reads committed entries whole in one read transaction: the index row, and the sealed fields
@@ -615,25 +580,18 @@ impl Store {
                     });
                 }
             }
-            let block_bytes = block.bytes();
-            write_block(&write, block.height(), block_bytes)?;
+            write_block(&write, block.height(), block.bytes())?;
             let mut entries = write.open_table(ENTRIES).map_err(storage)?;
-            let mut cursor = 0;
-            let mut needle = Vec::new();
-            for committed in &executed.entries {
-                let id = committed.entry.id.as_str();
-                let located =
-                    locate_sealed(block_bytes, &mut cursor, &mut needle, &committed.entry);
-                let bytes = match located {
-                    Some((offset, length)) => {
-                        let mut row =
-                            postcard::to_stdvec(&without_sealed(committed)).expect("serialise");
-                        append_location(&mut row, (block.height(), offset, length));
-                        row
-                    }
-                    None => postcard::to_stdvec(committed).expect("serialise"),
-                };
-                entries.insert(id, bytes.as_slice()).map_err(storage)?;
+            let mut row = Vec::new();
+            for (committed, sealed) in executed.entries.iter().zip(&executed.sealed_at) {
+                row.clear();
+                row = postcard::to_extend(committed, row).expect("serialise");
+                if let Some(span) = sealed {
+                    append_location(&mut row, sealed_location(block, executed, *span)?);
+                }
+                entries
+                    .insert(committed.entry.id.as_str(), row.as_slice())
+                    .map_err(storage)?;
             }
             let mut log_order = write.open_table(LOG_ORDER).map_err(storage)?;
             for committed in &executed.entries {

@@ -130,10 +130,21 @@ const LEAF_PREFIX: u8 = 0x00;
 /// about a megabyte, and it is hashed on admission, in the block it goes into and on every
 /// validator; building (and regrowing) that buffer each time was a large share of the copying.
 pub fn encoded_leaf_hash<T: Serialize + ?Sized>(value: &T) -> Digest {
+    hash_encoding(value).0
+}
+
+/// [`encoded_leaf_hash`] and the length of the encoding.
+fn hash_encoding<T: Serialize + ?Sized>(value: &T) -> (Digest, usize) {
+    let (hasher, len) = postcard::serialize_with_flavor(value, HashingFlavor::new(leaf_hasher()))
+        .expect("hashing an encoding cannot fail");
+    (hasher.finalize().into(), len)
+}
+
+/// A hasher that has taken the leaf prefix.
+fn leaf_hasher() -> Sha256 {
     let mut hasher = Sha256::new();
     hasher.update([LEAF_PREFIX]);
-    postcard::serialize_with_flavor(value, HashingFlavor::new(hasher))
-        .expect("hashing an encoding cannot fail")
+    hasher
 }
 
 /// Bytes gathered before they go to SHA-256. postcard writes arrays (commitments, nonces, keys)
@@ -143,12 +154,14 @@ const HASH_BUFFER_BYTES: usize = 512;
 
 /// A postcard output that feeds SHA-256 instead of a growing buffer: its own hasher, and the
 /// enclosing transaction's too when one encoding is hashed as a leaf and as part of the whole
-/// (see [`hash_and_leaves`]).
+/// (see [`TxDigests::of`]). It gives back the hasher, to finish or to go on with, and the number
+/// of bytes it was fed.
 struct HashingFlavor<'a> {
     hasher: Sha256,
     enclosing: Option<&'a mut Sha256>,
     buffer: [u8; HASH_BUFFER_BYTES],
     len: usize,
+    written: usize,
 }
 
 impl<'a> HashingFlavor<'a> {
@@ -158,18 +171,15 @@ impl<'a> HashingFlavor<'a> {
             enclosing: None,
             buffer: [0; HASH_BUFFER_BYTES],
             len: 0,
+            written: 0,
         }
     }
 
-    /// Hashes into a fresh leaf hasher and into `enclosing` both.
-    fn tee(enclosing: &'a mut Sha256) -> HashingFlavor<'a> {
-        let mut hasher = Sha256::new();
-        hasher.update([LEAF_PREFIX]);
+    /// Hashes into `hasher` and into `enclosing` both.
+    fn tee(hasher: Sha256, enclosing: &'a mut Sha256) -> HashingFlavor<'a> {
         HashingFlavor {
-            hasher,
             enclosing: Some(enclosing),
-            buffer: [0; HASH_BUFFER_BYTES],
-            len: 0,
+            ..HashingFlavor::new(hasher)
         }
     }
 
@@ -193,7 +203,7 @@ impl<'a> HashingFlavor<'a> {
 }
 
 impl postcard::ser_flavors::Flavor for HashingFlavor<'_> {
-    type Output = Digest;
+    type Output = (Sha256, usize);
 
     fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
         if self.len == HASH_BUFFER_BYTES {
@@ -201,6 +211,7 @@ impl postcard::ser_flavors::Flavor for HashingFlavor<'_> {
         }
         self.buffer[self.len] = byte;
         self.len += 1;
+        self.written += 1;
         Ok(())
     }
 
@@ -212,50 +223,143 @@ impl postcard::ser_flavors::Flavor for HashingFlavor<'_> {
             self.flush();
             Self::feed(&mut self.hasher, &mut self.enclosing, bytes);
         }
+        self.written += bytes.len();
         Ok(())
     }
 
-    fn finalize(mut self) -> postcard::Result<Digest> {
+    fn finalize(mut self) -> postcard::Result<(Sha256, usize)> {
         self.flush();
-        Ok(self.hasher.finalize().into())
+        Ok((self.hasher, self.written))
     }
 }
 
-/// A transaction's hash ([`Transaction::hash`]) and its [`entry_leaves`], from one encoding.
+/// Where an entry's sealed fields and seal keys lie in the encoding of the transaction that
+/// carries it: the offset from the transaction's first byte, and the length. They are the end of
+/// the entry's encoding, and most of its bytes.
+pub type SealedSpan = (usize, usize);
+
+/// What one encoding of a transaction gives: its hash ([`Transaction::hash`]), its
+/// [`entry_leaves`], where each entry's sealed fields lie in it, and its length.
 ///
-/// A batch's encoding is its variant, the number of entries, each entry, then the signer and
-/// the signature (postcard writes a struct's fields in order and a sequence after its length).
-/// Each entry is encoded once and its bytes go to its leaf and to the transaction's hash both:
-/// encoding is most of the cost of hashing, byte by byte for the arrays of sealed fields, and
-/// every validator hashes every transaction it admits or executes.
-pub fn hash_and_leaves(tx: &Transaction) -> (Digest, Vec<Digest>) {
-    let Transaction::Batch(batch) = tx else {
-        return (tx.hash(), entry_leaves(tx));
-    };
-    let mut whole = Sha256::new();
-    whole.update([LEAF_PREFIX]);
-    let head = postcard::to_stdvec(&(BATCH_VARIANT, batch.entries.len()))
-        .expect("serialising to a Vec cannot fail");
-    whole.update(&head);
-    let leaves = batch
-        .entries
-        .iter()
-        .map(|entry| {
-            postcard::serialize_with_flavor(entry, HashingFlavor::tee(&mut whole))
-                .expect("hashing an encoding cannot fail")
-        })
-        .collect();
-    // Only the enclosing hash matters here: the tail's own leaf is dropped.
-    postcard::serialize_with_flavor(
-        &(&batch.signer, &batch.signature),
-        HashingFlavor::tee(&mut whole),
+/// Every validator encodes and hashes every transaction it admits or executes; encoding is most
+/// of the cost of hashing (byte by byte for the arrays of sealed fields), so it is done once for
+/// all of these. The store keeps an entry's sealed fields where they lie in the block rather
+/// than a second copy of them, and finds them by [`Self::sealed`].
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TxDigests {
+    pub hash: Digest,
+    pub leaves: Vec<Digest>,
+    /// One per entry, in order: the span of its sealed fields and keys, `None` if it has none.
+    pub sealed: Vec<Option<SealedSpan>>,
+    /// Bytes of the transaction's encoding.
+    pub len: usize,
+}
+
+impl TxDigests {
+    /// Encodes `tx` once for all its digests.
+    ///
+    /// A batch's encoding is its variant, the number of entries, each entry, then the signer
+    /// and the signature; a posted entry's is the two variants, the entry, then the signer and
+    /// the signature (postcard writes a struct's fields in order and a sequence after its
+    /// length). Each entry's bytes go to its leaf and to the transaction's hash both.
+    pub fn of(tx: &Transaction) -> TxDigests {
+        let (head, entries, signer, signature) = match tx {
+            Transaction::Batch(batch) => (
+                postcard::to_stdvec(&(BATCH_VARIANT, batch.entries.len())),
+                batch.entries.as_slice(),
+                &batch.signer,
+                &batch.signature,
+            ),
+            Transaction::Single(SignedTx {
+                body: TxBody::Post(entry),
+                signer,
+                signature,
+            }) => (
+                postcard::to_stdvec(&(SINGLE_VARIANT, POST_VARIANT)),
+                std::slice::from_ref(entry),
+                signer,
+                signature,
+            ),
+            Transaction::Single(_) => {
+                let (hash, len) = hash_encoding(tx);
+                return TxDigests {
+                    hash,
+                    leaves: Vec::new(),
+                    sealed: Vec::new(),
+                    len,
+                };
+            }
+        };
+        let head = head.expect("serialising to a Vec cannot fail");
+        let mut whole = leaf_hasher();
+        whole.update(&head);
+        let mut len = head.len();
+        let mut leaves = Vec::with_capacity(entries.len());
+        let mut sealed = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let (leaf, span) = hash_entry(entry, &mut whole, &mut len);
+            leaves.push(leaf);
+            sealed.push(span);
+        }
+        // Only the enclosing hash matters here: the tail's own hasher is dropped.
+        let (_, tail) = postcard::serialize_with_flavor(
+            &(signer, signature),
+            HashingFlavor::tee(Sha256::new(), &mut whole),
+        )
+        .expect("hashing an encoding cannot fail");
+        TxDigests {
+            hash: whole.finalize().into(),
+            leaves,
+            sealed,
+            len: len + tail,
+        }
+    }
+}
+
+/// Hashes `entry`'s encoding into its leaf and into `whole`, which has taken `offset` bytes of
+/// the transaction: its leaf, and the span of its sealed fields and keys. `offset` moves past it.
+///
+/// The entry is written in two parts, everything before the sealed fields, then the sealed
+/// fields and keys: postcard writes a struct as its fields one after the other, so the two
+/// parts are the entry's encoding (the unit tests compare the two), and the second part's place
+/// is known without searching for it.
+fn hash_entry(
+    entry: &EntryDraft,
+    whole: &mut Sha256,
+    offset: &mut usize,
+) -> (Digest, Option<SealedSpan>) {
+    // Every field named: a field added to entries fails to compile here until it is placed.
+    let EntryDraft {
+        id,
+        date,
+        description,
+        postings,
+        references,
+        reverses,
+        sealed,
+        seal_keys,
+    } = entry;
+    let (leaf, head) = postcard::serialize_with_flavor(
+        &(id, date, description, postings, references, reverses),
+        HashingFlavor::tee(leaf_hasher(), whole),
     )
     .expect("hashing an encoding cannot fail");
-    (whole.finalize().into(), leaves)
+    let (leaf, tail) =
+        postcard::serialize_with_flavor(&(sealed, seal_keys), HashingFlavor::tee(leaf, whole))
+            .expect("hashing an encoding cannot fail");
+    let span = (!sealed.is_empty() || !seal_keys.is_empty()).then_some((*offset + head, tail));
+    *offset += head + tail;
+    (leaf.finalize().into(), span)
 }
 
 /// The variant index postcard writes for [`Transaction::Batch`].
 const BATCH_VARIANT: u32 = 1;
+
+/// The variant index postcard writes for [`Transaction::Single`].
+const SINGLE_VARIANT: u32 = 0;
+
+/// The variant index postcard writes for [`TxBody::Post`].
+const POST_VARIANT: u32 = 0;
 
 /// What a block carries.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -449,8 +553,36 @@ mod tests {
         }
     }
 
+    /// Checks [`TxDigests::of`] against each thing computed apart: the hash, the leaves, the
+    /// length, and the bytes at each sealed span.
+    fn check_digests(tx: &Transaction, label: &str) {
+        let digests = TxDigests::of(tx);
+        let encoded = tx.encode();
+        assert_eq!(digests.hash, tx.hash(), "{label}");
+        assert_eq!(digests.leaves, entry_leaves(tx), "{label}");
+        assert_eq!(digests.len, encoded.len(), "{label}");
+        let entries: Vec<&EntryDraft> = match tx {
+            Transaction::Batch(batch) => batch.entries.iter().collect(),
+            Transaction::Single(SignedTx {
+                body: TxBody::Post(entry),
+                ..
+            }) => vec![entry],
+            Transaction::Single(_) => Vec::new(),
+        };
+        assert_eq!(digests.sealed.len(), entries.len(), "{label}");
+        for (entry, span) in entries.into_iter().zip(&digests.sealed) {
+            let sealed = postcard::to_stdvec(&(&entry.sealed, &entry.seal_keys)).unwrap();
+            match span {
+                Some((offset, len)) => {
+                    assert_eq!(&encoded[*offset..*offset + *len], sealed, "{label}")
+                }
+                None => assert!(entry.sealed.is_empty() && entry.seal_keys.is_empty()),
+            }
+        }
+    }
+
     #[test]
-    fn hash_and_leaves_match_the_hash_and_leaves_computed_apart() {
+    fn tx_digests_match_the_hash_leaves_and_spans_computed_apart() {
         let key = SecretKey::from_seed([5; 32]);
         let shapes: [&[(usize, usize)]; 5] = [
             &[],
@@ -466,20 +598,21 @@ mod tests {
                 .map(|(index, &(fields, len))| sealed_entry(index, fields, len))
                 .collect();
             let tx = Transaction::Batch(SignedBatch::sign(&key, "test", entries));
-            assert_eq!(
-                hash_and_leaves(&tx),
-                (tx.hash(), entry_leaves(&tx)),
-                "{shape:?}"
-            );
+            check_digests(&tx, &format!("{shape:?}"));
         }
-        let single = Transaction::Single(SignedTx::sign(
+        for fields in [0, 7] {
+            let single = Transaction::Single(SignedTx::sign(
+                &key,
+                "test",
+                TxBody::Post(sealed_entry(0, fields, 20)),
+            ));
+            check_digests(&single, &format!("post with {fields} sealed fields"));
+        }
+        let revoke = Transaction::Single(SignedTx::sign(
             &key,
             "test",
-            TxBody::Post(sealed_entry(0, 7, 20)),
+            TxBody::RevokeMember(key.public_key()),
         ));
-        assert_eq!(
-            hash_and_leaves(&single),
-            (single.hash(), entry_leaves(&single))
-        );
+        check_digests(&revoke, "revoke");
     }
 }

@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tally_chain::{
-    entry_leaves, execute_block_with, hash_and_leaves, verify_signatures_with, Block, BlockError,
-    ChainState, CloseProgress, CommittedEntry, Executed, Executor, Genesis, Store, StoreError,
-    Transaction, TxError,
+    execute_block_with, verify_signatures_of, Block, BlockError, ChainState, CloseProgress,
+    CommittedEntry, Executed, Executor, Genesis, Store, StoreError, Transaction, TxDigests,
+    TxError,
 };
 use tally_identity::Digest;
 use tally_ledger::{EntryId, PostError};
@@ -295,8 +295,9 @@ impl ChainHandle {
         // Each entry is encoded and hashed once here, for the transaction's hash, the
         // signature's batch root and the pre-execution: entries with sealed fields are a
         // kilobyte each.
-        let (hash, leaves) = hash_and_leaves(&tx);
-        let (domain, message) = tx.signed_message_with(&leaves);
+        let digests = TxDigests::of(&tx);
+        let hash = digests.hash;
+        let (domain, message) = tx.signed_message_with(&digests.leaves);
         tx.signer()
             .verify(domain, &chain_id, &message, tx.signature())
             .map_err(|_| SubmitError::BadSignature {
@@ -308,7 +309,7 @@ impl ChainHandle {
             // One read snapshot, as of the state checked against, for all the lookups.
             let base = self.inner.store.at(state.height);
             let mut executor = Executor::new(&state, &base, HashMap::new(), state.time_ms);
-            executor.apply_with_leaves(&tx, &leaves)
+            executor.apply_digested(&tx, &digests)
         };
         if let Err(error) = check {
             if let Some(height) = self.committed_before(&tx, &error)? {
@@ -321,7 +322,7 @@ impl ChainHandle {
             .mempool
             .lock()
             .expect("lock")
-            .admit(hash, tx.clone(), Arc::from(leaves))?;
+            .admit(tx.clone(), Arc::new(digests))?;
         if let Some(relay) = self.inner.relay.get() {
             // Best effort: when the queue is full the transaction waits for this validator's turn.
             if tx.entry_count().max(1) <= crate::relay::RELAY_TX_ENTRIES_MAX {
@@ -343,43 +344,46 @@ impl ChainHandle {
         if self.is_observer() {
             return 0;
         }
-        let hashed: Vec<(Digest, Transaction)> =
-            txs.into_iter().map(|tx| (tx.hash(), tx)).collect();
-        let (hashes, transactions): (Vec<Digest>, Vec<Transaction>) = {
+        let hashed: Vec<(Transaction, TxDigests)> = txs
+            .into_iter()
+            .map(|tx| {
+                let digests = TxDigests::of(&tx);
+                (tx, digests)
+            })
+            .collect();
+        let fresh: Vec<(Transaction, TxDigests)> = {
             let mempool = self.inner.mempool.lock().expect("lock");
             let outcomes = self.inner.outcomes.lock().expect("lock");
             hashed
                 .into_iter()
-                .filter(|(hash, _)| !mempool.contains(hash) && !outcomes.map.contains_key(hash))
-                .unzip()
+                .filter(|(_, digests)| {
+                    !mempool.contains(&digests.hash) && !outcomes.map.contains_key(&digests.hash)
+                })
+                .collect()
         };
-        if transactions.is_empty() {
+        if fresh.is_empty() {
             return 0;
         }
         let chain_id = self.chain_id().to_string();
-        let leaves: Vec<Vec<Digest>> = transactions.iter().map(entry_leaves).collect();
+        let items: Vec<(&Transaction, &[Digest])> = fresh
+            .iter()
+            .map(|(tx, digests)| (tx, digests.leaves.as_slice()))
+            .collect();
         // All at once (batch verification) and, if any fails, one by one to keep the good ones.
         // Verified before the mempool is locked, so proposals and submissions never wait on it.
-        let all_good = verify_signatures_with(&chain_id, &transactions, &leaves).is_ok();
-        let good: Vec<((Digest, Transaction), Vec<Digest>)> = hashes
-            .into_iter()
-            .zip(transactions)
-            .zip(leaves)
-            .filter(|((_, tx), leaves)| {
-                all_good
-                    || verify_signatures_with(
-                        &chain_id,
-                        std::slice::from_ref(tx),
-                        std::slice::from_ref(leaves),
-                    )
-                    .is_ok()
+        let all_good = verify_signatures_of(&chain_id, &items).is_ok();
+        let good: Vec<bool> = items
+            .iter()
+            .map(|item| {
+                all_good || verify_signatures_of(&chain_id, std::slice::from_ref(item)).is_ok()
             })
             .collect();
         let mut mempool = self.inner.mempool.lock().expect("lock");
-        good.into_iter()
-            .map(|((hash, tx), leaves)| {
-                mempool.admit(hash, Arc::new(tx), Arc::from(leaves)).is_ok()
-            })
+        fresh
+            .into_iter()
+            .zip(good)
+            .filter(|(_, good)| *good)
+            .map(|((tx, digests), _)| mempool.admit(Arc::new(tx), Arc::new(digests)).is_ok())
             .filter(|admitted| *admitted)
             .count()
     }
@@ -427,14 +431,14 @@ impl ChainHandle {
         entries_max: usize,
         bytes_max: usize,
         exclude: &HashSet<Digest>,
-    ) -> Vec<(Digest, Transaction, Arc<[Digest]>)> {
+    ) -> Vec<(Transaction, Arc<TxDigests>)> {
         self.inner
             .mempool
             .lock()
             .expect("lock")
             .candidates(entries_max, bytes_max, exclude)
             .into_iter()
-            .map(|(hash, tx, leaves)| (hash, (*tx).clone(), leaves))
+            .map(|(tx, digests)| ((*tx).clone(), digests))
             .collect()
     }
 

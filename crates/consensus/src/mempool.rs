@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use tally_chain::{Transaction, TxBody};
+use tally_chain::{Transaction, TxBody, TxDigests};
 use tally_identity::Digest;
 use tally_ledger::EntryId;
 
@@ -21,17 +21,15 @@ pub enum AdmitError {
     IdPending(EntryId),
 }
 
-/// A transaction in the mempool, with what admission computed: its hash, its entries' leaf
-/// hashes (which the proposer needs again) and its encoded size.
+/// A transaction in the mempool, with what admission computed from its encoding: its hash, its
+/// entries' leaf hashes and sealed spans (which the proposer needs again) and its size.
 struct Waiting {
-    hash: Digest,
     tx: Arc<Transaction>,
-    leaves: Arc<[Digest]>,
-    bytes: usize,
+    digests: Arc<TxDigests>,
 }
 
-/// A transaction the proposer may put in a block: its hash, itself and its entries' leaves.
-pub type Candidate = (Digest, Arc<Transaction>, Arc<[Digest]>);
+/// A transaction the proposer may put in a block, and its digests.
+pub type Candidate = (Arc<Transaction>, Arc<TxDigests>);
 
 #[derive(Default)]
 pub struct Mempool {
@@ -53,14 +51,13 @@ pub(crate) fn entry_ids(tx: &Transaction) -> Vec<&EntryId> {
 }
 
 impl Mempool {
-    /// Queues a transaction whose signature verified, with its hash and its entries' leaf
-    /// hashes ([`tally_chain::entry_leaves`]).
+    /// Queues a transaction whose signature verified, with its [`TxDigests`].
     pub fn admit(
         &mut self,
-        hash: Digest,
         tx: Arc<Transaction>,
-        leaves: Arc<[Digest]>,
+        digests: Arc<TxDigests>,
     ) -> Result<(), AdmitError> {
+        let hash = digests.hash;
         if self.hashes.contains(&hash) {
             return Err(AdmitError::AlreadyPending);
         }
@@ -77,13 +74,7 @@ impl Mempool {
         }
         self.entries += count;
         self.hashes.insert(hash);
-        let bytes = postcard::experimental::serialized_size(&*tx).expect("sizing cannot fail");
-        self.queue.push_back(Waiting {
-            hash,
-            tx,
-            leaves,
-            bytes,
-        });
+        self.queue.push_back(Waiting { tx, digests });
         Ok(())
     }
 
@@ -100,18 +91,17 @@ impl Mempool {
         let mut entries = 0;
         let mut bytes = 0;
         for waiting in &self.queue {
-            if exclude.contains(&waiting.hash) {
+            if exclude.contains(&waiting.digests.hash) {
                 continue;
             }
             let count = waiting.tx.entry_count().max(1);
-            if (entries + count > entries_max || bytes + waiting.bytes > bytes_max)
-                && !out.is_empty()
-            {
+            let size = waiting.digests.len;
+            if (entries + count > entries_max || bytes + size > bytes_max) && !out.is_empty() {
                 break;
             }
             entries += count;
-            bytes += waiting.bytes;
-            out.push((waiting.hash, waiting.tx.clone(), waiting.leaves.clone()));
+            bytes += size;
+            out.push((waiting.tx.clone(), waiting.digests.clone()));
         }
         out
     }
@@ -123,8 +113,8 @@ impl Mempool {
         }
         let mut kept = VecDeque::with_capacity(self.queue.len());
         for waiting in self.queue.drain(..) {
-            if hashes.contains(&waiting.hash) {
-                self.hashes.remove(&waiting.hash);
+            if hashes.contains(&waiting.digests.hash) {
+                self.hashes.remove(&waiting.digests.hash);
                 self.entries -= waiting.tx.entry_count().max(1);
                 for id in entry_ids(&waiting.tx) {
                     self.ids.remove(id);
@@ -157,7 +147,7 @@ impl Mempool {
     pub fn has_candidates(&self, exclude: &HashSet<Digest>) -> bool {
         self.queue
             .iter()
-            .any(|waiting| !exclude.contains(&waiting.hash))
+            .any(|waiting| !exclude.contains(&waiting.digests.hash))
     }
 
     pub fn entries(&self) -> usize {
@@ -192,8 +182,8 @@ mod tests {
         }
     }
 
-    fn leaves(tx: &Transaction) -> Arc<[Digest]> {
-        Arc::from(tally_chain::entry_leaves(tx))
+    fn digests(tx: &Transaction) -> Arc<TxDigests> {
+        Arc::new(TxDigests::of(tx))
     }
 
     fn single(id: &str) -> Arc<Transaction> {
@@ -209,9 +199,9 @@ mod tests {
     fn admits_once_and_refuses_a_pending_id_in_another_transaction() {
         let mut pool = Mempool::default();
         let tx = single("a");
-        pool.admit(tx.hash(), tx.clone(), leaves(&tx)).unwrap();
+        pool.admit(tx.clone(), digests(&tx)).unwrap();
         assert_eq!(
-            pool.admit(tx.hash(), tx.clone(), leaves(&tx)),
+            pool.admit(tx.clone(), digests(&tx)),
             Err(AdmitError::AlreadyPending)
         );
         let key = SecretKey::from_seed([2; 32]);
@@ -221,7 +211,7 @@ mod tests {
             vec![draft("b"), draft("a")],
         )));
         assert_eq!(
-            pool.admit(batch.hash(), batch.clone(), leaves(&batch)),
+            pool.admit(batch.clone(), digests(&batch)),
             Err(AdmitError::IdPending(EntryId::new("a").unwrap()))
         );
         assert_eq!(pool.len(), 1);
@@ -235,11 +225,11 @@ mod tests {
         let mut pool = Mempool::default();
         let txs: Vec<_> = (0..5).map(|i| single(&format!("e{i}"))).collect();
         for tx in &txs {
-            pool.admit(tx.hash(), tx.clone(), leaves(tx)).unwrap();
+            pool.admit(tx.clone(), digests(tx)).unwrap();
         }
         let exclude: HashSet<Digest> = [txs[1].hash()].into_iter().collect();
         let picked = pool.candidates(3, usize::MAX, &exclude);
-        let hashes: Vec<Digest> = picked.iter().map(|(hash, _, _)| *hash).collect();
+        let hashes: Vec<Digest> = picked.iter().map(|(_, digests)| digests.hash).collect();
         assert_eq!(hashes, vec![txs[0].hash(), txs[2].hash(), txs[3].hash()]);
     }
 
@@ -249,7 +239,7 @@ mod tests {
         assert!(!pool.has_candidates(&HashSet::new()));
         let txs: Vec<_> = (0..2).map(|i| single(&format!("e{i}"))).collect();
         for tx in &txs {
-            pool.admit(tx.hash(), tx.clone(), leaves(tx)).unwrap();
+            pool.admit(tx.clone(), digests(tx)).unwrap();
         }
         let mut proposed: HashSet<Digest> = [txs[0].hash()].into_iter().collect();
         assert!(pool.has_candidates(&proposed));
@@ -266,7 +256,7 @@ mod tests {
         let mut pool = Mempool::default();
         let txs: Vec<_> = (0..5).map(|i| single(&format!("e{i}"))).collect();
         for tx in &txs {
-            pool.admit(tx.hash(), tx.clone(), leaves(tx)).unwrap();
+            pool.admit(tx.clone(), digests(tx)).unwrap();
         }
         let size = postcard::experimental::serialized_size(&*txs[0]).unwrap();
         let none = HashSet::new();
@@ -284,11 +274,11 @@ mod tests {
     fn remove_forgets_ids_and_counts() {
         let mut pool = Mempool::default();
         let tx = single("a");
-        pool.admit(tx.hash(), tx.clone(), leaves(&tx)).unwrap();
+        pool.admit(tx.clone(), digests(&tx)).unwrap();
         pool.remove(&[tx.hash()].into_iter().collect());
         assert!(pool.is_empty());
         assert_eq!(pool.entries(), 0);
         assert!(!pool.has_id(&EntryId::new("a").unwrap()));
-        pool.admit(tx.hash(), tx.clone(), leaves(&tx)).unwrap();
+        pool.admit(tx.clone(), digests(&tx)).unwrap();
     }
 }

@@ -5,13 +5,16 @@
 //! measured path is submission (signature check, rule check, mempool), consensus, execution on
 //! every validator, and the durable commit.
 //!
-//! `--sealed off,orders,on` runs each chain three times: without sealed fields; with seven
-//! customer fields (name, e-mail, phone, address, city, zip, country; synthetic values) sealed
-//! on every order (the workload's sale entries, about half of them: the customer belongs to the
-//! order, as `tally import shopify` seals it onto the sale); and sealed on every entry, the worst
-//! case. Fields are sealed under a customer-pii epoch, one field key per batch. The client's
-//! sealing time is printed next to the chain's time, so the whole cost of encrypted customer
-//! data on the ingest path is in the table.
+//! `--sealed off,plain,orders,on` runs each chain four times: without customer data; with seven
+//! customer fields (name, e-mail, phone, address, city, zip, country; synthetic values) on every
+//! order (the workload's sale entries, about half of them: the customer belongs to the order, as
+//! `tally import shopify` seals it onto the sale) in plain text, written into the entry's
+//! description as a ledger without sealed fields would carry them; the same fields sealed; and
+//! sealed on every entry, the worst case. `plain` against `orders` is the cost of encrypting
+//! the customer data, `off` against `orders` the cost of carrying it encrypted at all. Fields are
+//! sealed under a customer-pii epoch, one field key per batch. The client's sealing time is
+//! printed next to the chain's time, so the whole cost of encrypted customer data on the ingest
+//! path is in the table.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -45,8 +48,9 @@ pub struct BenchArgs {
     /// Where to keep the chains' data (a temporary directory if not given).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Seal seven customer fields: off, on every order (`orders`), on every entry (`on`), or
-    /// several runs (`off,orders,on`).
+    /// Seven customer fields: none (`off`), in plain text on every order (`plain`), sealed on
+    /// every order (`orders`), sealed on every entry (`on`), or several runs
+    /// (`off,plain,orders,on`).
     #[arg(long, value_delimiter = ',', default_value = "off")]
     sealed: Vec<Sealed>,
 }
@@ -56,6 +60,9 @@ pub struct BenchArgs {
 pub enum Sealed {
     /// None.
     Off,
+    /// The entry of every order carries the fields unencrypted, in its description: the
+    /// baseline for the cost of encryption itself.
+    Plain,
     /// The entry of every order (a sale), as `tally import shopify` books them.
     Orders,
     /// Every entry: the worst case.
@@ -67,17 +74,18 @@ impl Sealed {
     fn label(self) -> &'static str {
         match self {
             Sealed::Off => "no",
+            Sealed::Plain => "plain",
             Sealed::Orders => "orders",
             Sealed::On => "all",
         }
     }
 
-    /// Whether a workload entry posted by `department` gets sealed fields: orders are the
+    /// Whether a workload entry posted by `department` gets customer fields: orders are the
     /// entries sales posts.
-    fn seals(self, department: &str) -> bool {
+    fn carries(self, department: &str) -> bool {
         match self {
             Sealed::Off => false,
-            Sealed::Orders => department == tally_node::workload::SALES,
+            Sealed::Plain | Sealed::Orders => department == tally_node::workload::SALES,
             Sealed::On => true,
         }
     }
@@ -88,7 +96,7 @@ struct Run {
     sealed: Sealed,
     /// Client time spent sealing fields, in seconds.
     sealing_seconds: f64,
-    /// Entries that carry sealed fields.
+    /// Entries that carry customer fields (sealed, or in plain text).
     sealed_entries: u64,
     entries: u64,
     seconds: f64,
@@ -131,6 +139,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             args.batch,
             match sealed {
                 Sealed::Off => "",
+                Sealed::Plain => ", 7 plain-text customer fields on every order",
                 Sealed::Orders => ", 7 sealed customer fields on every order",
                 Sealed::On => ", 7 sealed customer fields on every entry",
             }
@@ -207,7 +216,7 @@ async fn measure(
     let mut workload = Workload::new(7, "bench-", today);
     crate::local::post_opening(network, &mut workload).await?;
     let epoch = match sealed {
-        Sealed::Off => None,
+        Sealed::Off | Sealed::Plain => None,
         Sealed::Orders | Sealed::On => Some(open_customer_epoch(network).await?),
     };
     // The finance role may post every event of the workload, so one signer suffices.
@@ -220,12 +229,22 @@ async fn measure(
         let size = remaining.min(batch);
         let (departments, mut drafts): (Vec<&str>, Vec<_>) =
             (0..size).map(|_| workload.next_event()).unzip();
+        if sealed == Sealed::Plain {
+            for (department, draft) in departments.iter().zip(&mut drafts) {
+                if sealed.carries(department) {
+                    serial += 1;
+                    for (name, value) in customer(serial) {
+                        draft.description.push_str(&format!("; {name}: {value}"));
+                    }
+                }
+            }
+        }
         if let Some(public) = &epoch {
             let started = Instant::now();
             let mut sealer = tally_privacy::Sealer::new(&chain_id);
             let pii = tally_ledger::Category::customer_pii();
             for (department, draft) in departments.iter().zip(&mut drafts) {
-                if !sealed.seals(department) {
+                if !sealed.carries(department) {
                     continue;
                 }
                 serial += 1;

@@ -417,7 +417,7 @@ async fn offer(
 /// The entries of a batch (none of a single transaction), taken back after it was offered.
 fn batch_entries(tx: Transaction) -> Vec<EntryDraft> {
     match tx {
-        Transaction::Batch(batch) => batch.entries,
+        Transaction::Batch(batch) => std::sync::Arc::unwrap_or_clone(batch.entries),
         Transaction::Single(_) => Vec::new(),
     }
 }

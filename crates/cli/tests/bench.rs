@@ -16,7 +16,10 @@ fn bench_stores_verify_after_an_abrupt_stop() {
     // of the commits and has blocks in hand when the bench stops.
     // Sealed customer fields are indexed by their place in the block, which the audit checks;
     // plain-text ones are the baseline the bench compares them with.
-    let runs = [("1", "20000", "1000", "orders"), ("4", "6000", "200", "plain")];
+    let runs = [
+        ("1", "20000", "1000", "orders"),
+        ("4", "6000", "200", "plain"),
+    ];
     for (validators, entries, batch, sealed) in runs {
         let output = run(
             tally()

@@ -233,8 +233,17 @@ where
         // One read snapshot for the whole block, as of the parent, rather than one read
         // transaction per entry looked up.
         let base = self.chain.store().at(view.state.height);
+        let started = std::time::Instant::now();
         let (block, executed, rejected) =
             build_block_hashed(&view.state, &base, view.pending, time_ms, candidates);
+        debug!(
+            height = block.height(),
+            transactions = block.transactions.len(),
+            entries = executed.entries.len(),
+            bytes = block.bytes().len(),
+            build_ms = started.elapsed().as_millis() as u64,
+            "proposed a block"
+        );
         if !rejected.is_empty() {
             info!(
                 count = rejected.len(),
@@ -277,10 +286,17 @@ where
             return false;
         };
         let base = self.chain.store().at(view.state.height);
+        let started = std::time::Instant::now();
         match execute_block_with(&view.state, &base, view.pending, block.inner(), |hash| {
             self.chain.has_verified(hash)
         }) {
             Ok(executed) => {
+                debug!(
+                    height = block.height().get(),
+                    entries = executed.entries.len(),
+                    execute_ms = started.elapsed().as_millis() as u64,
+                    "verified a block"
+                );
                 self.remember(block.inner_shared(), executed, view.chain_txs);
                 true
             }
@@ -330,8 +346,16 @@ impl Finalizer {
                     return;
                 }
                 let certificate = finalization.map(|finalization| finalization.encode().to_vec());
+                let started = std::time::Instant::now();
                 match committer.commit_finalized(block.inner(), certificate.as_deref()) {
-                    Ok(()) => ack.acknowledge(),
+                    Ok(()) => {
+                        debug!(
+                            height = block.height().get(),
+                            commit_ms = started.elapsed().as_millis() as u64,
+                            "committed a block"
+                        );
+                        ack.acknowledge()
+                    }
                     Err(error) => {
                         // Acknowledging would let marshal move past a block we did not commit.
                         error!(%error, "cannot commit a finalized block; stopping this chain's committer");

@@ -53,7 +53,15 @@ pub struct BenchArgs {
     /// (`off,plain,orders,on`).
     #[arg(long, value_delimiter = ',', default_value = "off")]
     sealed: Vec<Sealed>,
+    /// Runs of each configuration, taken in turn (all configurations once, then again), so a
+    /// machine's drift spreads over all of them. With more than one, a summary gives each
+    /// configuration's median and what customer fields cost against `off` and `plain`.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
 }
+
+/// Most runs of one configuration `--repeat` asks for.
+const BENCH_REPEAT_MAX: usize = 20;
 
 /// Which entries carry sealed customer fields.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
@@ -117,14 +125,22 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     {
         return Err(user_error("--validators takes counts between 1 and 64"));
     }
+    if args.repeat == 0 || args.repeat > BENCH_REPEAT_MAX {
+        return Err(user_error(format!(
+            "--repeat must be between 1 and {BENCH_REPEAT_MAX}"
+        )));
+    }
     let base = args.data.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("tally-bench-{}", std::process::id()))
     });
     let mut runs = Vec::new();
-    let plans: Vec<(usize, Sealed)> = args
+    let configurations: Vec<(usize, Sealed)> = args
         .validators
         .iter()
         .flat_map(|&validators| args.sealed.iter().map(move |&sealed| (validators, sealed)))
+        .collect();
+    let plans: Vec<(usize, Sealed)> = (0..args.repeat)
+        .flat_map(|_| configurations.iter().copied())
         .collect();
     for (validators, sealed) in plans {
         let data = base.join(format!("v{validators}-{}", sealed.label()));
@@ -190,13 +206,94 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             args.batch,
             offered,
             run.seconds,
-            run.entries as f64 / run.seconds,
+            run.entries_per_second(),
             percentile(0.50),
             percentile(0.99),
             run.sealing_seconds
         );
     }
+    if args.repeat > 1 {
+        print_summary(&configurations, &runs);
+    }
     Ok(())
+}
+
+impl Run {
+    fn entries_per_second(&self) -> f64 {
+        self.entries as f64 / self.seconds
+    }
+}
+
+/// One configuration over its runs: median, lowest and highest entries/s, and the cost of
+/// customer fields, in percent: how much lower its median is than that of the same chain
+/// without them (`off`) and with them in plain text (`plain`), when those ran.
+#[derive(Debug, PartialEq)]
+struct Summary {
+    validators: usize,
+    sealed: Sealed,
+    median: f64,
+    lowest: f64,
+    highest: f64,
+    cost_vs_off: Option<f64>,
+    cost_vs_plain: Option<f64>,
+}
+
+fn summarise(configurations: &[(usize, Sealed)], runs: &[Run]) -> Vec<Summary> {
+    let spread = |validators: usize, sealed: Sealed| -> Option<(f64, f64, f64)> {
+        let mut rates: Vec<f64> = runs
+            .iter()
+            .filter(|run| run.validators == validators && run.sealed == sealed)
+            .map(Run::entries_per_second)
+            .collect();
+        rates.sort_by(f64::total_cmp);
+        let middle = rates.len() / 2;
+        let median = match rates.len() {
+            0 => return None,
+            len if len % 2 == 1 => rates[middle],
+            _ => (rates[middle - 1] + rates[middle]) / 2.0,
+        };
+        Some((median, rates[0], rates[rates.len() - 1]))
+    };
+    configurations
+        .iter()
+        .filter_map(|&(validators, sealed)| {
+            let (median, lowest, highest) = spread(validators, sealed)?;
+            let cost = |baseline: Sealed| {
+                let (base, _, _) = spread(validators, baseline).filter(|_| baseline != sealed)?;
+                Some((1.0 - median / base) * 100.0)
+            };
+            Some(Summary {
+                validators,
+                sealed,
+                median,
+                lowest,
+                highest,
+                cost_vs_off: cost(Sealed::Off),
+                cost_vs_plain: cost(Sealed::Plain),
+            })
+        })
+        .collect()
+}
+
+fn print_summary(configurations: &[(usize, Sealed)], runs: &[Run]) {
+    let percent = |cost: Option<f64>| cost.map_or("-".to_string(), |cost| format!("{cost:.1}%"));
+    println!();
+    println!(
+        "{:>10}  {:>6}  {:>10}  {:>10}  {:>10}  {:>11}  {:>13}",
+        "validators", "sealed", "median/s", "lowest/s", "highest/s", "cost vs no", "cost vs plain"
+    );
+    for row in summarise(configurations, runs) {
+        println!(
+            "{:>10}  {:>6}  {:>10.0}  {:>10.0}  {:>10.0}  {:>11}  {:>13}",
+            row.validators,
+            row.sealed.label(),
+            row.median,
+            row.lowest,
+            row.highest,
+            percent(row.cost_vs_off),
+            percent(row.cost_vs_plain)
+        );
+    }
 }
 
 async fn measure(
@@ -422,4 +519,76 @@ fn customer(serial: usize) -> Vec<(tally_ledger::FieldName, String)> {
         (field("zip"), format!("{:05}", serial % 100_000)),
         (field("country"), "DE".to_string()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(validators: usize, sealed: Sealed, entries_per_second: u64) -> Run {
+        Run {
+            validators,
+            sealed,
+            sealing_seconds: 0.0,
+            sealed_entries: 0,
+            entries: entries_per_second * 2,
+            seconds: 2.0,
+            latencies_ms: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_summary_takes_medians_and_compares_with_the_baselines_of_the_same_chain() {
+        let configurations = [
+            (1, Sealed::Off),
+            (1, Sealed::Plain),
+            (1, Sealed::Orders),
+            (4, Sealed::Orders),
+        ];
+        let runs = [
+            run(1, Sealed::Off, 100),
+            run(1, Sealed::Plain, 80),
+            run(1, Sealed::Orders, 70),
+            run(4, Sealed::Orders, 10),
+            run(1, Sealed::Off, 110),
+            run(1, Sealed::Plain, 90),
+            run(1, Sealed::Orders, 90),
+            run(4, Sealed::Orders, 30),
+            run(1, Sealed::Off, 90),
+            run(1, Sealed::Plain, 85),
+            run(1, Sealed::Orders, 76),
+        ];
+        let rows = summarise(&configurations, &runs);
+        let medians: Vec<(usize, Sealed, f64, f64, f64)> = rows
+            .iter()
+            .map(|row| {
+                (
+                    row.validators,
+                    row.sealed,
+                    row.median,
+                    row.lowest,
+                    row.highest,
+                )
+            })
+            .collect();
+        assert_eq!(
+            medians,
+            [
+                (1, Sealed::Off, 100.0, 90.0, 110.0),
+                (1, Sealed::Plain, 85.0, 80.0, 90.0),
+                (1, Sealed::Orders, 76.0, 70.0, 90.0),
+                // An even count takes the mean of the middle two.
+                (4, Sealed::Orders, 20.0, 10.0, 30.0),
+            ]
+        );
+        let close = |cost: Option<f64>, expected: f64| {
+            cost.is_some_and(|cost| (cost - expected).abs() < 1e-9)
+        };
+        assert_eq!((rows[0].cost_vs_off, rows[1].cost_vs_plain), (None, None));
+        assert!(close(rows[1].cost_vs_off, 15.0));
+        assert!(close(rows[2].cost_vs_off, 24.0));
+        assert!(close(rows[2].cost_vs_plain, (1.0 - 76.0 / 85.0) * 100.0));
+        // Baselines come from the same chain size only.
+        assert_eq!((rows[3].cost_vs_off, rows[3].cost_vs_plain), (None, None));
+    }
 }

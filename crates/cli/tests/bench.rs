@@ -47,3 +47,36 @@ fn bench_stores_verify_after_an_abrupt_stop() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn repeated_runs_are_summarised_with_the_cost_of_customer_fields() {
+    let output = run(
+        tally()
+            .args(["bench", "--validators", "1", "--entries", "2000"])
+            .args(["--batch", "500", "--sealed", "off,plain,orders"])
+            .args(["--repeat", "2"]),
+        Duration::from_secs(300),
+    );
+    assert!(output.status.success(), "bench: {}", describe(&output));
+    let table = stdout_of(&output);
+    let (runs, summary) = table
+        .split_once("median/s")
+        .unwrap_or_else(|| panic!("a summary follows the runs: {table}"));
+    assert_eq!(runs.matches("   2000  ").count(), 6, "{table}");
+    let orders = summary
+        .lines()
+        .find(|line| line.contains("orders"))
+        .unwrap_or_else(|| panic!("a summary row for orders: {table}"));
+    assert_eq!(orders.matches('%').count(), 2, "{orders}");
+
+    let refused = run(
+        tally().args(["bench", "--repeat", "0"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", describe(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--repeat must be between 1 and 20"),
+        "{}",
+        describe(&refused)
+    );
+}

@@ -258,8 +258,14 @@ fn summarise(configurations: &[(usize, Sealed)], runs: &[Run]) -> Vec<Summary> {
         .iter()
         .filter_map(|&(validators, sealed)| {
             let (median, lowest, highest) = spread(validators, sealed)?;
+            // Against a baseline that carries less: plain text and sealed fields against none,
+            // sealed fields against plain text.
             let cost = |baseline: Sealed| {
-                let (base, _, _) = spread(validators, baseline).filter(|_| baseline != sealed)?;
+                let carries_more = match baseline {
+                    Sealed::Off => sealed != Sealed::Off,
+                    _ => matches!(sealed, Sealed::Orders | Sealed::On),
+                };
+                let (base, _, _) = spread(validators, baseline).filter(|_| carries_more)?;
                 Some((1.0 - median / base) * 100.0)
             };
             Some(Summary {

@@ -37,8 +37,9 @@ const LEGACY_BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks"
 pub(crate) const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
 /// Where the sealed fields of entries indexed without them lie in their block: (height, offset,
 /// length) of the encoded `(sealed, seal_keys)` in the block's canonical bytes, for rows written
-/// before the location moved into the row itself (see [`SEALED_LOCATION_BYTES`]). Read only: a second B-tree insert per sealed entry cost the commit
-/// more than a tenth of what sealing costs it.
+/// before the location moved into the row itself (see [`SEALED_LOCATION_BYTES`]). Read only: a
+/// second B-tree insert per sealed entry cost the commit more than a tenth of what sealing costs
+/// it.
 const ENTRY_SEALED: TableDefinition<&str, (u64, u32, u32)> =
     TableDefinition::new("entry_sealed_at");
 /// Finalization certificates by height, in the consensus engine's encoding (opaque here). A block

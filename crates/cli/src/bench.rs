@@ -332,32 +332,32 @@ async fn measure(
         let size = remaining.min(batch);
         let (departments, mut drafts): (Vec<&str>, Vec<_>) =
             (0..size).map(|_| workload.next_event()).unzip();
-        if sealed == Sealed::Plain {
-            for (department, draft) in departments.iter().zip(&mut drafts) {
-                if sealed.carries(department) {
-                    serial += 1;
-                    for (name, value) in customer(serial) {
+        let started = Instant::now();
+        let mut sealer = tally_privacy::Sealer::new(&chain_id);
+        let pii = tally_ledger::Category::customer_pii();
+        for (department, draft) in departments.iter().zip(&mut drafts) {
+            if !sealed.carries(department) {
+                continue;
+            }
+            serial += 1;
+            let fields = customer(serial);
+            match &epoch {
+                // In plain text, as a ledger without sealed fields would carry them.
+                None => {
+                    for (name, value) in fields {
                         draft.description.push_str(&format!("; {name}: {value}"));
                     }
                 }
+                Some(public) => {
+                    let (fields, key) = sealer
+                        .seal_entry(draft.id.as_str(), public, &pii, 0, &fields, &mut rng)
+                        .map_err(|error| anyhow::anyhow!("sealing: {error}"))?;
+                    draft.sealed = fields;
+                    draft.seal_keys = vec![key];
+                }
             }
         }
-        if let Some(public) = &epoch {
-            let started = Instant::now();
-            let mut sealer = tally_privacy::Sealer::new(&chain_id);
-            let pii = tally_ledger::Category::customer_pii();
-            for (department, draft) in departments.iter().zip(&mut drafts) {
-                if !sealed.carries(department) {
-                    continue;
-                }
-                serial += 1;
-                let fields = customer(serial);
-                let (fields, key) = sealer
-                    .seal_entry(draft.id.as_str(), public, &pii, 0, &fields, &mut rng)
-                    .map_err(|error| anyhow::anyhow!("sealing: {error}"))?;
-                draft.sealed = fields;
-                draft.seal_keys = vec![key];
-            }
+        if epoch.is_some() {
             sealing += started.elapsed();
         }
         batches.push(Transaction::Batch(SignedBatch::sign(

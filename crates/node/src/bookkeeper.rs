@@ -246,8 +246,12 @@ fn submit_chunk(
             }
             Err(SubmitError::Mempool(_)) => {}
             Err(error) => {
-                tracing::warn!(entry = %id, %error, "derived entry refused by the private chain");
-                status.stuck.insert(id, error.to_string());
+                // Retried on every pass: said once per reason, not ten times a second.
+                let reason = error.to_string();
+                if status.stuck.get(&id) != Some(&reason) {
+                    tracing::warn!(entry = %id, %error, "derived entry refused by the private chain; retrying until it is accepted");
+                }
+                status.stuck.insert(id, reason);
             }
         }
     }

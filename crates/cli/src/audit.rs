@@ -511,6 +511,9 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Anchor mismatches named in `tally verify`'s message; the count says how many more there are.
+const ANCHOR_MISMATCHES_SHOWN: usize = 5;
+
 /// Compares every anchor on a verified consortium chain with the anchored private chain: a store
 /// verified here, or a block a partner's node serves now. Any difference is damage (exit 3).
 fn check_partner_anchors(
@@ -622,7 +625,19 @@ fn check_partner_anchors(
             }
         );
         if !report.mismatches.is_empty() {
-            let lines: Vec<String> = report.mismatches.iter().map(|m| m.to_string()).collect();
+            let mut lines: Vec<String> = report
+                .mismatches
+                .iter()
+                .take(ANCHOR_MISMATCHES_SHOWN)
+                .map(|m| m.to_string())
+                .collect();
+            let more = report
+                .mismatches
+                .len()
+                .saturating_sub(ANCHOR_MISMATCHES_SHOWN);
+            if more > 0 {
+                lines.push(format!("and {more} more"));
+            }
             return Err(anyhow::Error::new(Damaged(format!(
                 "a partner's private chain no longer matches its anchor: {}",
                 lines.join("; ")

@@ -220,6 +220,7 @@ pub(crate) fn chain_routes() -> OpenApiRouter<ChainHandle> {
         .routes(routes!(crate::blocks::list_blocks))
         .routes(routes!(crate::contracts::list_contracts))
         .routes(routes!(crate::contracts::contract))
+        .routes(routes!(crate::contracts::anchors))
         .routes(routes!(crate::series::series_handler))
         .routes(routes!(entry_proof))
         .routes(routes!(consistency_proof))

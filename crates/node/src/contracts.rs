@@ -1,6 +1,7 @@
 //! `GET /v1/contracts` and `GET /v1/contracts/{id}`: the contracts of the consortium chain, their
 //! parties, amounts and states, and one contract's events with where each was committed and who
-//! signed the call that caused it.
+//! signed the call that caused it. `GET /v1/anchors`: the private chain heads each enterprise
+//! anchored.
 //!
 //! Contracts are read from the consortium state; events from the contract log in the store,
 //! searched from the head backwards until the contract's proposal, so a recent contract costs a
@@ -20,7 +21,7 @@ use tally_ledger::{format_amount, Currency};
 
 use crate::api::{internal, ApiError};
 use crate::wire::{
-    ContractDetailJson, ContractEventJson, ContractJson, ContractsPageJson, ErrorJson,
+    AnchorJson, ContractDetailJson, ContractEventJson, ContractJson, ContractsPageJson, ErrorJson,
 };
 
 /// Contracts in a page of `GET /v1/contracts` when `limit` is not given.
@@ -287,6 +288,42 @@ pub async fn list_contracts(
     let consortium = consortium_of(&chain, &state)?;
     let request = contracts_request(consortium, query)?;
     Ok(Json(contracts_page(consortium, &request)))
+}
+
+/// The private chain heads each enterprise anchored on the consortium chain.
+///
+/// Per (enterprise, chain): how many anchors, and the latest. A partner's books are checked
+/// against them with `tally verify --partner`.
+#[utoipa::path(
+    get,
+    path = "/anchors",
+    tag = "contracts",
+    responses(
+        (status = 200, description = "Per enterprise and anchored chain, in that order: the \
+             number of anchors and the latest anchored height and block digest.",
+             body = Vec<AnchorJson>),
+        (status = 404, description = "`not_a_consortium_chain`: this chain is a private chain.",
+             body = ErrorJson),
+    ),
+)]
+pub async fn anchors(State(chain): State<ChainHandle>) -> Result<Json<Vec<AnchorJson>>, ApiError> {
+    let state = chain.state();
+    let consortium = consortium_of(&chain, &state)?;
+    Ok(Json(
+        consortium
+            .anchors
+            .iter()
+            .filter_map(|((enterprise, chain_id), anchors)| {
+                anchors.last().map(|latest| AnchorJson {
+                    enterprise: enterprise.to_string(),
+                    chain_id: chain_id.clone(),
+                    count: anchors.len() as u64,
+                    latest_height: latest.height,
+                    latest_block_hash: hex::encode(latest.block_hash),
+                })
+            })
+            .collect(),
+    ))
 }
 
 /// One contract with every event it had, oldest first.

@@ -170,55 +170,73 @@ impl DevnetPlan {
 
     /// Writes genesis, keys and one config per node under `out`; returns the config paths.
     pub fn write(&self, out: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
+        self.write_chain(out)?;
+        self.validators
+            .iter()
+            .map(|validator| write_node(out, validator, &self.node_config(validator)))
+            .collect()
+    }
+
+    /// Writes the genesis, the root key and the member keys under `out`.
+    pub fn write_chain(&self, out: &Path) -> Result<(), std::io::Error> {
         std::fs::create_dir_all(out)?;
         let genesis_json = serde_json::to_string_pretty(&self.genesis).expect("genesis serialises");
         std::fs::write(out.join("genesis.json"), genesis_json)?;
-        let key_error =
-            |error: tally_identity::KeyFileError| std::io::Error::other(error.to_string());
-        self.root
-            .write_file(&out.join("root.key"))
-            .map_err(key_error)?;
+        write_key(&self.root, &out.join("root.key"))?;
         for member in &self.members {
-            member
-                .key
-                .write_file(&out.join(format!("{}.key", member.name)))
-                .map_err(key_error)?;
+            write_key(&member.key, &out.join(format!("{}.key", member.name)))?;
         }
-        let mut configs = Vec::new();
-        for validator in &self.validators {
-            let dir = out.join(&validator.name);
-            std::fs::create_dir_all(&dir)?;
-            write_secret(&dir.join("consensus.key"), &private_to_hex(&validator.key))?;
-            let config = NodeConfig {
-                name: validator.name.clone(),
-                data_dir: PathBuf::from("data"),
-                consensus_key: Some(PathBuf::from("consensus.key")),
-                p2p_listen: Some(validator.p2p),
-                api_listen: validator.api,
-                chains: vec![ChainConfig {
-                    genesis: PathBuf::from("../genesis.json"),
-                    observe_from: Vec::new(),
-                    observe_key: None,
-                }],
-                peers: self
-                    .validators
-                    .iter()
-                    .filter(|peer| peer.name != validator.name)
-                    .map(|peer| PeerConfig {
-                        name: peer.name.clone(),
-                        consensus_key: public_to_hex(&peer.key.public_key()),
-                        address: peer.p2p,
-                    })
-                    .collect(),
-                bookkeeping: None,
-                api: Default::default(),
-            };
-            let path = dir.join("node.toml");
-            std::fs::write(&path, config.to_toml())?;
-            configs.push(path);
-        }
-        Ok(configs)
+        Ok(())
     }
+
+    /// The configuration of `validator`'s node, whose directory is `<out>/<name>`, beside the
+    /// genesis the plan writes to `<out>`.
+    pub fn node_config(&self, validator: &PlannedValidator) -> NodeConfig {
+        NodeConfig {
+            name: validator.name.clone(),
+            data_dir: PathBuf::from("data"),
+            consensus_key: Some(PathBuf::from("consensus.key")),
+            p2p_listen: Some(validator.p2p),
+            api_listen: validator.api,
+            chains: vec![ChainConfig {
+                genesis: PathBuf::from("../genesis.json"),
+                observe_from: Vec::new(),
+                observe_key: None,
+            }],
+            peers: self
+                .validators
+                .iter()
+                .filter(|peer| peer.name != validator.name)
+                .map(|peer| PeerConfig {
+                    name: peer.name.clone(),
+                    consensus_key: public_to_hex(&peer.key.public_key()),
+                    address: peer.p2p,
+                })
+                .collect(),
+            bookkeeping: None,
+            api: Default::default(),
+        }
+    }
+}
+
+/// Writes a member key file.
+pub(crate) fn write_key(key: &SecretKey, path: &Path) -> Result<(), std::io::Error> {
+    key.write_file(path)
+        .map_err(|error| std::io::Error::other(error.to_string()))
+}
+
+/// Writes `validator`'s consensus key and `config` into `<out>/<name>`; returns the config's path.
+pub(crate) fn write_node(
+    out: &Path,
+    validator: &PlannedValidator,
+    config: &NodeConfig,
+) -> Result<PathBuf, std::io::Error> {
+    let dir = out.join(&validator.name);
+    std::fs::create_dir_all(&dir)?;
+    write_secret(&dir.join("consensus.key"), &private_to_hex(&validator.key))?;
+    let path = dir.join("node.toml");
+    std::fs::write(&path, config.to_toml())?;
+    Ok(path)
 }
 
 impl DevnetPlan {

@@ -5,13 +5,18 @@
 //! key), which therefore hosts two chains and runs the enterprise's bookkeeper. The demo, the
 //! trade benchmark and the whole-topology simulation all start from a [`TopologyPlan`].
 
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use commonware_cryptography::Signer;
 use rand::RngCore;
 use tally_chain::{ClosePolicy, ConsortiumGenesis, EnterpriseGenesis, Genesis, Validator};
 use tally_contracts::{EnterpriseKind, EnterpriseName, Threshold};
 use tally_identity::{CertifiedMember, MemberCertificate, SecretKey};
 use tally_ledger::{codes, AccountCode, Currency, Date, EntryDraft, EntryId, Posting, Role, Side};
 
-use crate::devnet::DevnetPlan;
+use crate::config::{BookkeepingConfig, ChainConfig, PeerConfig};
+use crate::devnet::{write_key, write_node, DevnetPlan};
 use crate::keys::public_to_hex;
 
 /// The consortium chain's id.
@@ -113,19 +118,35 @@ fn certify(
 }
 
 impl TopologyPlan {
-    /// The four enterprises of [`ENTERPRISES`], ports from `base_port` on 127.0.0.1.
+    /// The four enterprises of [`ENTERPRISES`], each with [`DEPARTMENT_VALIDATORS`] department
+    /// validators, ports from `base_port` on 127.0.0.1.
     pub fn new(
         rng: &mut (impl RngCore + rand::CryptoRng),
         base_port: u16,
         time_ms: u64,
     ) -> TopologyPlan {
+        TopologyPlan::with_departments(rng, base_port, time_ms, DEPARTMENT_VALIDATORS)
+    }
+
+    /// As [`TopologyPlan::new`], with `departments` validators per private chain (1 to
+    /// [`DEPARTMENT_VALIDATORS`]; one tolerates no fault, but is a light network to try).
+    pub fn with_departments(
+        rng: &mut (impl RngCore + rand::CryptoRng),
+        base_port: u16,
+        time_ms: u64,
+        departments: usize,
+    ) -> TopologyPlan {
+        assert!(
+            (1..=DEPARTMENT_VALIDATORS).contains(&departments),
+            "callers check the department count"
+        );
         let mut enterprises = Vec::new();
         for (index, (name, kind)) in ENTERPRISES.iter().enumerate() {
             let chain = DevnetPlan::new(
                 rng,
                 name,
                 name,
-                DEPARTMENT_VALIDATORS,
+                departments,
                 base_port + PORTS_PER_ENTERPRISE * index as u16,
                 time_ms,
             );
@@ -216,4 +237,90 @@ impl TopologyPlan {
             .iter()
             .find(|enterprise| enterprise.name.as_str() == name)
     }
+
+    /// Writes the topology under `out` for separate `tally node` processes:
+    /// - `consortium/genesis.json`;
+    /// - per enterprise, `<enterprise>/` holds its private chain's genesis, root key and member
+    ///   keys (as `tally devnet init` writes them), and its consortium members' keys
+    ///   (`consortium-trader.key`, `consortium-admin.key`, `consortium-bookkeeper.key`);
+    /// - per department, `<enterprise>/<department>/node.toml` and its consensus key. The first
+    ///   department's node also validates the consortium chain and runs the enterprise's
+    ///   bookkeeper, which anchors the private chain every `anchor_every_blocks` blocks.
+    ///
+    /// Returns the nodes in order: enterprises as [`ENTERPRISES`] lists them, departments in
+    /// [`crate::devnet::DEPARTMENTS`] order.
+    pub fn write(
+        &self,
+        out: &Path,
+        anchor_every_blocks: u64,
+    ) -> Result<Vec<WrittenNode>, std::io::Error> {
+        let consortium_dir = out.join(CONSORTIUM_CHAIN);
+        std::fs::create_dir_all(&consortium_dir)?;
+        let genesis_json =
+            serde_json::to_string_pretty(&self.consortium).expect("genesis serialises");
+        std::fs::write(consortium_dir.join("genesis.json"), genesis_json)?;
+        let mut written = Vec::new();
+        for enterprise in &self.enterprises {
+            let dir = out.join(enterprise.name.as_str());
+            enterprise.chain.write_chain(&dir)?;
+            for (suffix, key) in [
+                ("trader", &enterprise.trader),
+                ("admin", &enterprise.admin),
+                ("bookkeeper", &enterprise.bookkeeper),
+            ] {
+                write_key(key, &dir.join(format!("{CONSORTIUM_CHAIN}-{suffix}.key")))?;
+            }
+            for (index, validator) in enterprise.chain.validators.iter().enumerate() {
+                let mut config = enterprise.chain.node_config(validator);
+                config.name = format!("{}-{}", enterprise.name, validator.name);
+                let hosts_consortium = index == 0;
+                if hosts_consortium {
+                    config.chains.push(ChainConfig {
+                        genesis: PathBuf::from(format!("../../{CONSORTIUM_CHAIN}/genesis.json")),
+                        observe_from: Vec::new(),
+                        observe_key: None,
+                    });
+                    for other in &self.enterprises {
+                        if other.name == enterprise.name {
+                            continue;
+                        }
+                        let peer = &other.chain.validators[0];
+                        config.peers.push(PeerConfig {
+                            name: format!("{}-{}", other.name, peer.name),
+                            consensus_key: public_to_hex(&Signer::public_key(&peer.key)),
+                            address: peer.p2p,
+                        });
+                    }
+                    config.bookkeeping = Some(BookkeepingConfig {
+                        enterprise: enterprise.name.to_string(),
+                        key: PathBuf::from("../bookkeeper.key"),
+                        anchor_key: Some(PathBuf::from(format!(
+                            "../{CONSORTIUM_CHAIN}-bookkeeper.key"
+                        ))),
+                        anchor_every_blocks,
+                        rules: None,
+                    });
+                }
+                written.push(WrittenNode {
+                    enterprise: enterprise.name.to_string(),
+                    department: validator.name.clone(),
+                    config: write_node(&dir, validator, &config)?,
+                    api: validator.api,
+                    hosts_consortium,
+                });
+            }
+        }
+        Ok(written)
+    }
+}
+
+/// One node of a topology written to disk.
+pub struct WrittenNode {
+    pub enterprise: String,
+    pub department: String,
+    /// Its `node.toml`.
+    pub config: PathBuf,
+    pub api: SocketAddr,
+    /// Whether it validates the consortium chain and runs its enterprise's bookkeeper.
+    pub hosts_consortium: bool,
 }

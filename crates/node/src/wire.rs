@@ -661,6 +661,18 @@ pub struct ContractsPageJson {
     pub next: Option<String>,
 }
 
+/// What one enterprise has anchored of one of its private chains on the consortium chain.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct AnchorJson {
+    pub enterprise: String,
+    pub chain_id: String,
+    /// How many anchors it committed for the chain.
+    pub count: u64,
+    /// The latest anchored height and the block digest (hex) it anchored there.
+    pub latest_height: u64,
+    pub latest_block_hash: String,
+}
+
 /// One event of a contract: where it was committed, who signed the call, what happened.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct ContractEventJson {

@@ -595,6 +595,10 @@ impl Net {
                 ("get", "/v1/contracts/{id}"),
                 get(&format!("{consortium}/contracts/{SHIPMENT}")),
             ),
+            (
+                ("get", "/v1/anchors"),
+                get(&format!("{consortium}/anchors")),
+            ),
             (("get", "/v1/blocks"), get("/v1/blocks?limit=5")),
             (
                 ("get", "/v1/reports/series"),

@@ -367,17 +367,23 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
             TxBody::Post(draft.clone()),
         ));
         let what = format!("entry {}", draft.id);
-        match send(&client, &base, &tx, args.wait, &what).await? {
-            Sent::AlreadyCommitted { height } => {
-                println!("{what} was already committed at height {height}; nothing changed")
-            }
-            Sent::Accepted { hash } => println!("{what} accepted (transaction {hash})"),
-            Sent::Committed(status) => {
-                println!("{what} committed at height {}", status.height.unwrap_or(0))
-            }
-        }
+        let sent = send(&client, &format!("{base}/v1"), &tx, args.wait, &what).await?;
+        print_sent(&what, &sent);
         Ok(())
     })
+}
+
+/// Says what became of `what`, sent with [`send`].
+pub(crate) fn print_sent(what: &str, sent: &Sent) {
+    match sent {
+        Sent::AlreadyCommitted { height } => {
+            println!("{what} was already committed at height {height}; nothing changed")
+        }
+        Sent::Accepted { hash } => println!("{what} accepted (transaction {hash})"),
+        Sent::Committed(status) => {
+            println!("{what} committed at height {}", status.height.unwrap_or(0))
+        }
+    }
 }
 
 /// What became of a transaction sent with [`send`].
@@ -390,22 +396,23 @@ pub(crate) enum Sent {
     Committed(TxStatusJson),
 }
 
-/// Posts a signed transaction to the node at `base` and, unless `wait_s` is 0, waits until it is
+/// Posts a signed transaction to the chain API at `api` (`{node}/v1` for the node's home chain,
+/// `{node}/v1/chains/{id}` for another) and, unless `wait_s` is 0, waits until it is
 /// committed or rejected. `what` names it in messages ("entry order-1"). A refusal or rejection
 /// is a user error; not being final in time is a failure.
 pub(crate) async fn send(
     client: &reqwest::Client,
-    base: &str,
+    api: &str,
     tx: &Transaction,
     wait_s: u64,
     what: &str,
 ) -> anyhow::Result<Sent> {
     let response = client
-        .post(format!("{base}/v1/transactions"))
+        .post(format!("{api}/transactions"))
         .json(tx)
         .send()
         .await
-        .with_context(|| format!("cannot reach {base}; is the node running?"))?;
+        .with_context(|| format!("cannot reach {api}; is the node running?"))?;
     if !response.status().is_success() {
         return Err(error_of(response).await);
     }
@@ -421,7 +428,7 @@ pub(crate) async fn send(
     let deadline = Instant::now() + Duration::from_secs(wait_s);
     loop {
         let status: TxStatusJson =
-            get_json(client, &format!("{base}/v1/transactions/{}", receipt.hash)).await?;
+            get_json(client, &format!("{api}/transactions/{}", receipt.hash)).await?;
         match status.status.as_str() {
             "committed" => return Ok(Sent::Committed(status)),
             "rejected" => {

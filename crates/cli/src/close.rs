@@ -60,7 +60,7 @@ pub fn run(args: ClosePeriodArgs) -> anyhow::Result<()> {
             TxBody::ClosePeriod(sign_off),
         ));
         let what = format!("sign-off of the close through {through}");
-        match send(&client, &base, &tx, args.wait, &what).await? {
+        match send(&client, &format!("{base}/v1"), &tx, args.wait, &what).await? {
             Sent::AlreadyCommitted { height } => {
                 println!("{what} was already committed at height {height}; nothing changed")
             }

@@ -75,6 +75,75 @@ pub fn devnet_init(
     Ok(())
 }
 
+/// Highest first port of `tally devnet two-tier`: the last enterprise's API ports stay below
+/// 65536.
+const TWO_TIER_BASE_PORT_MAX: u16 = 65_000;
+
+pub fn two_tier_init(
+    out: &Path,
+    departments: usize,
+    base_port: u16,
+    anchor_every: u64,
+) -> anyhow::Result<()> {
+    use tally_node::topology::{TopologyPlan, CONSORTIUM_CHAIN, DEPARTMENT_VALIDATORS};
+    if departments == 0 || departments > DEPARTMENT_VALIDATORS {
+        return Err(user_error(format!(
+            "--departments must be between 1 and {DEPARTMENT_VALIDATORS}"
+        )));
+    }
+    if base_port == 0 || base_port > TWO_TIER_BASE_PORT_MAX {
+        return Err(user_error(format!(
+            "--base-port must be between 1 and {TWO_TIER_BASE_PORT_MAX}"
+        )));
+    }
+    if anchor_every == 0 {
+        return Err(user_error(
+            "--anchor-every must be at least 1: partners check a private chain against its anchors",
+        ));
+    }
+    let consortium_genesis = out.join(CONSORTIUM_CHAIN).join("genesis.json");
+    if consortium_genesis.exists() {
+        return Err(user_error(format!(
+            "{} already holds a topology ({} exists); choose another --out or remove it",
+            out.display(),
+            consortium_genesis.display()
+        )));
+    }
+    let plan =
+        TopologyPlan::with_departments(&mut rand::rngs::OsRng, base_port, now_ms(), departments);
+    let nodes = plan
+        .write(out, anchor_every)
+        .with_context(|| format!("writing the topology to {}", out.display()))?;
+    println!(
+        "wrote a two-tier topology to {}: {} private chains of {departments} department validator(s) and the consortium chain",
+        out.display(),
+        plan.enterprises.len()
+    );
+    println!("  consortium genesis: {}", consortium_genesis.display());
+    for enterprise in &plan.enterprises {
+        let dir = out.join(enterprise.name.as_str());
+        println!(
+            "  {}: genesis {}, member keys in {} (consortium-trader.key signs its contract calls)",
+            enterprise.name,
+            dir.join("genesis.json").display(),
+            dir.display()
+        );
+    }
+    for node in &nodes {
+        println!(
+            "  tally node --config {}   (API http://{}{})",
+            node.config.display(),
+            node.api,
+            if node.hosts_consortium {
+                "; also validates the consortium chain and books its enterprise's trades"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}
+
 pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
     let config = NodeConfig::read(config_path).map_err(|error| user_error(error.to_string()))?;
     // The chains this node validates go to consensus; those it observes are followed over

@@ -12,6 +12,7 @@ mod bench_reports;
 mod bench_trades;
 mod client;
 mod close;
+mod contract;
 mod demo;
 mod export;
 mod import;
@@ -68,6 +69,12 @@ enum Command {
     Submit(client::SubmitArgs),
     /// Sign off a period close with a member key whose role the close policy names.
     ClosePeriod(close::ClosePeriodArgs),
+    /// Consortium contracts: sign and submit a call (propose, confirm, ship, settle, ...), or
+    /// show a contract and its events.
+    Contract {
+        #[command(subcommand)]
+        command: contract::ContractCommand,
+    },
     /// Book other systems' files: ledger / hledger / beancount journals (accounts opened,
     /// entries in signed batches) and Shopify order exports (customer data sealed); entries
     /// already on the chain are skipped.
@@ -149,6 +156,25 @@ enum DevnetCommand {
         #[arg(long, default_value = "Merchant")]
         enterprise: String,
     },
+    /// Write the two-tier topology for separate node processes: four enterprises (merchant,
+    /// supplier, carrier, marketplace), each a private chain of department validators, and the
+    /// consortium chain validated by each enterprise's first department, which also books its
+    /// side of every trade and anchors its private chain.
+    TwoTier {
+        /// Directory to write into.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Department validators per private chain (4 tolerates one faulty department; 1 is a
+        /// light network of four processes to try things on).
+        #[arg(long, default_value_t = tally_node::topology::DEPARTMENT_VALIDATORS)]
+        departments: usize,
+        /// First p2p port; each enterprise takes ten from there, API ports are these plus 100.
+        #[arg(long, default_value_t = 27_000)]
+        base_port: u16,
+        /// Private-chain blocks between two anchors of its head on the consortium chain.
+        #[arg(long, default_value_t = 100)]
+        anchor_every: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -211,9 +237,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     enterprise,
                 },
         } => local::devnet_init(&out, validators, base_port, &chain_id, &enterprise),
+        Command::Devnet {
+            command:
+                DevnetCommand::TwoTier {
+                    out,
+                    departments,
+                    base_port,
+                    anchor_every,
+                },
+        } => local::two_tier_init(&out, departments, base_port, anchor_every),
         Command::Node { config } => local::run_node(&config),
         Command::Submit(args) => client::submit(args),
         Command::ClosePeriod(args) => close::run(args),
+        Command::Contract { command } => contract::run(command),
         Command::Import { command } => import::run(command),
         Command::Export(args) => export::run(args),
         Command::Report { command } => client::report(command),

@@ -291,7 +291,8 @@ impl Admin {
             &self.chain_id,
             TxBody::Keys(change),
         ));
-        match send(&self.http, &self.node, &tx, self.wait.max(1), what).await? {
+        let api = format!("{}/v1", self.node);
+        match send(&self.http, &api, &tx, self.wait.max(1), what).await? {
             Sent::AlreadyCommitted { height } => Ok(height),
             Sent::Committed(status) => Ok(status.height.unwrap_or(0)),
             Sent::Accepted { .. } => unreachable!("send waits when wait > 0"),

@@ -83,7 +83,7 @@ pub fn two_tier_init(
     out: &Path,
     departments: usize,
     base_port: u16,
-    anchor_every: u64,
+    options: tally_node::topology::WriteOptions,
 ) -> anyhow::Result<()> {
     use tally_node::topology::{TopologyPlan, CONSORTIUM_CHAIN, DEPARTMENT_VALIDATORS};
     if departments == 0 || departments > DEPARTMENT_VALIDATORS {
@@ -96,10 +96,13 @@ pub fn two_tier_init(
             "--base-port must be between 1 and {TWO_TIER_BASE_PORT_MAX}"
         )));
     }
-    if anchor_every == 0 {
+    if options.anchor_every_blocks == 0 {
         return Err(user_error(
             "--anchor-every must be at least 1: partners check a private chain against its anchors",
         ));
+    }
+    if options.partner_check_seconds == 0 {
+        return Err(user_error("--partner-check-seconds must be at least 1"));
     }
     let consortium_genesis = out.join(CONSORTIUM_CHAIN).join("genesis.json");
     if consortium_genesis.exists() {
@@ -112,7 +115,7 @@ pub fn two_tier_init(
     let plan =
         TopologyPlan::with_departments(&mut rand::rngs::OsRng, base_port, now_ms(), departments);
     let nodes = plan
-        .write(out, anchor_every)
+        .write(out, &options)
         .with_context(|| format!("writing the topology to {}", out.display()))?;
     println!(
         "wrote a two-tier topology to {}: {} private chains of {departments} department validator(s) and the consortium chain",
@@ -206,11 +209,16 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
         Some(bookkeeping) => Some(bookkeeper_config(bookkeeping, &config.data_dir)?),
         None => None,
     };
+    let partner_watch = match (&config.bookkeeping, &bookkeeping) {
+        (Some(section), Some(bookkeeper)) => partner_watch_config(section, bookkeeper)?,
+        _ => None,
+    };
     cw_tokio::Runner::new(runtime).start(|context| async move {
         let listener = tokio::net::TcpListener::bind(api)
             .await
             .with_context(|| format!("cannot listen for the API on {api}"))?;
         let bookkeeper_context = context.child("bookkeeper");
+        let partner_context = context.child("tally");
         let observer_context = context.child("observer");
         let metrics_context = context.child("tally");
         let mut hosted: Vec<(usize, ChainHandle)> = Vec::new();
@@ -243,6 +251,17 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
                 bookkeeping.enterprise,
                 private.chain_id()
             );
+            if let Some(watch) = partner_watch {
+                eprintln!(
+                    "node {name}: checking the anchors of {} partner(s) every {} s",
+                    watch.partners.len(),
+                    watch.every.as_secs()
+                );
+                let watched = consortium.clone();
+                partner_context.spawn(move |context| {
+                    tally_node::partner_watch::watch_partners(context, watched, watch)
+                });
+            }
             bookkeeper_context.spawn(move |context| {
                 tally_node::bookkeeper::run_bookkeeper(
                     context,
@@ -290,6 +309,46 @@ fn observe_chain(
         tally_node::observer::follow_over_http(context, follower, sources, key)
     });
     Ok(chain)
+}
+
+/// The partner watch of a node from its `[bookkeeping]` section: `None` when it lists no
+/// partners.
+fn partner_watch_config(
+    section: &tally_node::config::BookkeepingConfig,
+    bookkeeper: &tally_node::bookkeeper::BookkeeperConfig,
+) -> anyhow::Result<Option<tally_node::partner_watch::PartnerWatchConfig>> {
+    if section.partners.is_empty() {
+        return Ok(None);
+    }
+    let Some(key) = bookkeeper.anchor_key.clone() else {
+        return Err(user_error(
+            "[bookkeeping] partners need anchor_key: partners serve their block headers to consortium members",
+        ));
+    };
+    if section.partner_check_seconds == 0 {
+        return Err(user_error(
+            "[bookkeeping] partner_check_seconds must be at least 1",
+        ));
+    }
+    let partners = section
+        .partners
+        .iter()
+        .map(|partner| {
+            let enterprise =
+                tally_contracts::EnterpriseName::new(&partner.enterprise).map_err(|error| {
+                    user_error(format!("[bookkeeping] partner enterprise: {error}"))
+                })?;
+            Ok(tally_node::partner_watch::Partner {
+                enterprise,
+                api: partner.api.clone(),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Some(tally_node::partner_watch::PartnerWatchConfig {
+        partners,
+        key,
+        every: std::time::Duration::from_secs(section.partner_check_seconds),
+    }))
 }
 
 /// The bookkeeper of a node from its `[bookkeeping]` section.

@@ -174,6 +174,10 @@ enum DevnetCommand {
         /// Private-chain blocks between two anchors of its head on the consortium chain.
         #[arg(long, default_value_t = 100)]
         anchor_every: u64,
+        /// Seconds between two checks, by each enterprise's node, of its partners' anchors
+        /// against the blocks their nodes serve.
+        #[arg(long, default_value_t = tally_node::partner_watch::PARTNER_CHECK_SECONDS_DEFAULT)]
+        partner_check_seconds: u64,
     },
 }
 
@@ -244,8 +248,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     departments,
                     base_port,
                     anchor_every,
+                    partner_check_seconds,
                 },
-        } => local::two_tier_init(&out, departments, base_port, anchor_every),
+        } => local::two_tier_init(
+            &out,
+            departments,
+            base_port,
+            tally_node::topology::WriteOptions {
+                anchor_every_blocks: anchor_every,
+                partner_check_seconds,
+            },
+        ),
         Command::Node { config } => local::run_node(&config),
         Command::Submit(args) => client::submit(args),
         Command::ClosePeriod(args) => close::run(args),

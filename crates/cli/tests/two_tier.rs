@@ -6,9 +6,10 @@
 //! `tally contract call`, each step signed by the party the contract names; a confirmation
 //! forged by the proposer and a malformed call are refused and change nothing. Each party's node
 //! books its side automatically; `tally report reconcile` pairs them with no difference. Then
-//! `tally verify --partner` checks the partners' anchors against the blocks their nodes serve:
-//! all match; after the supplier rebuilds its private chain from scratch (its books rewritten),
-//! the same check reports the supplier's anchors as broken (exit 3).
+//! `tally verify --partner` checks the partners' anchors against the blocks their nodes serve,
+//! and so does each node's partner watch while it runs: all match. After the supplier rebuilds
+//! its private chain from scratch (its books rewritten), both report the supplier's anchors as
+//! broken (`verify` with exit 3, the carrier's running node in its log and metrics).
 
 mod common;
 
@@ -80,6 +81,7 @@ impl TwoTier {
             tally()
                 .args(["devnet", "two-tier", "--departments", "1", "--anchor-every"])
                 .arg(ANCHOR_EVERY)
+                .args(["--partner-check-seconds", "1"])
                 .arg("--base-port")
                 .arg(base_port.to_string())
                 .arg("--out")
@@ -161,6 +163,25 @@ impl TwoTier {
                 http.get(&format!("{api}/v1/identity")).map(|_| ())
             },
         );
+    }
+
+    /// The value of `sample` (e.g. `tally_partner_anchor_mismatches{enterprise="supplier"}`)
+    /// in `enterprise`'s node's `/metrics`.
+    fn metric(&self, enterprise: usize, sample: &str) -> Result<f64, String> {
+        let reply = Http::new().get(&format!("{}/metrics", self.api(enterprise)))?;
+        reply
+            .body
+            .lines()
+            .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' '))
+            .ok_or_else(|| format!("no sample {sample} in /metrics"))?
+            .parse()
+            .map_err(|error| format!("{sample}: {error}"))
+    }
+
+    /// The log of `enterprise`'s node since its last start.
+    fn log(&self, enterprise: usize) -> String {
+        let path = self.logs[enterprise].last().expect("started");
+        std::fs::read_to_string(path).unwrap_or_default()
     }
 
     fn kill(&mut self, enterprise: usize) {
@@ -534,6 +555,29 @@ fn a_trade_between_node_processes_is_booked_on_both_sides_and_anchors_are_checke
         assert_eq!(anchor.latest_block_hash.len(), 64, "{anchor:?}");
     }
 
+    // While it runs, each node checks its partners' anchors against their nodes: all match.
+    wait_for(
+        "the merchant's node to check every partner's anchors",
+        Duration::from_secs(60),
+        || {
+            topology.check_alive();
+            for partner in ["supplier", "carrier", "marketplace"] {
+                let sample =
+                    |name: &str| format!("tally_partner_{name}{{enterprise=\"{partner}\"}}");
+                let checked = topology.metric(MERCHANT, &sample("anchors_checked"))?;
+                let mismatches = topology.metric(MERCHANT, &sample("anchor_mismatches"))?;
+                let unreachable = topology.metric(MERCHANT, &sample("unreachable"))?;
+                assert_eq!(mismatches, 0.0, "{partner}'s anchors match");
+                if checked < 1.0 || unreachable != 0.0 {
+                    return Err(format!(
+                        "{partner}: {checked} checked, unreachable {unreachable}"
+                    ));
+                }
+            }
+            Ok(())
+        },
+    );
+
     // Stop the merchant's node and audit its stores: every partner's anchors match the blocks
     // its node serves.
     topology.kill(MERCHANT);
@@ -571,6 +615,25 @@ fn a_trade_between_node_processes_is_booked_on_both_sides_and_anchors_are_checke
         ),
         "{}",
         describe(&output)
+    );
+    // The carrier's node, running throughout, sees it too.
+    const CARRIER: usize = 2;
+    wait_for(
+        "the carrier's node to report the supplier's broken anchors",
+        Duration::from_secs(60),
+        || {
+            topology.check_alive();
+            let sample = "tally_partner_anchor_mismatches{enterprise=\"supplier\"}";
+            let mismatches = topology.metric(CARRIER, sample)?;
+            let logged = topology.log(CARRIER).contains(
+                "a partner's private chain no longer matches its anchor: enterprise supplier anchored block ",
+            );
+            if mismatches >= 1.0 && logged {
+                Ok(())
+            } else {
+                Err(format!("{mismatches} mismatches, logged: {logged}"))
+            }
+        },
     );
 }
 

@@ -86,10 +86,31 @@ pub struct BookkeepingConfig {
     /// defaults of DESIGN.md section 5 if absent.
     #[serde(default)]
     pub rules: Option<PathBuf>,
+    /// Partners' nodes whose anchored private chains this node checks while it runs (see
+    /// [`crate::partner_watch`]); their tokens are signed with `anchor_key`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partners: Vec<PartnerNodeConfig>,
+    /// Seconds between two checks of the partners' anchors.
+    #[serde(default = "default_partner_check_seconds")]
+    pub partner_check_seconds: u64,
+}
+
+/// A partner enterprise's node, for the partner watch.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerNodeConfig {
+    /// The partner's name in the consortium genesis.
+    pub enterprise: String,
+    /// Its node's API, e.g. http://127.0.0.1:27110
+    pub api: String,
 }
 
 fn default_anchor_every_blocks() -> u64 {
     100
+}
+
+fn default_partner_check_seconds() -> u64 {
+    crate::partner_watch::PARTNER_CHECK_SECONDS_DEFAULT
 }
 
 /// One hosted chain.

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod node;
 pub mod observer;
 pub mod openapi;
+pub mod partner_watch;
 pub mod peers;
 pub mod privacy;
 pub mod reconcile;

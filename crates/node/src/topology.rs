@@ -15,7 +15,7 @@ use tally_contracts::{EnterpriseKind, EnterpriseName, Threshold};
 use tally_identity::{CertifiedMember, MemberCertificate, SecretKey};
 use tally_ledger::{codes, AccountCode, Currency, Date, EntryDraft, EntryId, Posting, Role, Side};
 
-use crate::config::{BookkeepingConfig, ChainConfig, PeerConfig};
+use crate::config::{BookkeepingConfig, ChainConfig, PartnerNodeConfig, PeerConfig};
 use crate::devnet::{write_key, write_node, DevnetPlan};
 use crate::keys::public_to_hex;
 
@@ -244,15 +244,16 @@ impl TopologyPlan {
     ///   keys (as `tally devnet init` writes them), and its consortium members' keys
     ///   (`consortium-trader.key`, `consortium-admin.key`, `consortium-bookkeeper.key`);
     /// - per department, `<enterprise>/<department>/node.toml` and its consensus key. The first
-    ///   department's node also validates the consortium chain and runs the enterprise's
-    ///   bookkeeper, which anchors the private chain every `anchor_every_blocks` blocks.
+    ///   department's node also validates the consortium chain, runs the enterprise's
+    ///   bookkeeper, which anchors the private chain as `options` say, and watches the other
+    ///   enterprises' anchors against their first departments' nodes.
     ///
     /// Returns the nodes in order: enterprises as [`ENTERPRISES`] lists them, departments in
     /// [`crate::devnet::DEPARTMENTS`] order.
     pub fn write(
         &self,
         out: &Path,
-        anchor_every_blocks: u64,
+        options: &WriteOptions,
     ) -> Result<Vec<WrittenNode>, std::io::Error> {
         let consortium_dir = out.join(CONSORTIUM_CHAIN);
         std::fs::create_dir_all(&consortium_dir)?;
@@ -297,8 +298,18 @@ impl TopologyPlan {
                         anchor_key: Some(PathBuf::from(format!(
                             "../{CONSORTIUM_CHAIN}-bookkeeper.key"
                         ))),
-                        anchor_every_blocks,
+                        anchor_every_blocks: options.anchor_every_blocks,
                         rules: None,
+                        partners: self
+                            .enterprises
+                            .iter()
+                            .filter(|other| other.name != enterprise.name)
+                            .map(|other| PartnerNodeConfig {
+                                enterprise: other.name.to_string(),
+                                api: format!("http://{}", other.chain.validators[0].api),
+                            })
+                            .collect(),
+                        partner_check_seconds: options.partner_check_seconds,
                     });
                 }
                 written.push(WrittenNode {
@@ -312,6 +323,15 @@ impl TopologyPlan {
         }
         Ok(written)
     }
+}
+
+/// How the nodes of a written topology anchor and watch their partners.
+#[derive(Clone, Copy, Debug)]
+pub struct WriteOptions {
+    /// Private-chain blocks between two anchors of its head.
+    pub anchor_every_blocks: u64,
+    /// Seconds between two checks of the partners' anchors.
+    pub partner_check_seconds: u64,
 }
 
 /// One node of a topology written to disk.

@@ -547,10 +547,9 @@ fn a_trade_between_node_processes_is_booked_on_both_sides_and_anchors_are_checke
         },
     );
     for anchor in &anchored {
-        assert_eq!(
-            anchor.latest_height % 5,
-            0,
-            "anchored every 5 blocks: {anchor:?}"
+        assert!(
+            anchor.latest_height >= 5,
+            "anchored once the chain moved 5 blocks: {anchor:?}"
         );
         assert_eq!(anchor.latest_block_hash.len(), 64, "{anchor:?}");
     }

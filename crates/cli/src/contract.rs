@@ -10,9 +10,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use tally_chain::{SignedTx, Transaction, TxBody};
-use tally_contracts::{ContractCall, ContractId};
+use tally_contracts::{ContractCall, ContractId, PartyKey, SealedTerms};
+use tally_identity::PublicKey;
+use tally_ledger::{Category, FieldName};
+use tally_node::privacy::MemberJson;
 use tally_node::topology::CONSORTIUM_CHAIN;
 use tally_node::wire::ContractDetailJson;
+use tally_privacy::{seal, wrap_field_key_for_member, FieldKey, PartyContext, SealContext};
 
 use crate::client::{connect, get_json, print_sent, read_key, runtime, send, KeyArg};
 use crate::output::Format;
@@ -28,10 +32,14 @@ pub enum ContractCommand {
     Call(CallArgs),
     /// A contract's state and its events, oldest first.
     Show(ShowArgs),
+    /// Attach private terms to a contract (a delivery address, bank details): sealed so that
+    /// only the members of its parties read them; everyone else sees their commitments.
+    SealTerms(SealTermsArgs),
 }
 
+/// Where a signed call goes and who signs it.
 #[derive(Args)]
-pub struct CallArgs {
+pub struct Signing {
     /// A node's API hosting the consortium chain, e.g. http://127.0.0.1:27100
     #[arg(long)]
     node: String,
@@ -44,6 +52,44 @@ pub struct CallArgs {
     /// Seconds to wait for the call to become final (0: do not wait).
     #[arg(long, default_value_t = 30)]
     wait: u64,
+}
+
+impl Signing {
+    /// Signs `call` and sends it; `what` names it in messages.
+    async fn send(
+        &self,
+        client: &reqwest::Client,
+        key: &tally_identity::SecretKey,
+        call: ContractCall,
+        what: &str,
+    ) -> anyhow::Result<()> {
+        let tx = Transaction::Single(SignedTx::sign(key, &self.chain, TxBody::Contract(call)));
+        let api = format!("{}/v1/chains/{}", self.base(), self.chain);
+        let sent = send(client, &api, &tx, self.wait, what).await?;
+        print_sent(what, &sent);
+        Ok(())
+    }
+
+    fn base(&self) -> String {
+        self.node.trim_end_matches('/').to_string()
+    }
+}
+
+#[derive(Args)]
+pub struct SealTermsArgs {
+    #[command(flatten)]
+    signing: Signing,
+    /// A field to seal, NAME=VALUE (repeatable), e.g. delivery_address="Hauptstr. 1, Berlin".
+    #[arg(long = "field", value_name = "NAME=VALUE", required = true)]
+    fields: Vec<String>,
+    /// The contract's id.
+    id: String,
+}
+
+#[derive(Args)]
+pub struct CallArgs {
+    #[command(flatten)]
+    signing: Signing,
     /// The call, as JSON, e.g. {"confirm_trade": {"id": "t-1"}} (see README).
     call: PathBuf,
 }
@@ -68,6 +114,7 @@ pub fn run(command: ContractCommand) -> anyhow::Result<()> {
     match command {
         ContractCommand::Call(args) => call(args),
         ContractCommand::Show(args) => show(args),
+        ContractCommand::SealTerms(args) => seal_terms(args),
     }
 }
 
@@ -109,16 +156,12 @@ fn describe(call: &ContractCall) -> String {
 
 fn call(args: CallArgs) -> anyhow::Result<()> {
     let call = read_call(&args.call)?;
-    let key = read_key(&args.key)?;
-    let base = args.node.trim_end_matches('/').to_string();
+    let signing = &args.signing;
+    let key = read_key(&signing.key)?;
     let what = describe(&call);
     runtime()?.block_on(async move {
-        let client = connect(&base, &key, Some(&args.chain)).await?;
-        let tx = Transaction::Single(SignedTx::sign(&key, &args.chain, TxBody::Contract(call)));
-        let api = format!("{base}/v1/chains/{}", args.chain);
-        let sent = send(&client, &api, &tx, args.wait, &what).await?;
-        print_sent(&what, &sent);
-        Ok(())
+        let client = connect(&signing.base(), &key, Some(&signing.chain)).await?;
+        signing.send(&client, &key, call, &what).await
     })
 }
 
@@ -191,6 +234,110 @@ fn show(args: ShowArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Parses `NAME=VALUE`.
+fn parse_field(text: &str) -> anyhow::Result<(FieldName, String)> {
+    let (name, value) = text.split_once('=').ok_or_else(|| {
+        user_error(format!(
+            "--field {text}: expected NAME=VALUE, e.g. delivery_address=\"Hauptstr. 1, Berlin\""
+        ))
+    })?;
+    let name =
+        FieldName::new(name).map_err(|error| user_error(format!("--field {name}: {error}")))?;
+    if value.is_empty() {
+        return Err(user_error(format!("--field {name}: the value is empty")));
+    }
+    Ok((name, value.to_string()))
+}
+
+fn seal_terms(args: SealTermsArgs) -> anyhow::Result<()> {
+    let id = ContractId::new(&args.id).map_err(|error| user_error(format!("{error}")))?;
+    let fields = args
+        .fields
+        .iter()
+        .map(|text| parse_field(text))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let signing = &args.signing;
+    let key = read_key(&signing.key)?;
+    let api = format!("{}/v1/chains/{}", signing.base(), signing.chain);
+    runtime()?.block_on(async move {
+        let client = connect(&signing.base(), &key, Some(&signing.chain)).await?;
+        let detail: ContractDetailJson =
+            get_json(&client, &format!("{api}/contracts/{id}")).await?;
+        let parties = &detail.contract.parties;
+        let members: Vec<MemberJson> = get_json(&client, &format!("{api}/members")).await?;
+        // Every active member of every party reads the terms; the chain refuses any other.
+        let readers = members
+            .iter()
+            .filter(|member| {
+                !member.revoked
+                    && member
+                        .enterprise
+                        .as_ref()
+                        .is_some_and(|enterprise| parties.contains(enterprise))
+            })
+            .map(|member| {
+                member.key.parse::<PublicKey>().map_err(|error| {
+                    anyhow::anyhow!("the node sent a malformed member key: {error}")
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut rng = tally_privacy::sealing_rng();
+        let field_key = FieldKey::generate(&mut rng);
+        let seal_context = SealContext {
+            chain_id: &signing.chain,
+            entry_id: id.as_str(),
+        };
+        let sealed = fields
+            .iter()
+            .map(|(name, value)| {
+                seal(
+                    &field_key,
+                    &Category::contract_private(),
+                    0,
+                    &seal_context,
+                    name,
+                    value,
+                    &mut rng,
+                )
+                .map_err(|error| user_error(error.to_string()))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let keys = readers
+            .iter()
+            .map(|member| {
+                let context = PartyContext {
+                    chain_id: &signing.chain,
+                    contract_id: id.as_str(),
+                    member,
+                };
+                let wrapped = wrap_field_key_for_member(&field_key, &context, &mut rng)
+                    .map_err(|error| anyhow::anyhow!("member {member}: {error}"))?;
+                Ok(PartyKey {
+                    member: *member,
+                    encapped: wrapped.encapped,
+                    wrapped: wrapped.ciphertext,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let what = format!("seal_terms {id}");
+        let call = ContractCall::SealTerms {
+            id: id.clone(),
+            terms: SealedTerms {
+                fields: sealed,
+                keys,
+            },
+        };
+        signing.send(&client, &key, call, &what).await?;
+        println!(
+            "  {} field(s) readable by {} member(s) of {}",
+            fields.len(),
+            readers.len(),
+            parties.join(" and ")
+        );
+        Ok(())
+    })
 }
 
 #[cfg(test)]

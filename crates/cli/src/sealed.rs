@@ -125,10 +125,13 @@ pub struct ReadArgs {
     out: Option<PathBuf>,
     #[arg(long)]
     json: bool,
-    /// The id names a consortium contract (give the consortium chain's API): its private terms
-    /// open with the key its parties' members were sent.
+    /// The id names a consortium contract: its private terms open with the key its parties'
+    /// members were sent.
     #[arg(long)]
     contract: bool,
+    /// With --contract: the consortium chain's id, on a node hosting several chains.
+    #[arg(long, requires = "contract", default_value = tally_node::topology::CONSORTIUM_CHAIN)]
+    chain: String,
 }
 
 #[derive(Subcommand)]
@@ -141,6 +144,9 @@ pub enum DisclosureCommand {
         /// The disclosure is of a consortium contract's private term.
         #[arg(long)]
         contract: bool,
+        /// With --contract: the consortium chain's id, on a node hosting several chains.
+        #[arg(long, requires = "contract", default_value = tally_node::topology::CONSORTIUM_CHAIN)]
+        chain: String,
         #[command(flatten)]
         key: KeyArg,
     },
@@ -582,11 +588,12 @@ fn read_contract(args: ReadArgs) -> anyhow::Result<()> {
     let key = read_key(&args.key)?;
     let member = key.public_key();
     let node = base(&args.node);
+    let api = format!("{node}/v1/chains/{}", args.chain);
     runtime()?.block_on(async {
-        let http = connect(&node, &key, None).await?;
-        let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
+        let http = connect(&node, &key, Some(&args.chain)).await?;
+        let status: StatusJson = get_json(&http, &format!("{api}/status")).await?;
         let terms: ContractTermsJson =
-            get_json(&http, &format!("{node}/v1/contracts/{}/sealed", args.id)).await?;
+            get_json(&http, &format!("{api}/contracts/{}/sealed", args.id)).await?;
         if terms.sealed.is_empty() {
             return Err(user_error(format!("contract '{}' has no sealed terms", args.id)));
         }
@@ -697,6 +704,7 @@ pub fn disclosure(command: DisclosureCommand) -> anyhow::Result<()> {
         file,
         node,
         contract,
+        chain,
         key,
     } = command;
     let key = key.load()?;
@@ -706,11 +714,14 @@ pub fn disclosure(command: DisclosureCommand) -> anyhow::Result<()> {
         .map_err(|error| user_error(format!("{} is not a disclosure: {error}", file.display())))?;
     let node = base(&node);
     runtime()?.block_on(async move {
-        let http = connect(&node, &key, None).await?;
+        let http = connect(&node, &key, contract.then_some(chain.as_str())).await?;
         let (fields, place) = if contract {
             let terms: ContractTermsJson = get_json(
                 &http,
-                &format!("{node}/v1/contracts/{}/sealed", disclosure.entry_id),
+                &format!(
+                    "{node}/v1/chains/{chain}/contracts/{}/sealed",
+                    disclosure.entry_id
+                ),
             )
             .await?;
             let fields: Vec<SealedFieldJson> = terms

@@ -4,7 +4,9 @@
 //!
 //! A trade between merchant (buyer) and supplier (seller) goes through its whole life with
 //! `tally contract call`, each step signed by the party the contract names; a confirmation
-//! forged by the proposer and a malformed call are refused and change nothing. Each party's node
+//! forged by the proposer and a malformed call are refused and change nothing. The merchant seals
+//! a delivery address on it: the supplier reads and discloses it, the carrier (no party) cannot
+//! read it but checks the disclosure, and a forged disclosure fails. Each party's node
 //! books its side automatically; `tally report reconcile` pairs them with no difference. Then
 //! `tally verify --partner` checks the partners' anchors against the blocks their nodes serve,
 //! and so does each node's partner watch while it runs: all match. After the supplier rebuilds
@@ -450,6 +452,8 @@ fn a_trade_between_node_processes_is_booked_on_both_sides_and_anchors_are_checke
         r#"{"ship_trade": {"id": "t-1", "cost": 7000}}"#,
         "ship_trade t-1",
     );
+    private_terms(&mut topology);
+
     topology.wait_state(MERCHANT, "shipped");
     topology.call_ok(
         MERCHANT,
@@ -509,6 +513,7 @@ fn a_trade_between_node_processes_is_booked_on_both_sides_and_anchors_are_checke
             ("trade_proposed", Some("merchant")),
             ("trade_confirmed", Some("supplier")),
             ("trade_shipped", Some("supplier")),
+            ("terms_sealed", Some("merchant")),
             ("trade_delivered", Some("merchant")),
             ("trade_invoiced", Some("supplier")),
             ("settled", Some("supplier")),
@@ -633,6 +638,120 @@ fn a_trade_between_node_processes_is_booked_on_both_sides_and_anchors_are_checke
                 Err(format!("{mismatches} mismatches, logged: {logged}"))
             }
         },
+    );
+}
+
+/// The merchant seals a delivery address on t-1 for the trade's parties: the supplier reads it
+/// and discloses it; the carrier, not a party, cannot read it, nor seal terms on it, but checks
+/// the disclosure against the commitment on the chain (and refuses a forged one).
+fn private_terms(topology: &mut TwoTier) {
+    const CARRIER: usize = 2;
+    let seal = |topology: &TwoTier, enterprise: usize| {
+        run(
+            tally()
+                .args(["contract", "seal-terms", "t-1", "--node"])
+                .arg(topology.api(enterprise))
+                .arg("--key")
+                .arg(topology.key(enterprise, "consortium-trader"))
+                .args(["--field", "delivery_address=Hauptstr. 1, 10115 Berlin"])
+                .args(["--field", "dock=7"]),
+            Duration::from_secs(45),
+        )
+    };
+    let output = seal(topology, MERCHANT);
+    let stdout = stdout_of(&output);
+    assert!(
+        output.status.success()
+            && stdout.starts_with("seal_terms t-1 committed at height ")
+            && stdout.contains("2 field(s) readable by 6 member(s) of supplier and merchant"),
+        "{}",
+        describe(&output)
+    );
+    let output = seal(topology, CARRIER);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        stderr_of(&output).contains("trade t-1: only a party may seal its terms; carrier signed"),
+        "{}",
+        describe(&output)
+    );
+
+    let read = |topology: &TwoTier, enterprise: usize, disclose: Option<&Path>| {
+        let mut command = tally();
+        command
+            .args(["read", "t-1", "--contract", "--json", "--node"])
+            .arg(topology.api(enterprise))
+            .arg("--key")
+            .arg(topology.key(enterprise, "consortium-bookkeeper"));
+        if let Some(out) = disclose {
+            command
+                .args(["--disclose", "delivery_address", "--out"])
+                .arg(out);
+        }
+        run(&mut command, Duration::from_secs(30))
+    };
+    let disclosure = topology.root.join("disclosure.json");
+    let opened: serde_json::Value = wait_for(
+        "the supplier to read the sealed terms at its node",
+        Duration::from_secs(30),
+        || {
+            let output = read(topology, SUPPLIER, Some(&disclosure));
+            if !output.status.success() {
+                return Err(describe(&output));
+            }
+            serde_json::from_slice(&output.stdout).map_err(|error| error.to_string())
+        },
+    );
+    assert_eq!(
+        opened,
+        serde_json::json!({"delivery_address": "Hauptstr. 1, 10115 Berlin", "dock": "7"})
+    );
+    let refused = wait_for(
+        "the carrier's node to hold the sealed terms",
+        Duration::from_secs(30),
+        || {
+            let output = read(topology, CARRIER, None);
+            if stderr_of(&output).contains("has no sealed terms") {
+                Err(describe(&output))
+            } else {
+                Ok(output)
+            }
+        },
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", describe(&refused));
+    assert!(
+        stderr_of(&refused).contains("not authorised for the private terms of contract 't-1'"),
+        "{}",
+        describe(&refused)
+    );
+
+    let check = |topology: &TwoTier, file: &Path| {
+        run(
+            tally()
+                .args(["disclosure", "check"])
+                .arg(file)
+                .args(["--contract", "--node"])
+                .arg(topology.api(CARRIER))
+                .arg("--key")
+                .arg(topology.key(CARRIER, "consortium-admin")),
+            Duration::from_secs(30),
+        )
+    };
+    let output = check(topology, &disclosure);
+    assert!(
+        output.status.success(),
+        "disclosure check: {}",
+        describe(&output)
+    );
+    let text = std::fs::read_to_string(&disclosure).expect("disclosure");
+    assert!(text.contains("Hauptstr. 1, 10115 Berlin"), "{text}");
+    let forged = topology.root.join("forged.json");
+    std::fs::write(&forged, text.replace("Hauptstr. 1", "Hauptstr. 9")).expect("write");
+    let output = check(topology, &forged);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "a forged disclosure: {}",
+        describe(&output)
     );
 }
 

@@ -42,6 +42,8 @@ pub struct MemberJson {
     pub role: String,
     pub department: String,
     pub revoked: bool,
+    /// On the consortium chain, the enterprise whose root key certified the member.
+    pub enterprise: Option<String>,
 }
 
 /// One key epoch of a category.
@@ -160,6 +162,7 @@ pub async fn members(State(chain): State<ChainHandle>) -> Json<Vec<MemberJson>> 
                 role: record.member.certificate.role.as_str().to_string(),
                 department: record.member.certificate.department.clone(),
                 revoked: record.revoked,
+                enterprise: record.enterprise.as_ref().map(ToString::to_string),
             })
             .collect(),
     )

@@ -232,6 +232,12 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
         hosted.sort_by_key(|(index, _)| *index);
         let chains: Vec<ChainHandle> = hosted.into_iter().map(|(_, chain)| chain).collect();
         let metrics = tally_node::metrics::NodeMetrics::register(&metrics_context, &chains);
+        let bookkeeper_handle = tally_node::bookkeeper::BookkeeperHandle::default();
+        let metrics = if bookkeeping.is_some() {
+            metrics.with_bookkeeper(&metrics_context, bookkeeper_handle.clone())
+        } else {
+            metrics
+        };
         if let Some(bookkeeping) = bookkeeping {
             let private = chains
                 .iter()
@@ -268,7 +274,7 @@ pub fn run_node(config_path: &Path) -> anyhow::Result<()> {
                     consortium,
                     private,
                     bookkeeping,
-                    Default::default(),
+                    bookkeeper_handle,
                 )
             });
         }

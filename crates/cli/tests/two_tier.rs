@@ -396,24 +396,6 @@ fn a_trade_between_node_processes_is_booked_on_both_sides_and_anchors_are_checke
         topology.start(enterprise);
     }
 
-    // The merchant's bank starts with 10,000.00 EUR, which pays for the trade.
-    let opening = topology.write(
-        "opening",
-        r#"{"id": "opening", "date": "2026-12-01", "description": "opening bank balance",
-            "postings": [{"account": "1000", "debit": "10000.00", "currency": "EUR"},
-                         {"account": "3000", "credit": "10000.00", "currency": "EUR"}]}"#,
-    );
-    let output = run(
-        tally()
-            .args(["submit", "--node"])
-            .arg(topology.api(MERCHANT))
-            .arg("--key")
-            .arg(topology.key(MERCHANT, "client"))
-            .arg(opening),
-        Duration::from_secs(45),
-    );
-    assert!(output.status.success(), "opening: {}", describe(&output));
-
     // 10 x 12.50 - 5.00 discount + 9.00 shipping + 23.00 tax = 152.00 EUR.
     topology.call_ok(
         MERCHANT,
@@ -480,6 +462,52 @@ fn a_trade_between_node_processes_is_booked_on_both_sides_and_anchors_are_checke
         r#"{"settle": {"id": "t-1", "fee": 0}}"#,
         "settle t-1",
     );
+    // The merchant's bank is empty: its payment cannot be booked (the bank may not go below
+    // zero), so its bookkeeper says why once and retries.
+    let stuck = "tally_bookkeeper_stuck_entries";
+    wait_for(
+        "the merchant's bookkeeper to report the payment it cannot book",
+        Duration::from_secs(30),
+        || {
+            topology.check_alive();
+            let count = topology.metric(MERCHANT, stuck)?;
+            let log = topology.log(MERCHANT);
+            let said = log.contains("derived entry refused by the private chain")
+                && log.contains("may not go below zero");
+            if count == 1.0 && said {
+                Ok(())
+            } else {
+                Err(format!("{count} stuck, logged: {said}"))
+            }
+        },
+    );
+    assert_eq!(
+        topology
+            .log(MERCHANT)
+            .matches("derived entry refused by the private chain")
+            .count(),
+        1,
+        "said once, not on every retry"
+    );
+
+    // An opening balance of 10,000.00 EUR pays it: the retried entry is booked.
+    let opening = topology.write(
+        "opening",
+        r#"{"id": "opening", "date": "2026-12-01", "description": "opening bank balance",
+            "postings": [{"account": "1000", "debit": "10000.00", "currency": "EUR"},
+                         {"account": "3000", "credit": "10000.00", "currency": "EUR"}]}"#,
+    );
+    let output = run(
+        tally()
+            .args(["submit", "--node"])
+            .arg(topology.api(MERCHANT))
+            .arg("--key")
+            .arg(topology.key(MERCHANT, "client"))
+            .arg(opening),
+        Duration::from_secs(45),
+    );
+    assert!(output.status.success(), "opening: {}", describe(&output));
+
     let line = wait_reconciled(&mut topology, 2);
     assert_eq!(
         (line.ours.as_str(), line.theirs.as_str()),
@@ -491,6 +519,14 @@ fn a_trade_between_node_processes_is_booked_on_both_sides_and_anchors_are_checke
         balance(&merchant, "1000"),
         Some(("9848.00".into(), "0.00".into())),
         "merchant paid 152.00: {merchant:?}"
+    );
+    wait_for(
+        "the merchant's bookkeeper to have nothing stuck",
+        Duration::from_secs(30),
+        || match topology.metric(MERCHANT, stuck)? {
+            0.0 => Ok(()),
+            count => Err(format!("{count} stuck")),
+        },
     );
     let supplier = topology.trial_balance(SUPPLIER);
     assert_eq!(

@@ -199,6 +199,12 @@ fn book_through(
             if private.entry(&entry.id)?.is_none() {
                 booked_through = booked_through.min(event.height - 1);
                 missing.push(entry);
+            } else {
+                // Committed since (by this node or another of the enterprise): no longer stuck.
+                let mut status = handle.status.lock().expect("status lock");
+                if !status.stuck.is_empty() {
+                    status.stuck.remove(&entry.id);
+                }
             }
         }
     }
@@ -226,7 +232,11 @@ fn submit_chunk(
     let batch = Transaction::Batch(SignedBatch::sign(&config.key, &chain_id, entries.clone()));
     match private.submit(batch) {
         Ok(_) => {
-            handle.status.lock().expect("status lock").submitted += count;
+            let mut status = handle.status.lock().expect("status lock");
+            status.submitted += count;
+            for entry in &entries {
+                status.stuck.remove(&entry.id);
+            }
             return;
         }
         Err(SubmitError::Mempool(_)) => return,

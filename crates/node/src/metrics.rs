@@ -39,10 +39,19 @@ struct ChainGauges {
     repaired_blocks: Gauge,
 }
 
+/// The bookkeeper's gauges, set from its handle when scraped.
+struct BookkeeperGauges {
+    handle: crate::bookkeeper::BookkeeperHandle,
+    booked_through: Gauge,
+    stuck_entries: Gauge,
+    anchored_height: Gauge,
+}
+
 /// A node's metrics: cheap to clone, shared by the API.
 #[derive(Clone)]
 pub struct NodeMetrics {
     chains: Arc<Vec<ChainGauges>>,
+    bookkeeper: Option<Arc<BookkeeperGauges>>,
     encode: Arc<dyn Fn() -> String + Send + Sync>,
 }
 
@@ -103,8 +112,36 @@ impl NodeMetrics {
         let encoder = context.child("scrape");
         NodeMetrics {
             chains: Arc::new(gauges),
+            bookkeeper: None,
             encode: Arc::new(move || encoder.encode()),
         }
+    }
+
+    /// Adds the gauges of the node's bookkeeper (`tally_bookkeeper_*` on a context labelled
+    /// `tally`): how far it booked, how many derived entries the private chain refuses (retried
+    /// until accepted, e.g. once a bank balance allows a payment), and the last anchored height.
+    pub fn with_bookkeeper<E: Metrics>(
+        mut self,
+        context: &E,
+        handle: crate::bookkeeper::BookkeeperHandle,
+    ) -> NodeMetrics {
+        let labelled = context.child("bookkeeper");
+        self.bookkeeper = Some(Arc::new(BookkeeperGauges {
+            handle,
+            booked_through: labelled.gauge(
+                "booked_through",
+                "last consortium height whose derived entries are all on the private chain",
+            ),
+            stuck_entries: labelled.gauge(
+                "stuck_entries",
+                "derived entries the private chain refuses, retried every pass (the log says why)",
+            ),
+            anchored_height: labelled.gauge(
+                "anchored_height",
+                "last private chain height anchored on the consortium chain",
+            ),
+        }));
+        self
     }
 
     /// The metrics text: the gauges brought up to date, then everything the context holds.
@@ -124,6 +161,12 @@ impl NodeMetrics {
             gauges.observer.set(i64::from(gauges.chain.is_observer()));
             let _ = gauges.damaged_blocks.try_set(damaged);
             let _ = gauges.repaired_blocks.try_set(repaired);
+        }
+        if let Some(gauges) = &self.bookkeeper {
+            let status = gauges.handle.status();
+            let _ = gauges.booked_through.try_set(status.booked_through);
+            let _ = gauges.stuck_entries.try_set(status.stuck.len() as u64);
+            let _ = gauges.anchored_height.try_set(status.anchored_height);
         }
         (self.encode)()
     }

@@ -38,29 +38,29 @@ use tally_reports::{
 };
 
 use crate::state::{CommittedEntry, Executed};
-use crate::store::{StoreError, ENTRIES};
+use crate::store::{StoreError, Text, ENTRIES};
 
 /// Runs of postings per account and currency, keyed by the seq of each run's first posting.
-const POSTING_RUNS: TableDefinition<(&str, &str, u64), &[u8]> =
+const POSTING_RUNS: TableDefinition<(Text, Text, u64), &[u8]> =
     TableDefinition::new("report_posting_runs");
 /// A row per posting, as stores kept them before runs; moved into runs on open.
-const LEGACY_POSTINGS: TableDefinition<(&str, &str, u64), &[u8]> =
+const LEGACY_POSTINGS: TableDefinition<(Text, Text, u64), &[u8]> =
     TableDefinition::new("report_postings");
 
 /// Most postings in one run. A block's postings to one account are one run up to this; a
 /// longer run would make a reader of one page of the account ledger decode more than it shows.
 pub const POSTING_RUN_MAX: usize = 256;
 const HEIGHTS: TableDefinition<u64, u64> = TableDefinition::new("report_heights");
-const ITEMS: TableDefinition<(&str, &str, &str, &str), &[u8]> =
+const ITEMS: TableDefinition<(Text, Text, Text, Text), &[u8]> =
     TableDefinition::new("report_items");
-const AGE_TOTALS: TableDefinition<(&str, &str, &str, u32), &[u8]> =
+const AGE_TOTALS: TableDefinition<(Text, Text, Text, u32), &[u8]> =
     TableDefinition::new("report_age_totals");
-const DEPARTMENTS: TableDefinition<(&str, u32, &str, &str), &[u8]> =
+const DEPARTMENTS: TableDefinition<(Text, u32, Text, Text), &[u8]> =
     TableDefinition::new("report_departments");
-const FX_RATES: TableDefinition<(&str, &str, u32, u64), &[u8]> =
+const FX_RATES: TableDefinition<(Text, Text, u32, u64), &[u8]> =
     TableDefinition::new("report_fx_rates");
 /// The latest accounting date of any posting to a sub-ledger account, packed.
-const ITEM_DATES: TableDefinition<&str, u32> = TableDefinition::new("report_item_dates");
+const ITEM_DATES: TableDefinition<Text, u32> = TableDefinition::new("report_item_dates");
 const ITEM_DATE_KEY: &str = "latest";
 
 /// Open items of one (account, currency, partner, since): their net (as debit and credit
@@ -156,7 +156,7 @@ impl ItemChanges {
     #[allow(clippy::too_many_arguments)]
     fn post(
         &mut self,
-        stored: &redb::Table<(&str, &str, &str, &str), &[u8]>,
+        stored: &redb::Table<(Text, Text, Text, Text), &[u8]>,
         account: &str,
         currency: &str,
         item: &ItemRef,
@@ -276,7 +276,7 @@ fn running_before<T>(
     seq_end: u64,
 ) -> Result<Balance, StoreError>
 where
-    T: ReadableTable<(&'static str, &'static str, u64), &'static [u8]>,
+    T: ReadableTable<(Text, Text, u64), &'static [u8]>,
 {
     let range = (account, currency, 0)..(account, currency, seq_end);
     let Some(item) = runs.range(range).map_err(storage)?.next_back() else {

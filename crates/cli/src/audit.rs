@@ -578,29 +578,13 @@ fn check_partner_anchors(
         let Some((base, client)) = served.get(chain_id) else {
             return Ok(None);
         };
-        let url = format!("{base}/v1/chains/{chain_id}/blocks/{height}");
-        runtime.block_on(async {
-            let response = client
-                .get(&url)
-                .send()
-                .await
-                .map_err(|error| format!("cannot reach {url}: {error}"))?;
-            if response.status() == reqwest::StatusCode::NOT_FOUND {
-                return Ok(Some(None));
-            }
-            if !response.status().is_success() {
-                return Err(format!("{url} answered {}", response.status()));
-            }
-            let block: tally_node::wire::BlockJson = response
-                .json()
-                .await
-                .map_err(|error| format!("{url}: {error}"))?;
-            let digest: [u8; 32] = hex::decode(&block.digest)
-                .ok()
-                .and_then(|bytes| bytes.try_into().ok())
-                .ok_or_else(|| format!("{url} sent a malformed digest"))?;
-            Ok(Some(Some(digest)))
-        })
+        // The client carries the consortium token: no bearer to add.
+        runtime
+            .block_on(tally_node::partner_watch::fetch_digest(
+                client, None, base, chain_id, height,
+            ))
+            .map(Some)
+            .map_err(|error| error.to_string())
     };
     for state in &consortium {
         let report = tally_audit::check_anchors(state, &mut lookup)

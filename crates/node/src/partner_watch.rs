@@ -75,7 +75,7 @@ struct Watched {
 /// Why a block could not be compared.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot read block {height} of '{chain_id}' from {url}: {reason}")]
-struct FetchError {
+pub struct FetchError {
     url: String,
     chain_id: String,
     height: u64,
@@ -163,7 +163,7 @@ async fn check_round(
             };
             let shown = match fetch_digest(
                 client,
-                bearer,
+                Some(bearer),
                 &watched.partner.api,
                 chain_id,
                 anchor.height,
@@ -218,10 +218,11 @@ async fn check_round(
 }
 
 /// The digest of block `height` of `chain_id` as the node at `api` serves it: `None` if it has
-/// no block there.
-async fn fetch_digest(
+/// no block there. `bearer` is a consortium member's token, unless `client` sends one already.
+/// `tally verify --partner` asks the same way.
+pub async fn fetch_digest(
     client: &reqwest::Client,
-    bearer: &str,
+    bearer: Option<&str>,
     api: &str,
     chain_id: &str,
     height: u64,
@@ -236,9 +237,11 @@ async fn fetch_digest(
         height,
         reason,
     };
-    let response = client
-        .get(&url)
-        .bearer_auth(bearer)
+    let mut request = client.get(&url);
+    if let Some(bearer) = bearer {
+        request = request.bearer_auth(bearer);
+    }
+    let response = request
         .send()
         .await
         .map_err(|error| failed(error.to_string()))?;

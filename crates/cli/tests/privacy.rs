@@ -29,12 +29,7 @@ fn ok(output: &std::process::Output) -> String {
 }
 
 fn refused(output: &std::process::Output, expected: &str) {
-    assert_eq!(output.status.code(), Some(2), "{}", describe(output));
-    let stderr = stderr_of(output);
-    assert!(
-        stderr.contains(expected),
-        "expected '{expected}' in:\n{stderr}"
-    );
+    assert_exit(output, 2, expected);
 }
 
 fn read_as(devnet: &Devnet, member: &str, entry: &str, extra: &[&str]) -> std::process::Output {

@@ -100,6 +100,29 @@ pub fn describe(output: &Output) -> String {
     )
 }
 
+/// Asserts that a command exited with `code` and said `expected` on stderr.
+pub fn assert_exit(output: &Output, code: i32, expected: &str) {
+    assert_eq!(output.status.code(), Some(code), "{}", describe(output));
+    let stderr = stderr_of(output);
+    assert!(
+        stderr.contains(expected),
+        "expected '{expected}' in:\n{stderr}"
+    );
+}
+
+/// The last `lines` lines of the file at `path`, under a heading naming it.
+pub fn tail_of(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    let from = all.len().saturating_sub(lines);
+    let mut out = format!("==> {} ({} lines) <==\n", path.display(), all.len());
+    for line in &all[from..] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 /// Polls `check` every 100 ms until it answers `Ok`; panics after `timeout` with the last `Err`.
 pub fn wait_for<T>(
     what: &str,
@@ -478,22 +501,10 @@ impl Devnet {
     }
 
     pub fn log_tail(&self, index: usize, lines: usize) -> String {
-        let mut out = String::new();
-        for path in &self.logs[index] {
-            let text = std::fs::read_to_string(path).unwrap_or_default();
-            let all: Vec<&str> = text.lines().collect();
-            let from = all.len().saturating_sub(lines);
-            out.push_str(&format!(
-                "==> {} ({} lines) <==\n",
-                path.display(),
-                all.len()
-            ));
-            for line in &all[from..] {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-        out
+        self.logs[index]
+            .iter()
+            .map(|path| tail_of(path, lines))
+            .collect()
     }
 
     pub fn status(&self, index: usize) -> Result<StatusJson, String> {

@@ -149,8 +149,8 @@ async fn check_round(
     };
     let enterprise = &watched.partner.enterprise;
     let mut outcome: Result<(), FetchError> = Ok(());
-    for ((anchorer, chain_id), anchors) in &registry.anchors {
-        if anchorer != enterprise || outcome.is_err() {
+    'chains: for ((anchorer, chain_id), anchors) in &registry.anchors {
+        if anchorer != enterprise {
             continue;
         }
         let below = watched.checked_below.get(chain_id).copied().unwrap_or(0);
@@ -173,7 +173,7 @@ async fn check_round(
                 Ok(shown) => shown,
                 Err(error) => {
                     outcome = Err(error);
-                    break;
+                    break 'chains;
                 }
             };
             let key = (chain_id.clone(), anchor.height);
@@ -193,7 +193,7 @@ async fn check_round(
                 watched.checked_below.insert(chain_id.clone(), index + 1);
             }
         }
-        if outcome.is_ok() && below > 0 {
+        if below > 0 {
             let next = (from + RECHECKS_PER_ROUND.min(below)) % below;
             watched.recheck_from.insert(chain_id.clone(), next);
         }

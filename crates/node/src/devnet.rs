@@ -33,6 +33,17 @@ pub struct PlannedValidator {
     pub api: SocketAddr,
 }
 
+impl PlannedValidator {
+    /// This validator as another node's `[[peers]]` entry, named `name` in its logs.
+    pub fn peer_config(&self, name: String) -> PeerConfig {
+        PeerConfig {
+            name,
+            consensus_key: public_to_hex(&self.key.public_key()),
+            address: self.p2p,
+        }
+    }
+}
+
 /// Everything a chain needs to start.
 pub struct DevnetPlan {
     pub genesis: Genesis,
@@ -207,11 +218,7 @@ impl DevnetPlan {
                 .validators
                 .iter()
                 .filter(|peer| peer.name != validator.name)
-                .map(|peer| PeerConfig {
-                    name: peer.name.clone(),
-                    consensus_key: public_to_hex(&peer.key.public_key()),
-                    address: peer.p2p,
-                })
+                .map(|peer| peer.peer_config(peer.name.clone()))
                 .collect(),
             bookkeeping: None,
             api: Default::default(),

@@ -8,14 +8,13 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use commonware_cryptography::Signer;
 use rand::RngCore;
 use tally_chain::{ClosePolicy, ConsortiumGenesis, EnterpriseGenesis, Genesis, Validator};
 use tally_contracts::{EnterpriseKind, EnterpriseName, Threshold};
 use tally_identity::{CertifiedMember, MemberCertificate, SecretKey};
 use tally_ledger::{codes, AccountCode, Currency, Date, EntryDraft, EntryId, Posting, Role, Side};
 
-use crate::config::{BookkeepingConfig, ChainConfig, PartnerNodeConfig, PeerConfig};
+use crate::config::{BookkeepingConfig, ChainConfig, PartnerNodeConfig};
 use crate::devnet::{write_key, write_node, DevnetPlan};
 use crate::keys::public_to_hex;
 
@@ -286,11 +285,9 @@ impl TopologyPlan {
                             continue;
                         }
                         let peer = &other.chain.validators[0];
-                        config.peers.push(PeerConfig {
-                            name: format!("{}-{}", other.name, peer.name),
-                            consensus_key: public_to_hex(&Signer::public_key(&peer.key)),
-                            address: peer.p2p,
-                        });
+                        config
+                            .peers
+                            .push(peer.peer_config(format!("{}-{}", other.name, peer.name)));
                     }
                     config.bookkeeping = Some(BookkeepingConfig {
                         enterprise: enterprise.name.to_string(),

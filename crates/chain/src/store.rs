@@ -436,13 +436,13 @@ impl EntryReader {
                 "entry {id}: its sealed fields in block {height}: {reason}"
             ))
         };
-        let ((sealed, seal_keys), rest) =
-            postcard::take_from_bytes(&bytes).map_err(|error| sealed_error(error.to_string()))?;
+        let (part, rest) = postcard::take_from_bytes::<tally_ledger::SealedPart>(&bytes)
+            .map_err(|error| sealed_error(error.to_string()))?;
         if !rest.is_empty() {
             return Err(sealed_error(format!("{} bytes past their end", rest.len())));
         }
-        committed.entry.sealed = sealed;
-        committed.entry.seal_keys = seal_keys;
+        committed.entry.sealed = part.fields;
+        committed.entry.seal_keys = part.keys;
         Ok(committed)
     }
 }

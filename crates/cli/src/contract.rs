@@ -299,7 +299,6 @@ fn seal_terms(args: SealTermsArgs) -> anyhow::Result<()> {
                     &seal_context,
                     name,
                     value,
-                    &mut rng,
                 )
                 .map_err(|error| user_error(error.to_string()))
             })

@@ -262,7 +262,9 @@ pub struct EntryDraft {
     pub reverses: Option<EntryId>,
     /// Encrypted sensitive fields (customer name, address, ...), readable only with their
     /// category's key.
-    #[serde(default)]
+    /// Written short when they share one category and epoch and have derived nonces (see
+    /// `sealed_layout`).
+    #[serde(default, with = "crate::sealed_layout")]
     pub sealed: Vec<SealedField>,
     /// The wrapped keys `sealed` was sealed with, one per (category, epoch) used.
     #[serde(default)]

@@ -47,6 +47,7 @@ mod ledger;
 mod money;
 mod movements;
 mod sealed;
+mod sealed_layout;
 mod text;
 
 pub use account::{
@@ -76,3 +77,4 @@ pub use sealed::{
     SEALED_FIELDS_PER_ENTRY_MAX, SEALED_VALUE_LEN_MAX, SEAL_NONCE_BYTES, SEAL_SALT_BYTES,
     SEAL_TAG_BYTES, WRAPPED_SEAL_KEY_LEN_MAX,
 };
+pub use sealed_layout::{derived_nonce, SealedPart, SealedPartRef};

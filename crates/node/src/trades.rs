@@ -109,7 +109,6 @@ impl TradeGenerator {
             },
             &tally_ledger::FieldName::new("delivery_address").expect("a valid field name"),
             address,
-            &mut rng,
         )
         .expect("a short address seals");
         let mut keys = Vec::new();

@@ -100,7 +100,6 @@ fn sealed_address(
         &context,
         &address_field(),
         ADDRESS,
-        rng,
     )
     .unwrap();
     let keys = readers

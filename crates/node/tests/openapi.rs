@@ -327,7 +327,6 @@ fn consortium_chain(t0: u64) -> (ChainHandle, SecretKey) {
         },
         &FieldName::new("delivery_address").unwrap(),
         "Hauptstraße 5, 10115 Berlin",
-        &mut seal_rng,
     )
     .unwrap();
     let keys = [&merchant, &carrier]

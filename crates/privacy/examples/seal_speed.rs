@@ -71,9 +71,7 @@ fn main() {
         let order = record
             .iter()
             .zip(&names)
-            .map(|((_, value), name)| {
-                seal(&key, &category, 1, &context, name, value, &mut rng).unwrap()
-            })
+            .map(|((_, value), name)| seal(&key, &category, 1, &context, name, value).unwrap())
             .collect();
         sealed.push(order);
     }

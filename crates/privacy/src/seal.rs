@@ -9,12 +9,11 @@ use std::fmt;
 
 use aes_gcm::aead::{AeadInOut, Key, KeyInit, Nonce};
 use aes_gcm::Aes256Gcm;
-use commonware_rand_core::CryptoRng;
 #[cfg(test)]
 use tally_ledger::SEAL_TAG_BYTES;
 use tally_ledger::{
-    Category, FieldName, SealedField, COMMITMENT_BYTES, SEALED_CIPHERTEXT_LEN_MAX,
-    SEALED_CIPHERTEXT_LEN_MIN, SEALED_VALUE_LEN_MAX, SEAL_NONCE_BYTES, SEAL_SALT_BYTES,
+    derived_nonce, Category, FieldName, SealedField, COMMITMENT_BYTES, SEALED_CIPHERTEXT_LEN_MAX,
+    SEALED_CIPHERTEXT_LEN_MIN, SEALED_VALUE_LEN_MAX, SEAL_SALT_BYTES,
 };
 use zeroize::Zeroize;
 
@@ -186,13 +185,15 @@ fn associated_data(
 /// Seals `value` as field `name` of the entry `context` names, under `key`, the field key the
 /// entry records (wrapped) for `category` and `epoch`.
 ///
-/// The commitment's salt is derived (see [`field_salt`]) and a random nonce drawn from `rng`; the
-/// ciphertext is AES-256-GCM of the value, tag last, so its length is
+/// The commitment's salt is derived (see [`field_salt`]), and so is the nonce: the first bytes of
+/// the commitment ([`derived_nonce`]), which a reader computes, so it is not stored either. The
+/// commitment is keyed by the salt, so under one key every other field, and every other value,
+/// gets another nonce, as likely to collide as random ones (a writer should still draw a new key
+/// well before 2^32 fields; [`crate::Sealer`] does after [`crate::FIELDS_PER_FIELD_KEY_MAX`]);
+/// sealing one value again in the same place (a writer's retry) repeats the ciphertext, which tells
+/// nothing new. The ciphertext is AES-256-GCM of the value, tag last, so its length is
 /// [`SEALED_CIPHERTEXT_LEN_MIN`] plus the value's, within the bounds
-/// `tally_ledger::EntryDraft::check` enforces. Nonces are random 96-bit values: a writer
-/// that reuses one field key for many entries should draw a new one well before 2^32 fields
-/// (the chance of a repeated nonce is then about 2^-33); [`crate::Sealer`] draws a new one
-/// after [`crate::FIELDS_PER_FIELD_KEY_MAX`] fields.
+/// `tally_ledger::EntryDraft::check` enforces. Nothing random is drawn.
 pub fn seal(
     key: &FieldKey,
     category: &Category,
@@ -200,26 +201,15 @@ pub fn seal(
     context: &SealContext<'_>,
     name: &FieldName,
     value: &str,
-    rng: &mut impl CryptoRng,
 ) -> Result<SealedField, SealError> {
     let salt = field_salt(key, category, epoch, context, name);
-    let mut nonce = [0u8; SEAL_NONCE_BYTES];
-    rng.fill_bytes(&mut nonce);
-    seal_with(
-        key,
-        category,
-        epoch,
-        context,
-        name,
-        value,
-        salt,
-        nonce,
-        |salt| commitment(category, name, salt, value),
-    )
+    seal_with(key, category, epoch, context, name, value, salt, |salt| {
+        commitment(category, name, salt, value)
+    })
 }
 
-/// [`seal`] with the commitment's salt and the nonce given, and the commitment computed by
-/// `commit` (the true one except in the test of a lying sealer).
+/// [`seal`] with the commitment's salt given, and the commitment computed by `commit` (the true
+/// one except in the test of a lying sealer).
 #[allow(clippy::too_many_arguments)]
 fn seal_with(
     key: &FieldKey,
@@ -229,7 +219,6 @@ fn seal_with(
     name: &FieldName,
     value: &str,
     salt: [u8; SEAL_SALT_BYTES],
-    nonce: [u8; SEAL_NONCE_BYTES],
     commit: impl FnOnce(&[u8; SEAL_SALT_BYTES]) -> [u8; COMMITMENT_BYTES],
 ) -> Result<SealedField, SealError> {
     if value.len() > SEALED_VALUE_LEN_MAX {
@@ -240,6 +229,7 @@ fn seal_with(
         });
     }
     let commitment = commit(&salt);
+    let nonce = derived_nonce(&commitment);
     let aad = associated_data(context, name, category, epoch, &commitment);
     let mut buffer = Vec::with_capacity(SEALED_CIPHERTEXT_LEN_MIN + value.len());
     buffer.extend_from_slice(value.as_bytes());
@@ -337,6 +327,7 @@ fn cipher(key: &FieldKey) -> Aes256Gcm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tally_ledger::SEAL_NONCE_BYTES;
 
     fn name(text: &str) -> FieldName {
         FieldName::new(text).unwrap()
@@ -362,7 +353,6 @@ mod tests {
             &email,
             value,
             [1; SEAL_SALT_BYTES],
-            [2; SEAL_NONCE_BYTES],
             |salt| commitment(&pii, &email, salt, "someone@else.org"),
         )
         .unwrap();
@@ -429,11 +419,8 @@ mod tests {
         let key = FieldKey::from_bytes([9; 32]);
         let pii = Category::customer_pii();
         let email = name("email");
-        let mut rng = {
-            use crate::rand_core::SeedableRng as _;
-            rand_chacha::ChaCha20Rng::seed_from_u64(1)
-        };
-        let field = seal(&key, &pii, 1, &CONTEXT, &email, "ada@example.com", &mut rng).unwrap();
+        let field = seal(&key, &pii, 1, &CONTEXT, &email, "ada@example.com").unwrap();
+        assert_eq!(field.nonce, derived_nonce(&field.commitment));
         assert_eq!(
             field.ciphertext.len(),
             SEAL_TAG_BYTES + "ada@example.com".len()
@@ -446,16 +433,7 @@ mod tests {
             entry_id: "another-entry",
             ..CONTEXT
         };
-        let other = seal(
-            &key,
-            &pii,
-            1,
-            &elsewhere,
-            &email,
-            "ada@example.com",
-            &mut rng,
-        )
-        .unwrap();
+        let other = seal(&key, &pii, 1, &elsewhere, &email, "ada@example.com").unwrap();
         assert_ne!(other.commitment, field.commitment);
         // Another key, the same place: another salt.
         let stranger = FieldKey::from_bytes([8; 32]);

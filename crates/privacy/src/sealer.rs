@@ -110,7 +110,6 @@ impl Sealer {
                 &context,
                 name,
                 value.as_ref(),
-                rng,
             )?);
         }
         held.uses += count;

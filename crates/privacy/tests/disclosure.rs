@@ -15,7 +15,6 @@ fn a_disclosure_checks_and_forgeries_fail() {
         &CONTEXT,
         &name("phone"),
         "+44 20 7946 0958",
-        &mut rng(51),
     )
     .unwrap();
     let opened = open(&key, &field, &CONTEXT).unwrap();

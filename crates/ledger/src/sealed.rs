@@ -343,9 +343,11 @@ pub struct SealedField {
     pub ciphertext: Vec<u8>,
 }
 
-/// The key an entry's fields of one category were sealed with, wrapped (HPKE) to the public key
-/// of that category's epoch: only holders of the epoch's secret, granted on the chain, unwrap
-/// it. One per (category, epoch) the entry's fields use; a writer may reuse one for many entries.
+/// The key an entry's fields of one category were sealed with, for holders of that category
+/// epoch's secret (granted on the chain) only: an HPKE encapsulation to the epoch's public key
+/// from which they derive it (`wrapped` empty), or, in entries sealed before, a random key
+/// wrapped (HPKE) to that public key. One per (category, epoch) the entry's fields use; a writer
+/// may reuse one for many entries.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct SealKey {
     /// The key category.
@@ -354,7 +356,7 @@ pub struct SealKey {
     pub epoch: u32,
     /// The sender's ephemeral X25519 public key.
     pub encapped: [u8; ENCAPPED_KEY_BYTES],
-    /// The sealed key.
+    /// The wrapped key; empty when the key is derived from `encapped`.
     #[serde(with = "byte_string")]
     pub wrapped: Vec<u8>,
 }

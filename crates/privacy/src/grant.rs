@@ -215,7 +215,8 @@ pub enum UnwrapError {
         /// The epoch.
         epoch: u32,
     },
-    /// A seal key that fails authentication.
+    /// A wrapped seal key that fails authentication. (A derived one cannot fail: another secret
+    /// derives another field key, and the fields then do not open.)
     #[error("the seal key for {category} (epoch {epoch}) does not unwrap with this epoch secret: wrong secret or chain, or the seal key was altered")]
     SealKeyAuthentication {
         /// The category.
@@ -339,7 +340,56 @@ pub fn wrap_field_key(
     })
 }
 
-/// Unwraps an entry's seal key with the secret of its category epoch, on chain `chain_id`.
+/// HPKE exporter context of a field key derived from an encapsulation (RFC 9180, section 5.3).
+const FIELD_KEY_EXPORT_TAG: &[u8] = b"tally/field-key";
+
+/// Draws a field key for `context`'s category epoch: the secret HPKE exports from a fresh
+/// encapsulation to the epoch's public key `to` (RFC 9180, section 5.3), with the same `info` as
+/// [`wrap_field_key`] (chain, category, epoch).
+///
+/// The seal key carries only the encapsulation (`wrapped` is empty): a holder of the epoch
+/// secret derives the same field key from it ([`unwrap_field_key`]). That is 49 bytes less on
+/// every entry than a random key wrapped, and a writer still needs only the public key. A seal
+/// key whose encapsulation was altered gives another field key, with which no field opens.
+pub fn derive_field_key(
+    to: &EpochPublicKey,
+    context: &SealKeyContext<'_>,
+    rng: &mut impl CryptoRng,
+) -> Result<(FieldKey, SealKey), WrapError> {
+    let small_order = || WrapError::SmallOrder {
+        recipient: format!("{} epoch {}", context.category, context.epoch),
+        key: hex::encode(to.as_bytes()),
+    };
+    // Any 32 bytes decode (RFC 7748 takes `u` modulo p); a small-order key fails to encapsulate.
+    let recipient =
+        <WrapKem as Kem>::PublicKey::from_bytes(to.as_bytes()).map_err(|_| small_order())?;
+    let (encapped, sender) = hpke::setup_sender_with_rng::<AesGcm256, HkdfSha256, WrapKem>(
+        &OpModeS::Base,
+        &recipient,
+        &context.info(),
+        rng,
+    )
+    .map_err(|_| small_order())?;
+    let mut bytes = [0u8; 32];
+    sender
+        .export(FIELD_KEY_EXPORT_TAG, &mut bytes)
+        .expect("32 bytes are far within HKDF-SHA256's export limit");
+    let key = FieldKey::from_bytes(bytes);
+    bytes.zeroize();
+    Ok((
+        key,
+        SealKey {
+            category: *context.category,
+            epoch: context.epoch,
+            encapped: encapped.to_bytes().into(),
+            wrapped: Vec::new(),
+        },
+    ))
+}
+
+/// The field key of an entry's seal key, with the secret of its category epoch, on chain
+/// `chain_id`: derived from the encapsulation when `wrapped` is empty ([`derive_field_key`]),
+/// else unwrapped ([`wrap_field_key`]).
 pub fn unwrap_field_key(
     seal_key: &SealKey,
     secret: &EpochSecret,
@@ -350,13 +400,19 @@ pub fn unwrap_field_key(
         category: &seal_key.category,
         epoch: seal_key.epoch,
     };
-    let mut bytes = hpke_unwrap(
-        secret.hpke(),
-        &seal_key.encapped,
-        &seal_key.wrapped,
-        &context.info(),
-    )
-    .map_err(|failure| match failure {
+    // An empty `wrapped`: the field key was derived from the encapsulation (see
+    // [`derive_field_key`]).
+    let derived = if seal_key.wrapped.is_empty() {
+        hpke_export(secret.hpke(), &seal_key.encapped, &context.info())
+    } else {
+        hpke_unwrap(
+            secret.hpke(),
+            &seal_key.encapped,
+            &seal_key.wrapped,
+            &context.info(),
+        )
+    };
+    let mut bytes = derived.map_err(|failure| match failure {
         Failure::Authentication => UnwrapError::SealKeyAuthentication {
             category: seal_key.category,
             epoch: seal_key.epoch,
@@ -436,6 +492,30 @@ fn hpke_wrap(
 enum Failure {
     Authentication,
     Malformed(String),
+}
+
+/// The 32-byte field key HPKE exports from `encapped` (see [`derive_field_key`]).
+fn hpke_export(
+    secret: &<WrapKem as Kem>::PrivateKey,
+    encapped: &[u8; ENCAPPED_KEY_BYTES],
+    info: &[u8],
+) -> Result<[u8; 32], Failure> {
+    let small_order =
+        || Failure::Malformed("its encapsulated key is a point of small order".to_owned());
+    let encapped =
+        <WrapKem as Kem>::EncappedKey::from_bytes(encapped).map_err(|_| small_order())?;
+    let receiver = hpke::setup_receiver::<AesGcm256, HkdfSha256, WrapKem>(
+        &OpModeR::Base,
+        secret,
+        &encapped,
+        info,
+    )
+    .map_err(|_| small_order())?;
+    let mut key = [0u8; 32];
+    receiver
+        .export(FIELD_KEY_EXPORT_TAG, &mut key)
+        .expect("32 bytes are far within HKDF-SHA256's export limit");
+    Ok(key)
 }
 
 /// HPKE single-shot open of a wrapped 32-byte key.

@@ -13,14 +13,15 @@
 //!   Ed25519 key ([`SealPublicKey::from_member`]), so the member certificate on the chain binds
 //!   it and a member keeps one secret. [`unwrap_key`] also checks the unwrapped secret against
 //!   the epoch public key on the chain, so a granter cannot hand out a wrong key unnoticed.
-//! - **Fields.** A writer draws a random AES-256 [`FieldKey`] per entry and category epoch,
-//!   records it on the entry wrapped to the epoch's public key ([`wrap_field_key`], a
-//!   `tally_ledger::SealKey`), and [`seal`]s each value with AES-256-GCM under it: the plaintext
-//!   is a random 16-byte salt then the value, the nonce is random (12 bytes), and the associated
-//!   data binds the chain id, the entry id, the field name, the category, the epoch and the
-//!   commitment, so a ciphertext moved to another entry, chain, name or epoch does not open.
-//!   [`Sealer`] does all of this, one field key per batch of entries. A writer needs only public keys: it seals
-//!   what it cannot read.
+//! - **Fields.** A writer draws an AES-256 [`FieldKey`] per category epoch: the secret HPKE
+//!   exports from a fresh encapsulation to the epoch's public key ([`derive_field_key`]), so the
+//!   entry's `tally_ledger::SealKey` carries only the encapsulation (keys sealed before carry a
+//!   random key wrapped, [`wrap_field_key`]; [`unwrap_field_key`] reads both). It [`seal`]s each
+//!   value with AES-256-GCM under it: the nonce is the first 12 bytes of the field's commitment
+//!   (keyed, so distinct per field and value), and the associated data binds the chain id, the
+//!   entry id, the field name, the category, the epoch and the commitment, so a ciphertext moved
+//!   to another entry, chain, name or epoch does not open. [`Sealer`] does all of this, one field
+//!   key per batch of entries. A writer needs only public keys: it seals what it cannot read.
 //! - **Commitments.** Each field carries a [`commitment`]: SHA-256 over a domain tag, the
 //!   category, the name, the salt and the value. Whoever opened a field can hand its value and
 //!   salt to someone without any key ([`Disclosure`]), who checks them against the chain.
@@ -66,7 +67,7 @@ mod sealer;
 
 pub use disclosure::{Disclosure, DisclosureError};
 pub use grant::{
-    unwrap_field_key, unwrap_field_key_as_member, unwrap_key, wrap_field_key,
+    derive_field_key, unwrap_field_key, unwrap_field_key_as_member, unwrap_key, wrap_field_key,
     wrap_field_key_for_member, wrap_key, GrantContext, PartyContext, SealKeyContext, SealPublicKey,
     SealSecretKey, UnwrapError, WrapError, WrappedKey, SEAL_PUBLIC_KEY_BYTES, WRAPPED_KEY_BYTES,
     WRAP_TAG_BYTES,

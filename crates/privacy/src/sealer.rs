@@ -1,21 +1,24 @@
-//! The writer's side: seals the fields of many entries, recording on each the field key wrapped
-//! to the category epoch's public key, so every entry passes the ledger's checks on its own.
+//! The writer's side: seals the fields of many entries, recording on each the seal key from which
+//! holders of the category epoch's secret derive the field key ([`derive_field_key`]: an HPKE
+//! encapsulation to the epoch's public key), so every entry passes the ledger's checks on its own.
 //!
-//! Wrapping a field key costs an X25519 key agreement (about 150 µs here), sealing a field about
+//! Drawing a field key costs an X25519 key agreement (about 150 µs here), sealing a field about
 //! a microsecond. A [`Sealer`] therefore draws one field key per category epoch and uses it for
-//! many entries (each entry still carries the wrapped key, and each field is bound to its entry
+//! many entries (each entry still carries the seal key, and each field is bound to its entry
 //! by the associated data), drawing a fresh one after [`FIELDS_PER_FIELD_KEY_MAX`] fields. An
-//! importer uses one sealer per signed batch, so the wrap is paid once per batch, not per order.
+//! importer uses one sealer per signed batch, so the key agreement is paid once per batch, not per
+//! order.
 
 use commonware_rand_core::CryptoRng;
 use tally_ledger::{Category, FieldName, SealKey, SealedField};
 
-use crate::grant::{wrap_field_key, SealKeyContext, WrapError};
+use crate::grant::{derive_field_key, SealKeyContext, WrapError};
 use crate::key::{EpochPublicKey, FieldKey};
 use crate::seal::{seal, SealContext, SealError};
 
-/// Most fields sealed under one field key before a fresh one is drawn. Nonces are random
-/// 96-bit values: at 2^20 fields per key, the chance of a repeated nonce stays below 2^-56.
+/// Most fields sealed under one field key before a fresh one is drawn. Nonces are 96 bits of each
+/// field's keyed commitment, as unpredictable as random ones: at 2^20 fields per key, the chance
+/// of a repeated nonce stays below 2^-56.
 pub const FIELDS_PER_FIELD_KEY_MAX: u64 = 1 << 20;
 
 /// Why a field of an entry could not be sealed.
@@ -24,12 +27,12 @@ pub enum EntrySealError {
     /// The value cannot be sealed.
     #[error(transparent)]
     Seal(#[from] SealError),
-    /// The field key cannot be wrapped to the epoch's public key.
+    /// No field key can be drawn for the epoch's public key.
     #[error(transparent)]
     Wrap(#[from] WrapError),
 }
 
-/// A field key in use, with its wrapped form and how many fields it sealed.
+/// A field key in use, with its seal key and how many fields it sealed.
 #[derive(Debug)]
 struct HeldKey {
     category: Category,
@@ -79,13 +82,12 @@ impl Sealer {
             None => {
                 self.keys
                     .retain(|held| !(&held.category == category && held.epoch == epoch));
-                let key = FieldKey::generate(rng);
                 let context = SealKeyContext {
                     chain_id: &self.chain_id,
                     category,
                     epoch,
                 };
-                let seal_key = wrap_field_key(&key, epoch_key, &context, rng)?;
+                let (key, seal_key) = derive_field_key(epoch_key, &context, rng)?;
                 self.keys.push(HeldKey {
                     category: *category,
                     epoch,

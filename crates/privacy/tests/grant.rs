@@ -7,9 +7,9 @@ use common::{pii, rng};
 use tally_identity::SecretKey;
 use tally_ledger::Category;
 use tally_privacy::{
-    unwrap_field_key, unwrap_key, wrap_field_key, wrap_key, EpochPublicKey, EpochSecret, FieldKey,
-    GrantContext, SealKeyContext, SealPublicKey, SealSecretKey, UnwrapError, WrappedKey,
-    WRAPPED_KEY_BYTES,
+    derive_field_key, unwrap_field_key, unwrap_key, wrap_field_key, wrap_key, EpochPublicKey,
+    EpochSecret, FieldKey, GrantContext, SealKeyContext, SealPublicKey, SealSecretKey, UnwrapError,
+    WrappedKey, WRAPPED_KEY_BYTES,
 };
 
 fn member(seed: u8) -> SecretKey {
@@ -241,6 +241,98 @@ fn seal_keys_unwrap_with_the_epoch_secret_only() {
             .unwrap_err()
             .to_string(),
         "the seal key for customer-pii (epoch 2) is malformed: its ciphertext is 49 bytes long (expected 48)"
+    );
+}
+
+/// A derived field key travels as its encapsulation only; the epoch secret derives it again,
+/// and any other secret, chain or epoch derives another key, with which no field opens.
+#[test]
+fn derived_field_keys_travel_as_an_encapsulation_and_come_back_with_the_epoch_secret() {
+    let fixture = fixture();
+    let context = SealKeyContext {
+        chain_id: "merchant",
+        category: &pii(),
+        epoch: 2,
+    };
+    let (key, seal_key) = derive_field_key(&fixture.public, &context, &mut rng(33)).unwrap();
+    assert!(seal_key.wrapped.is_empty());
+    assert_eq!((seal_key.category, seal_key.epoch), (pii(), 2));
+    let derive = |seal_key: &tally_ledger::SealKey, secret: &EpochSecret, chain: &str| {
+        unwrap_field_key(seal_key, secret, chain)
+            .unwrap()
+            .to_bytes()
+    };
+    assert_eq!(
+        derive(&seal_key, &fixture.secret, "merchant"),
+        key.to_bytes()
+    );
+    let stranger = EpochSecret::generate(&mut rng(34));
+    assert_ne!(derive(&seal_key, &stranger, "merchant"), key.to_bytes());
+    assert_ne!(
+        derive(&seal_key, &fixture.secret, "supplier"),
+        key.to_bytes()
+    );
+    let mut moved = seal_key.clone();
+    moved.epoch = 3;
+    assert_ne!(derive(&moved, &fixture.secret, "merchant"), key.to_bytes());
+    let mut altered = seal_key.clone();
+    altered.encapped[5] ^= 1;
+    assert_ne!(
+        derive(&altered, &fixture.secret, "merchant"),
+        key.to_bytes()
+    );
+    // Each draw is a fresh key.
+    let (other, other_seal_key) =
+        derive_field_key(&fixture.public, &context, &mut rng(35)).unwrap();
+    assert_ne!(other.to_bytes(), key.to_bytes());
+    assert_ne!(other_seal_key.encapped, seal_key.encapped);
+    // A field sealed under it opens for the holder of the epoch secret only.
+    let field = tally_privacy::seal(
+        &key,
+        &pii(),
+        2,
+        &tally_privacy::SealContext {
+            chain_id: "merchant",
+            entry_id: "order-7",
+        },
+        &tally_ledger::FieldName::new("email").unwrap(),
+        "ada@example.com",
+    )
+    .unwrap();
+    let reopen = |secret: &EpochSecret| {
+        let key = unwrap_field_key(&seal_key, secret, "merchant").unwrap();
+        tally_privacy::open(
+            &key,
+            &field,
+            &tally_privacy::SealContext {
+                chain_id: "merchant",
+                entry_id: "order-7",
+            },
+        )
+    };
+    assert_eq!(reopen(&fixture.secret).unwrap().value, "ada@example.com");
+    assert_eq!(
+        reopen(&stranger).unwrap_err().to_string(),
+        "sealed field 'email' does not open with this key: wrong key, or the field was altered or moved"
+    );
+    // To a small-order key, as wrapping.
+    let zero = EpochPublicKey::from_bytes([0; 32]);
+    assert_eq!(
+        derive_field_key(&zero, &context, &mut rng(36))
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "cannot wrap a key to customer-pii epoch 2: its X25519 key {} is of small order",
+            "0".repeat(64)
+        )
+    );
+    let mut small = seal_key;
+    small.encapped = [0; 32];
+    assert_eq!(
+        unwrap_field_key(&small, &fixture.secret, "merchant")
+            .unwrap_err()
+            .to_string(),
+        "the seal key for customer-pii (epoch 2) is malformed: its encapsulated key is a point of small order"
     );
 }
 

@@ -251,7 +251,8 @@ fn a_sealed_entry_passes_the_ledger_and_opens_for_a_reader() {
         let opened = keyring.open(entry.seal_keys(), field, &context).unwrap();
         assert_eq!(opened.value, value);
     }
-    // Someone else's epoch secret does not unwrap the seal key.
+    // Someone else's epoch secret derives another field key from the seal key, with which the
+    // field does not open.
     let mut stranger = Keyring::new();
     stranger.insert(pii(), 0, EpochSecret::generate(&mut rng(12)));
     assert_eq!(
@@ -259,7 +260,7 @@ fn a_sealed_entry_passes_the_ledger_and_opens_for_a_reader() {
             .open(entry.seal_keys(), &entry.sealed()[0], &context)
             .unwrap_err()
             .to_string(),
-        "the seal key for customer-pii (epoch 0) does not unwrap with this epoch secret: wrong secret or chain, or the seal key was altered"
+        "sealed field 'customer_name' does not open with this key: wrong key, or the field was altered or moved"
     );
     // Nor does the seal key on another chain.
     let elsewhere = SealContext {

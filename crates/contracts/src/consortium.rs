@@ -92,8 +92,9 @@ type Plan = (ContractId, Change, Vec<EventKind>);
 
 impl Consortium {
     /// A consortium of `enterprises` (at most [`crate::ENTERPRISES_MAX`], at
-    /// least one active, distinct root keys, well-formed validator keys)
-    /// deciding with `threshold`, with no contracts yet.
+    /// least one active, distinct root keys, well-formed and distinct
+    /// validator keys, removed enterprises included) deciding with
+    /// `threshold`, with no contracts yet.
     pub fn new(
         enterprises: BTreeMap<EnterpriseName, EnterpriseRecord>,
         threshold: Threshold,

@@ -346,6 +346,30 @@ pub enum ContractError {
         /// The enterprise.
         enterprise: EnterpriseName,
     },
+    /// A validator key that another enterprise of the registry has, removed
+    /// enterprises included: certificates of past epochs are signed with it,
+    /// so it must keep naming one enterprise.
+    #[error("validator key of {enterprise} is already used by {other}")]
+    ValidatorKeyInUse {
+        /// The enterprise being checked, added or rotated.
+        enterprise: EnterpriseName,
+        /// The enterprise that has the key already.
+        other: EnterpriseName,
+    },
+    /// A rotation to the key the enterprise has already, which would change
+    /// nothing.
+    #[error("enterprise {enterprise} already has this validator key")]
+    ValidatorKeyUnchanged {
+        /// The enterprise named by the rotation.
+        enterprise: EnterpriseName,
+    },
+    /// Removing the last active enterprise that has a validator key would
+    /// leave the consortium chain with an empty validator set.
+    #[error("removing {enterprise} would leave the consortium without validators")]
+    LastValidator {
+        /// The enterprise named by the removal.
+        enterprise: EnterpriseName,
+    },
     /// Adding an enterprise whose name is taken (also by a removed one).
     #[error("enterprise name {enterprise} is already taken")]
     EnterpriseExists {

@@ -35,7 +35,7 @@
 //!   balances match by construction.
 //!
 //! Every limit is a named constant ([`TRADE_LINES_MAX`], [`ENTERPRISES_MAX`],
-//! [`CONTRACT_ID_LEN_MAX`], ...).
+//! [`VALIDATORS_MAX`], [`CONTRACT_ID_LEN_MAX`], ...).
 
 #![warn(missing_docs)]
 
@@ -65,7 +65,8 @@ pub use posting::{
     derive_entry, derived_entry_id, PostingRules, DERIVED_ID_HASH_BYTES, DERIVED_ID_PREFIX,
 };
 pub use registry::{
-    EnterpriseKind, EnterpriseRecord, Signer, Threshold, ENTERPRISES_MAX, VALIDATOR_KEY_HEX_LEN,
+    EnterpriseKind, EnterpriseRecord, Signer, Threshold, ENTERPRISES_MAX, VALIDATORS_MAX,
+    VALIDATOR_KEY_HEX_LEN,
 };
 pub use sealed_terms::{PartyKey, SealedTerms, PARTY_KEYS_MAX};
 pub use services::{

@@ -18,6 +18,24 @@ use crate::names::EnterpriseName;
 /// also covers.
 pub const ENTERPRISES_MAX: usize = 64;
 
+/// Most validators a chain may have; mirrors `tally_chain::VALIDATORS_MAX`
+/// (`crates/chain/src/genesis.rs`), which this crate cannot import because the
+/// chain depends on it. Keep the two equal.
+///
+/// The consortium's validator set is the validator keys of its active
+/// enterprises. Validator keys are unique across the registry (see
+/// [`Consortium::new`](crate::Consortium::new)), so the set is never larger
+/// than the registry, which holds at most [`ENTERPRISES_MAX`] records: the
+/// assertion below keeps that bound within this one, so that no governance
+/// action needs a separate check. Raising [`ENTERPRISES_MAX`] above it means
+/// adding that check.
+pub const VALIDATORS_MAX: usize = 64;
+
+const _: () = assert!(
+    ENTERPRISES_MAX <= VALIDATORS_MAX,
+    "the registry bound must keep the validator set within VALIDATORS_MAX"
+);
+
 /// Length of a validator key in hex: an Ed25519 consensus key is 32 bytes.
 pub const VALIDATOR_KEY_HEX_LEN: usize = 64;
 

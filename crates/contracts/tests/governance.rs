@@ -481,3 +481,293 @@ fn the_registry_digest_ignores_contracts() {
     };
     assert_ne!(other.registry_digest(), digest);
 }
+
+/// The validator key `record(seed, ..)` gives.
+fn key(seed: u8) -> String {
+    format!("{seed:02x}").repeat(32)
+}
+
+/// Like [`four`], but only the enterprises in `keyed` have a validator key.
+fn four_keyed(keyed: &[&str], numerator: u32, denominator: u32) -> Consortium {
+    let enterprises = [("a", 11), ("b", 12), ("c", 13), ("d", 14)]
+        .into_iter()
+        .map(|(enterprise, seed)| {
+            let mut record = record(seed, EnterpriseKind::Merchant);
+            if !keyed.contains(&enterprise) {
+                record.validator_key = None;
+            }
+            (name(enterprise), record)
+        })
+        .collect();
+    Consortium::new(
+        enterprises,
+        Threshold {
+            numerator,
+            denominator,
+        },
+    )
+    .unwrap()
+}
+
+fn rotate(enterprise: &str, new_key: String) -> GovernanceAction {
+    GovernanceAction::RotateValidatorKey {
+        enterprise: name(enterprise),
+        new_key,
+    }
+}
+
+fn remove(enterprise: &str) -> GovernanceAction {
+    GovernanceAction::RemoveEnterprise {
+        name: name(enterprise),
+    }
+}
+
+/// Proposes `action` as `id`, signed by `by`'s admin.
+fn propose(c: &mut Consortium, by: &str, id: &str, action: GovernanceAction) -> Vec<EventKind> {
+    ok(
+        c,
+        ContractCall::ProposeGovernance {
+            id: cid(id),
+            action,
+        },
+        &admin(by),
+    )
+}
+
+/// Proposes `action` as `id`, signed by a's admin, which must be refused.
+fn propose_refused(c: &mut Consortium, id: &str, action: GovernanceAction) -> ContractError {
+    refused(
+        c,
+        ContractCall::ProposeGovernance {
+            id: cid(id),
+            action,
+        },
+        &admin("a"),
+    )
+}
+
+fn approve(id: &str) -> ContractCall {
+    ContractCall::ApproveGovernance { id: cid(id) }
+}
+
+#[test]
+fn validator_keys_are_unique_in_the_genesis_registry() {
+    let threshold = Threshold {
+        numerator: 2,
+        denominator: 3,
+    };
+    let pair = |second_key: Option<String>, first_active: bool| {
+        let mut first = record(1, EnterpriseKind::Merchant);
+        first.active = first_active;
+        let mut second = record(2, EnterpriseKind::Supplier);
+        second.validator_key = second_key;
+        BTreeMap::from([(name("a"), first), (name("b"), second)])
+    };
+    assert!(Consortium::new(pair(Some(key(2)), true), threshold).is_ok());
+    assert_eq!(
+        Consortium::new(pair(Some(key(1)), true), threshold).unwrap_err(),
+        ContractError::ValidatorKeyInUse {
+            enterprise: name("b"),
+            other: name("a"),
+        }
+    );
+    // A removed enterprise's key stays taken.
+    assert_eq!(
+        Consortium::new(pair(Some(key(1)), false), threshold)
+            .unwrap_err()
+            .to_string(),
+        "validator key of b is already used by a"
+    );
+    // Enterprises without a validator key do not collide, and a registry
+    // without any (validators from the genesis alone) is accepted.
+    let mut none = pair(None, true);
+    assert!(Consortium::new(none.clone(), threshold).is_ok());
+    none.get_mut(&name("a")).unwrap().validator_key = None;
+    assert!(Consortium::new(none, threshold).is_ok());
+}
+
+#[test]
+fn a_validator_key_is_rotated_to_a_fresh_key() {
+    let mut c = four(2, 3);
+    let action = rotate("b", key(0x42));
+    assert_eq!(
+        propose(&mut c, "a", "G-1", action.clone()),
+        vec![EventKind::GovernanceProposed]
+    );
+    ok(&mut c, approve("G-1"), &admin("c"));
+    assert_eq!(
+        ok(&mut c, approve("G-1"), &admin("d")),
+        vec![
+            EventKind::GovernanceApproved { by: name("d") },
+            EventKind::GovernanceApplied { action }
+        ]
+    );
+    assert_eq!(
+        c.enterprises[&name("b")].validator_key.as_deref(),
+        Some(key(0x42).as_str())
+    );
+    // An enterprise without a key is given one the same way.
+    let mut c = four_keyed(&["a"], 1, 4);
+    propose(&mut c, "a", "G-1", rotate("c", key(0x43)));
+    assert_eq!(
+        c.enterprises[&name("c")].validator_key.as_deref(),
+        Some(key(0x43).as_str())
+    );
+}
+
+#[test]
+fn a_rotation_or_an_addition_may_not_take_a_used_validator_key() {
+    let mut c = four(1, 4);
+    let error = propose_refused(&mut c, "G-1", rotate("b", key(13)));
+    assert_eq!(
+        error,
+        ContractError::ValidatorKeyInUse {
+            enterprise: name("b"),
+            other: name("c"),
+        }
+    );
+    assert_eq!(error.to_string(), "validator key of b is already used by c");
+    let error = propose_refused(&mut c, "G-1", rotate("b", key(12)));
+    assert_eq!(
+        error,
+        ContractError::ValidatorKeyUnchanged {
+            enterprise: name("b"),
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "enterprise b already has this validator key"
+    );
+    let add_f = |validator_key: String| GovernanceAction::AddEnterprise {
+        name: name("f"),
+        record: tally_contracts::EnterpriseRecord {
+            validator_key: Some(validator_key),
+            ..record(20, EnterpriseKind::Merchant)
+        },
+    };
+    let error = propose_refused(&mut c, "G-1", add_f(key(11)));
+    assert_eq!(error.to_string(), "validator key of f is already used by a");
+    // Once d is removed, its key is still taken: past certificates carry it.
+    propose(&mut c, "a", "G-1", remove("d"));
+    assert!(!c.is_active(&name("d")));
+    let error = propose_refused(&mut c, "G-2", rotate("a", key(14)));
+    assert_eq!(error.to_string(), "validator key of a is already used by d");
+    let error = propose_refused(&mut c, "G-2", add_f(key(14)));
+    assert_eq!(
+        error,
+        ContractError::ValidatorKeyInUse {
+            enterprise: name("f"),
+            other: name("d"),
+        }
+    );
+    // Fresh keys still pass.
+    propose(&mut c, "a", "G-2", add_f(key(20)));
+    assert!(c.is_active(&name("f")));
+    propose(&mut c, "a", "G-3", rotate("a", key(21)));
+    assert_eq!(
+        c.enterprises[&name("a")].validator_key.as_deref(),
+        Some(key(21).as_str())
+    );
+}
+
+#[test]
+fn the_last_active_validator_cannot_be_removed() {
+    let mut c = four_keyed(&["a", "b"], 1, 4);
+    // b keeps a key, so a may go; c has no key, so it may go too.
+    propose(&mut c, "b", "G-1", remove("a"));
+    propose(&mut c, "b", "G-2", remove("c"));
+    assert!(!c.is_active(&name("a")) && !c.is_active(&name("c")));
+    let error = refused(
+        &mut c,
+        ContractCall::ProposeGovernance {
+            id: cid("G-3"),
+            action: remove("b"),
+        },
+        &admin("b"),
+    );
+    assert_eq!(
+        error,
+        ContractError::LastValidator {
+            enterprise: name("b"),
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "removing b would leave the consortium without validators"
+    );
+    assert!(c.is_active(&name("b")));
+    // d, without a key, may still be removed: b keeps validating.
+    propose(&mut c, "b", "G-3", remove("d"));
+    assert_eq!(c.active_count(), 1);
+
+    // A registry without validator keys has no set to empty: removals work.
+    let mut c = four_keyed(&[], 1, 4);
+    propose(&mut c, "a", "G-1", remove("d"));
+    assert!(!c.is_active(&name("d")));
+}
+
+#[test]
+fn a_proposal_that_became_invalid_is_refused_when_applied() {
+    let mut c = four(2, 3);
+    // Three pending proposals, each approved by a and b (2 of 4).
+    propose(&mut c, "a", "G-1", rotate("b", key(0x42)));
+    propose(&mut c, "a", "G-2", rotate("c", key(0x42)));
+    propose(&mut c, "a", "G-3", rotate("b", key(0x42)));
+    for id in ["G-1", "G-2", "G-3"] {
+        ok(&mut c, approve(id), &admin("b"));
+    }
+    ok(&mut c, approve("G-1"), &admin("c"));
+    assert_eq!(
+        c.enterprises[&name("b")].validator_key.as_deref(),
+        Some(key(0x42).as_str())
+    );
+    // G-2 would now give c the key b took; G-3 would change nothing. The
+    // approvals that would apply them are refused, and nothing changes.
+    let error = refused(&mut c, approve("G-2"), &admin("d"));
+    assert_eq!(error.to_string(), "validator key of c is already used by b");
+    let error = refused(&mut c, approve("G-3"), &admin("d"));
+    assert_eq!(
+        error.to_string(),
+        "enterprise b already has this validator key"
+    );
+    for id in ["G-2", "G-3"] {
+        let proposal = c.proposal(&cid(id)).unwrap();
+        assert!(!proposal.applied);
+        assert_eq!(proposal.approvals.len(), 2);
+    }
+    assert_eq!(
+        c.enterprises[&name("c")].validator_key.as_deref(),
+        Some(key(13).as_str())
+    );
+
+    // Two removals, each fine alone, that together would remove both
+    // validators.
+    let mut c = four_keyed(&["a", "b"], 2, 3);
+    for (id, target) in [("G-1", "a"), ("G-2", "b")] {
+        ok(
+            &mut c,
+            ContractCall::ProposeGovernance {
+                id: cid(id),
+                action: remove(target),
+            },
+            &admin("c"),
+        );
+        ok(&mut c, approve(id), &admin("d"));
+    }
+    ok(&mut c, approve("G-1"), &admin("b"));
+    assert!(!c.is_active(&name("a")));
+    // G-2 has c and d of the 3 active: b's approval meets the threshold.
+    let error = refused(&mut c, approve("G-2"), &admin("b"));
+    assert_eq!(
+        error,
+        ContractError::LastValidator {
+            enterprise: name("b"),
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "removing b would leave the consortium without validators"
+    );
+    assert!(c.is_active(&name("b")));
+    assert!(!c.proposal(&cid("G-2")).unwrap().applied);
+}

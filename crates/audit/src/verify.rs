@@ -520,6 +520,7 @@ mod tests {
             }),
             close_policy: Default::default(),
             read_policy: Default::default(),
+            epoch_blocks: None,
         };
         let mut state = genesis.initial_state().unwrap();
         state.consortium.as_mut().unwrap().restore_anchor(

@@ -64,6 +64,7 @@ fn main() {
         consortium: None,
         close_policy: Default::default(),
         read_policy: Default::default(),
+        epoch_blocks: None,
     };
     let eur = Currency::from_code("EUR").unwrap();
     let date = Date::parse("2026-11-24").unwrap();

@@ -16,6 +16,7 @@
 mod block;
 mod close;
 mod consortium;
+mod epochs;
 mod genesis;
 mod log;
 mod replay;
@@ -33,6 +34,10 @@ pub use close::{
     PeriodCloses, CLOSING_LINES_MAX,
 };
 pub use consortium::{certifying_enterprise, ChainEvent, ConsortiumGenesis, EnterpriseGenesis};
+pub use epochs::{
+    genesis_epoch, try_genesis_epoch, EpochRecord, EpochSchedule, EPOCH_BLOCKS_MAX,
+    EPOCH_BLOCKS_MIN, LEGACY_EPOCH_BLOCKS, VALIDATOR_KEY_BYTES,
+};
 pub use genesis::{Genesis, GenesisError, Validator, VALIDATORS_MAX};
 pub use log::{EntryLog, EntryLogPeaks};
 pub use replay::{replay, ReplayError};

@@ -3,9 +3,12 @@
 //!
 //! Invariant: the snapshot, the blocks and the entry index always describe the same height. A
 //! crash at any moment leaves the previous block's complete state, because redb commits
-//! atomically and durably (fsync) before the node acknowledges the block to consensus.
+//! atomically and durably (fsync) before the node acknowledges the block to consensus. On a
+//! chain with validator-set epochs, the record of epoch `e + 1` is written in the transaction of
+//! block `last(e)`, so the stored epochs always match the stored blocks.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use tally_ledger::{AccountCode, Date, EntryId, EntryLookup, KnownEntry};
@@ -13,6 +16,7 @@ use tally_ledger::{AccountCode, Date, EntryId, EntryLookup, KnownEntry};
 use crate::{
     block::Block,
     consortium::ChainEvent,
+    epochs::{try_genesis_epoch, EpochRecord, EpochSchedule},
     genesis::Genesis,
     report_index::ReportReader,
     state::{ChainState, CommittedEntry, Executed},
@@ -108,6 +112,11 @@ const LINKS: TableDefinition<(Text, Text), ()> = TableDefinition::new("links");
 const CONTRACTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("consortium_contracts");
 const SEALED_TERMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("consortium_sealed");
 const ANCHORS: TableDefinition<(&[u8], u64), &[u8]> = TableDefinition::new("consortium_anchors");
+
+/// The validator-set epochs after epoch 0 by number (see the `epochs` module), each the postcard
+/// encoding of its [`EpochRecord`]. Epoch 0 comes from the genesis. Written only on chains whose
+/// genesis sets `epoch_blocks`.
+const EPOCHS: TableDefinition<u64, &[u8]> = TableDefinition::new("epochs");
 
 const STATE_KEY: &str = "state";
 const GENESIS_KEY: &str = "genesis";
@@ -456,6 +465,25 @@ fn last_legacy_height(read: &redb::ReadTransaction) -> Result<Option<u64>, Store
     Ok(last.map(|(height, _)| height.value()))
 }
 
+/// The stored record of `epoch`, checked to be that epoch's.
+fn decode_epoch(epoch: u64, bytes: &[u8]) -> Result<EpochRecord, StoreError> {
+    let record: EpochRecord = postcard::from_bytes(bytes)
+        .map_err(|error| StoreError::Corrupt(format!("record of epoch {epoch}: {error}")))?;
+    if record.epoch != epoch {
+        return Err(StoreError::Corrupt(format!(
+            "the record of epoch {epoch} names epoch {}",
+            record.epoch
+        )));
+    }
+    Ok(record)
+}
+
+/// The genesis stored under [`GENESIS_KEY`], in either of its layouts.
+fn decode_genesis(bytes: &[u8]) -> Result<Genesis, StoreError> {
+    Genesis::from_stored_bytes(bytes)
+        .map_err(|error| StoreError::Corrupt(format!("genesis: {error}")))
+}
+
 fn storage<E: std::fmt::Display>(error: E) -> StoreError {
     StoreError::Storage(error.to_string())
 }
@@ -477,6 +505,12 @@ pub struct Store {
     /// The last height an older store holds whole in [`LEGACY_BLOCKS`]: fixed once the store is
     /// open, because new blocks are written in chunks only.
     legacy_tip: Option<u64>,
+    /// The chain's genesis, as the store holds it.
+    genesis: Genesis,
+    /// How the chain's heights are cut into validator-set epochs.
+    schedule: EpochSchedule,
+    /// The record of epoch 0, once computed (it executes the genesis).
+    genesis_epoch: OnceLock<EpochRecord>,
 }
 
 impl Store {
@@ -494,10 +528,17 @@ impl Store {
         Store::init(db, genesis)
     }
 
-    /// A store over an open database, with the tip of its whole-block table read.
-    fn over(db: Database) -> Result<Store, StoreError> {
+    /// A store of the chain of `genesis` over an open database, with the tip of its whole-block
+    /// table read.
+    fn over(db: Database, genesis: Genesis) -> Result<Store, StoreError> {
         let legacy_tip = last_legacy_height(&db.begin_read().map_err(storage)?)?;
-        Ok(Store { db, legacy_tip })
+        Ok(Store {
+            db,
+            legacy_tip,
+            schedule: EpochSchedule::of(&genesis),
+            genesis,
+            genesis_epoch: OnceLock::new(),
+        })
     }
 
     /// The height of the last stored block, in either layout, as `write` sees it.
@@ -511,7 +552,7 @@ impl Store {
     }
 
     fn init(db: Database, genesis: &Genesis) -> Result<Store, StoreError> {
-        let store = Store::over(db)?;
+        let store = Store::over(db, genesis.clone())?;
         let existing = {
             let read = store.db.begin_read().map_err(storage)?;
             match read.open_table(META) {
@@ -525,8 +566,7 @@ impl Store {
         };
         match existing {
             Some(bytes) => {
-                let stored: Genesis = postcard::from_bytes(&bytes)
-                    .map_err(|error| StoreError::Corrupt(format!("genesis: {error}")))?;
+                let stored = decode_genesis(&bytes)?;
                 if stored != *genesis {
                     return Err(StoreError::WrongChain {
                         expected: genesis.chain_id.clone(),
@@ -694,7 +734,86 @@ impl Store {
             write_history(&write, &executed.history)?;
         }
         crate::report_index::index_block(&write, block.height(), executed)?;
+        self.write_next_epoch(&write, block, executed)?;
         write.commit().map_err(storage)
+    }
+
+    /// When `block` is the last of its epoch on a chain with epochs, writes the record of the
+    /// next epoch in the block's transaction: it starts after `block`, from `block`'s digest,
+    /// with the validators the state after `block` names, or the current epoch's when it names
+    /// none (see [`ChainState::next_validators`]).
+    fn write_next_epoch(
+        &self,
+        write: &redb::WriteTransaction,
+        block: &Block,
+        executed: &Executed,
+    ) -> Result<(), StoreError> {
+        let height = block.height();
+        if !self.schedule.is_enabled() || !self.schedule.is_last(height) {
+            return Ok(());
+        }
+        let epoch = self.schedule.epoch_of(height);
+        let current = EpochRecord {
+            epoch,
+            first_height: self.schedule.first(epoch),
+            boundary: [0; 32],
+            validators: self.validators_of(write, epoch)?,
+        };
+        let Some(record) = EpochRecord::after(&self.schedule, &current, block, &executed.state)
+        else {
+            return Ok(());
+        };
+        write
+            .open_table(EPOCHS)
+            .map_err(storage)?
+            .insert(record.epoch, encode(&record).as_slice())
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    /// The validators of `epoch` as `write` sees them: the genesis's for epoch 0, the stored
+    /// record's after it.
+    fn validators_of(
+        &self,
+        write: &redb::WriteTransaction,
+        epoch: u64,
+    ) -> Result<Vec<[u8; 32]>, StoreError> {
+        if epoch == 0 {
+            return Ok(self.genesis.validator_keys()?);
+        }
+        let epochs = write.open_table(EPOCHS).map_err(storage)?;
+        let bytes = epochs
+            .get(epoch)
+            .map_err(storage)?
+            .ok_or_else(|| StoreError::Corrupt(format!("no record of epoch {epoch}")))?;
+        let record = decode_epoch(epoch, bytes.value())?;
+        Ok(record.validators)
+    }
+
+    /// How the chain's heights are cut into validator-set epochs.
+    pub fn epoch_schedule(&self) -> EpochSchedule {
+        self.schedule
+    }
+
+    /// Every epoch the store knows, in order: epoch 0 from the genesis, then one record per
+    /// committed epoch boundary. A chain without epochs has epoch 0 only.
+    pub fn epochs(&self) -> Result<Vec<EpochRecord>, StoreError> {
+        let first = match self.genesis_epoch.get() {
+            Some(record) => record.clone(),
+            None => {
+                let record = try_genesis_epoch(&self.genesis)?;
+                self.genesis_epoch.get_or_init(|| record).clone()
+            }
+        };
+        let mut epochs = vec![first];
+        let read = self.db.begin_read().map_err(storage)?;
+        if let Some(table) = open_optional(&read, EPOCHS)? {
+            for item in table.iter().map_err(storage)? {
+                let (key, value) = item.map_err(storage)?;
+                epochs.push(decode_epoch(key.value(), value.value())?);
+            }
+        }
+        Ok(epochs)
     }
 
     /// A consistent view of the report index (see the `report_index` module).
@@ -966,9 +1085,8 @@ impl Store {
             )));
         }
         let db = Database::open(path).map_err(storage)?;
-        let store = Store::over(db)?;
         let bytes = {
-            let read = store.db.begin_read().map_err(storage)?;
+            let read = db.begin_read().map_err(storage)?;
             let meta = read.open_table(META).map_err(storage)?;
             let value = meta
                 .get(GENESIS_KEY)
@@ -976,8 +1094,8 @@ impl Store {
                 .ok_or_else(|| StoreError::Corrupt("no genesis".into()))?;
             value.value().to_vec()
         };
-        let genesis = postcard::from_bytes(&bytes)
-            .map_err(|error| StoreError::Corrupt(format!("genesis: {error}")))?;
+        let genesis = decode_genesis(&bytes)?;
+        let store = Store::over(db, genesis.clone())?;
         Ok((store, genesis))
     }
 

@@ -67,6 +67,7 @@ fn genesis(root: &SecretKey, member: &SecretKey) -> Genesis {
         consortium: None,
         close_policy: Default::default(),
         read_policy: Default::default(),
+        epoch_blocks: None,
     }
 }
 

@@ -155,6 +155,7 @@ impl DevnetPlan {
             consortium: None,
             close_policy: ClosePolicy::default(),
             read_policy: Default::default(),
+            epoch_blocks: None,
         };
         DevnetPlan {
             genesis,

@@ -205,6 +205,7 @@ impl TopologyPlan {
             }),
             close_policy: ClosePolicy::default(),
             read_policy: Default::default(),
+            epoch_blocks: None,
         };
         TopologyPlan {
             enterprises,

@@ -169,6 +169,7 @@ fn private_chain(t0: u64) -> (ChainHandle, SecretKey, SecretKey, String) {
         consortium: None,
         close_policy: ClosePolicy::default(),
         read_policy: Default::default(),
+        epoch_blocks: None,
     };
     let store = tally_chain::Store::open_in_memory(&genesis).unwrap();
     let chain = ChainHandle::new(genesis, store).unwrap();

@@ -52,6 +52,7 @@ fn books() -> Books {
         consortium: None,
         close_policy: ClosePolicy::default(),
         read_policy: Default::default(),
+        epoch_blocks: None,
     };
     let store = tally_chain::Store::open_in_memory(&genesis).unwrap();
     Books {

@@ -79,6 +79,7 @@ pub fn genesis() -> (Genesis, SecretKey) {
         consortium: None,
         close_policy: tally_chain::ClosePolicy::default(),
         read_policy: Default::default(),
+        epoch_blocks: None,
     };
     (genesis, finance)
 }

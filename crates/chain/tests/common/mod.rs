@@ -175,6 +175,7 @@ pub fn fixture_on(chain_id: &str) -> Fixture {
         consortium: None,
         close_policy: ClosePolicy::default(),
         read_policy: Default::default(),
+        epoch_blocks: None,
     };
     Fixture {
         genesis,

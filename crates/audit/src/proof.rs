@@ -254,7 +254,9 @@ fn check_headers(
         digests.push(header_digest(header));
     }
     let verifier = CertificateVerifier::new(genesis)?;
-    let certified = verifier.verify(certificate, digests.last().expect("non-empty"))?;
+    let last = headers.last().expect("non-empty");
+    let certified =
+        verifier.verify(last.height, certificate, digests.last().expect("non-empty"))?;
     Ok((digests, certified.signers))
 }
 

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use tally_chain::{
     execute_block, header_digest, linked_ids, Block, BlockError, ChainEvent, ChainState,
-    CommittedEntry, Genesis, SignedTx, Store, StoreError, Transaction, TxBody,
+    CommittedEntry, EpochRecord, EpochSchedule, Genesis, SignedTx, Store, StoreError, Transaction,
+    TxBody,
 };
 use tally_consensus::{CertificateError, CertificateVerifier};
 use tally_ledger::{EntryDraft, EntryId, KnownEntry};
@@ -34,6 +35,10 @@ pub enum Location {
     },
     /// The snapshot of the state after the last block.
     State,
+    /// The stored record of a validator-set epoch.
+    Epoch {
+        epoch: u64,
+    },
 }
 
 impl std::fmt::Display for Location {
@@ -41,6 +46,7 @@ impl std::fmt::Display for Location {
         match self {
             Location::File => write!(f, "store file"),
             Location::Genesis => write!(f, "genesis"),
+            Location::Epoch { epoch } => write!(f, "record of validator-set epoch {epoch}"),
             Location::Block { height } => write!(f, "block {height}"),
             Location::Certificate { height } => {
                 write!(f, "finalization certificate of block {height}")
@@ -93,6 +99,10 @@ pub enum Problem {
     StateDiffers,
     #[error("the store holds {stored} contract events, the chain {chain}")]
     EventCount { stored: u64, chain: u64 },
+    #[error("has no finalization certificate of its own, but closes a validator-set epoch")]
+    BoundaryUncertified,
+    #[error("differs from the validator set the replayed chain names for it")]
+    EpochRecord,
 }
 
 /// The first problem found in a chain's store.
@@ -118,6 +128,8 @@ pub struct ChainReport {
     /// Blocks with a finalization certificate of their own (the others are final through a
     /// certified descendant).
     pub certificates: u64,
+    /// Validator-set epochs after the genesis's that the chain has entered.
+    pub epochs: u64,
     #[serde(skip)]
     pub elapsed: Duration,
 }
@@ -251,9 +263,23 @@ pub fn verify_store(
         entries: 0,
         events: 0,
         certificates: 0,
+        epochs: 0,
         elapsed: Duration::ZERO,
     };
     let mut parent_digest = header_digest(&genesis_block.header);
+    let schedule = EpochSchedule::of(genesis);
+    let stored_epochs =
+        guarded(|| store.epochs()).map_err(|problem| fail(Location::File, problem))?;
+    let mut epoch = stored_epochs
+        .first()
+        .cloned()
+        .ok_or_else(|| fail(Location::Epoch { epoch: 0 }, Problem::EpochRecord))?;
+    if epoch
+        != tally_chain::try_genesis_epoch(genesis)
+            .map_err(|error| fail(Location::Genesis, Problem::Malformed(error.to_string())))?
+    {
+        return Err(fail(Location::Epoch { epoch: 0 }, Problem::EpochRecord));
+    }
     let mut report_links = 0u64;
     for height in 1..=tip {
         let here = Location::Block { height };
@@ -274,15 +300,41 @@ pub fn verify_store(
         debug_assert_eq!(block.header.parent, parent_digest.0);
         parent_digest = digest;
 
-        // Its own certificate, if it has one.
+        // Its own certificate, if it has one, checked with the validators of its epoch. A
+        // boundary block must have one: the next epoch's validators are trusted through it.
         let certificate_at = Location::Certificate { height };
-        if let Some(bytes) = guarded(|| store.certificate(height))
-            .map_err(|problem| fail(certificate_at.clone(), problem))?
-        {
-            certificates
-                .verify(&bytes, &digest)
-                .map_err(|error| fail(certificate_at, Problem::Certificate(error)))?;
-            report.certificates += 1;
+        let bytes = guarded(|| store.certificate(height))
+            .map_err(|problem| fail(certificate_at.clone(), problem))?;
+        let next_epoch = EpochRecord::after(&schedule, &epoch, &block, &executed.state);
+        match bytes {
+            Some(bytes) => {
+                certificates
+                    .verify(height, &bytes, &digest)
+                    .map_err(|error| fail(certificate_at, Problem::Certificate(error)))?;
+                report.certificates += 1;
+            }
+            None if next_epoch.is_some() => {
+                return Err(fail(certificate_at, Problem::BoundaryUncertified));
+            }
+            None => {}
+        }
+        // The set of the next epoch, as the replayed state names it, and as the store says.
+        if let Some(next) = next_epoch {
+            let stored = stored_epochs.get(next.epoch as usize);
+            if stored != Some(&next) {
+                return Err(fail(
+                    Location::Epoch { epoch: next.epoch },
+                    Problem::EpochRecord,
+                ));
+            }
+            certificates.add_epoch(next.clone()).map_err(|error| {
+                fail(
+                    Location::Epoch { epoch: next.epoch },
+                    Problem::Certificate(error),
+                )
+            })?;
+            epoch = next;
+            report.epochs += 1;
         }
 
         // The entry index holds exactly what the block committed.
@@ -434,6 +486,13 @@ pub fn verify_store(
                 stored: stored_events,
                 chain: report.events,
             },
+        ));
+    }
+    // No epoch record beyond those the chain's boundaries committed.
+    if let Some(extra) = stored_epochs.get(epoch.epoch as usize + 1) {
+        return Err(fail(
+            Location::Epoch { epoch: extra.epoch },
+            Problem::NoSuchBlock,
         ));
     }
     // The snapshot a restarted node resumes from is the replayed state, byte for byte, and so

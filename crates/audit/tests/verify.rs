@@ -182,7 +182,7 @@ fn forged_certificates_are_found() {
     assert_eq!(location, Location::Certificate { height: 3 });
     assert_eq!(
         problem,
-        Problem::Certificate(CertificateError::BadSignatures)
+        Problem::Certificate(CertificateError::BadSignatures { epoch: 0 })
     );
 
     // A valid certificate, but of another block.
@@ -209,7 +209,7 @@ fn forged_certificates_are_found() {
     assert_eq!(location, Location::Certificate { height: 3 });
     assert_eq!(
         problem,
-        Problem::Certificate(CertificateError::BadSignatures)
+        Problem::Certificate(CertificateError::BadSignatures { epoch: 0 })
     );
 
     // A certificate signed for another chain's namespace does not verify either: recorded as

@@ -40,6 +40,10 @@ pub const BLOCK_PROPOSAL_BYTES_MAX: usize = 6 * 1024 * 1024;
 /// How long an idle proposer waits for transactions before proposing an empty block, so an idle
 /// chain makes a few empty blocks a second rather than hundreds.
 pub const IDLE_WAIT: Duration = Duration::from_millis(400);
+/// How often the committer asks marshal again for a boundary block's own certificate.
+const BOUNDARY_POLL: Duration = Duration::from_millis(50);
+/// Polls between warnings that a boundary block's certificate is still missing (every 10 s).
+const BOUNDARY_WAIT_WARN_EVERY: u32 = 200;
 /// How far ahead of the local clock a proposer's timestamp may be before we wait for our clock.
 pub const CLOCK_SKEW_MAX: Duration = Duration::from_secs(5);
 
@@ -53,17 +57,20 @@ pub type MarshalMailbox = commonware_consensus::marshal::core::Mailbox<
 #[derive(Clone)]
 pub struct TallyApp {
     chain: ChainHandle,
-    /// Whether this validator is the chain's only one, and so leads every view.
-    sole: bool,
 }
 
 impl TallyApp {
-    /// The application of one of `validators` validators of `chain`.
-    pub fn new(chain: ChainHandle, validators: usize) -> Self {
-        TallyApp {
-            chain,
-            sole: validators == 1,
-        }
+    /// The application of a validator of `chain`.
+    pub fn new(chain: ChainHandle) -> Self {
+        TallyApp { chain }
+    }
+
+    /// Whether this validator is the only one of `epoch`, and so leads every view.
+    fn sole(&self, epoch: u64) -> bool {
+        self.chain
+            .certificate_verifier()
+            .and_then(|verifier| verifier.epoch(epoch))
+            .is_some_and(|set| set.participants.len() == 1)
     }
 
     /// Whether a proposal on `view` has work: a transaction in the mempool that its uncommitted
@@ -73,8 +80,8 @@ impl TallyApp {
     /// validator may hold work this one does not, and an empty block passes the lead on to it.
     /// A sole validator leads the next view too, so only new work counts; otherwise, while its
     /// commits lag behind its proposals, it made hundreds of empty blocks a second.
-    fn has_work(&self, view: &ParentView) -> bool {
-        if self.sole {
+    fn has_work(&self, view: &ParentView, sole: bool) -> bool {
+        if sole {
             self.chain.has_candidates(&view.chain_txs)
         } else {
             !self.chain.mempool_is_empty()
@@ -219,15 +226,16 @@ where
 
     async fn propose(
         &mut self,
-        (runtime, _context): (E, Self::Context),
+        (runtime, context): (E, Self::Context),
         mut ancestry: impl Ancestry<Self::Block>,
         _input: (),
     ) -> Option<Digested<Self::Block>> {
         let parent = ancestry.next().await?;
         let view = self.parent_view(&parent, &mut ancestry).await?;
+        let sole = self.sole(context.round.epoch().get());
         // Give an idle chain a moment to collect work, so empty blocks stay rare.
         let deadline = runtime.current() + IDLE_WAIT;
-        while !self.has_work(&view) && runtime.current() < deadline {
+        while !self.has_work(&view, sole) && runtime.current() < deadline {
             runtime.sleep(Duration::from_millis(20)).await;
         }
         let candidates =
@@ -331,12 +339,40 @@ impl Finalizer {
     /// certificates and an audit of the store would find its last blocks not final. A block
     /// marshal no longer answers for is left unacknowledged instead: marshal delivers it again,
     /// with its certificate, when the node restarts.
-    pub fn start<E: Spawner>(context: E, chain: ChainHandle, marshal: MarshalMailbox) -> Finalizer {
+    pub fn start<E: Spawner + Clock>(
+        context: E,
+        chain: ChainHandle,
+        marshal: MarshalMailbox,
+    ) -> Finalizer {
         let (sender, mut receiver) = mpsc::unbounded::<(Digested<Block>, Exact)>();
         let committer = chain.clone();
-        context.spawn(move |_| async move {
+        context.spawn(move |clock| async move {
+            let schedule = committer
+                .certificate_verifier()
+                .map(|verifier| verifier.schedule());
             while let Some((block, ack)) = receiver.next().await {
-                let finalization = marshal.get_finalization(block.height()).await;
+                let mut finalization = marshal.get_finalization(block.height()).await;
+                // A boundary block is finalized in its own epoch by its own certificate (the
+                // engine proposes it again until it is): it is stored with it, because the next
+                // epoch's validators are trusted through it. Marshal may deliver the block before
+                // it holds that certificate; wait for it.
+                let boundary = schedule
+                    .is_some_and(|schedule| schedule.is_enabled() && schedule.is_last(block.height().get()));
+                let mut waited = 0u32;
+                while boundary && finalization.is_none() {
+                    if marshal.get_info(Identifier::Latest).await.is_none() {
+                        break;
+                    }
+                    waited += 1;
+                    if waited.is_multiple_of(BOUNDARY_WAIT_WARN_EVERY) {
+                        warn!(
+                            height = block.height().get(),
+                            "waiting for the boundary block's own finalization certificate"
+                        );
+                    }
+                    clock.sleep(BOUNDARY_POLL).await;
+                    finalization = marshal.get_finalization(block.height()).await;
+                }
                 // Marshal has finalized this block, so while it runs it knows a latest
                 // finalization (the genesis block, already committed, comes before any).
                 if finalization.is_none()

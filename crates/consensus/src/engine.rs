@@ -16,17 +16,20 @@ use commonware_consensus::{
         config::{ForwardPolicy, SkipBudget, SkipPolicy},
         elector::RoundRobin,
     },
-    types::{Epoch, FixedEpocher, ViewDelta},
+    types::{Epoch, FixedEpocher, Height, ViewDelta},
 };
-use commonware_cryptography::{certificate::ConstantProvider, ed25519, Digested, Sha256};
+use commonware_cryptography::{ed25519, Digested, Sha256};
+use commonware_p2p::utils::mux::{Builder as _, Muxer};
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_rand_core::{CryptoRng, Rng};
 use commonware_runtime::{buffer::paged::CacheRef, Clock, Handle, Metrics, Spawner, Storage};
 use commonware_storage::archive::immutable;
-use commonware_utils::{ordered::Set, NZDuration};
+use commonware_utils::{vec::NonEmptyVec, NZDuration};
+use tally_chain::{Block, BlockDigest};
+use tracing::{debug, error, info};
 
-use crate::application::{Finalizer, Scheme, TallyApp};
+use crate::application::{Finalizer, MarshalMailbox, Scheme, TallyApp};
 use crate::handle::ChainHandle;
 
 /// Channel numbers on the p2p network. Each protocol of each chain gets its own channel and rate
@@ -53,8 +56,6 @@ pub mod channel {
     }
 }
 
-/// One epoch for the whole chain: the validator set is fixed by the genesis.
-const EPOCH_LENGTH: u64 = u64::MAX / 2;
 const PAGE_SIZE: u16 = 4096;
 const PAGE_CACHE_PAGES: usize = 1024;
 const MAILBOX_SIZE: usize = 1024;
@@ -88,11 +89,10 @@ impl Default for Timing {
     }
 }
 
+/// How one node runs consensus on one chain. The chain's namespace and its validators of each
+/// epoch come from the chain handle (its genesis and the epochs its store committed).
 pub struct ValidatorConfig<B, P> {
     pub signer: ed25519::PrivateKey,
-    pub participants: Set<ed25519::PublicKey>,
-    /// Separates this chain's consensus signatures from every other chain's.
-    pub namespace: Vec<u8>,
     /// Prefix of the storage partitions consensus and marshal keep.
     pub partition_prefix: String,
     pub blocker: B,
@@ -139,7 +139,25 @@ fn archive_config<C>(
     }
 }
 
-/// Starts a validator for `chain`; returns the handle of the consensus engine task.
+/// The storage partition of simplex's journal in `epoch`. Epoch 0 keeps the name it had before
+/// chains had epochs, so existing nodes restart on their journal.
+fn simplex_partition(prefix: &str, epoch: u64) -> String {
+    if epoch == 0 {
+        format!("{prefix}-simplex")
+    } else {
+        format!("{prefix}-simplex-{epoch}")
+    }
+}
+
+/// Starts a validator for `chain`; returns the handle of the task that runs its consensus.
+///
+/// Marshal, the block broadcast buffer, the backfill resolver and the application run for the
+/// node's lifetime. Simplex runs per validator-set epoch: on a chain whose genesis sets
+/// `epoch_blocks`, the vote, certificate and resolver channels are split into one subchannel per
+/// epoch, and each commit of a boundary block stops the epoch's engine and starts the next with
+/// the set that block committed (see `docs/validator-epochs.md`). A node outside an epoch's set
+/// runs no engine in it and follows through marshal. A chain without epochs runs one engine on
+/// the plain channels, as before epochs existed.
 pub async fn start_validator<E, B, P, S, R>(
     context: E,
     chain: ChainHandle,
@@ -154,18 +172,17 @@ where
     R: Receiver<PublicKey = ed25519::PublicKey>,
 {
     let public_key = commonware_cryptography::Signer::public_key(&config.signer);
-    let scheme = Scheme::signer(
-        &config.namespace,
-        config.participants.clone(),
-        config.signer.clone(),
-    )
-    .expect("the validator's key is in the genesis validator set");
+    let verifier = chain
+        .certificate_verifier()
+        .expect("the genesis validators' keys were checked before the node started")
+        .clone();
+    let schedule = verifier.schedule();
     let page_cache = CacheRef::new(
         NonZeroU16::new(PAGE_SIZE).expect("non-zero"),
         NonZeroUsize::new(PAGE_CACHE_PAGES).expect("non-zero"),
     );
     let mailbox_size = NonZeroUsize::new(MAILBOX_SIZE).expect("non-zero");
-    let epocher = FixedEpocher::new(NonZeroU64::new(EPOCH_LENGTH).expect("non-zero"));
+    let epocher = schedule.epocher();
     let genesis = chain
         .genesis()
         .block()
@@ -230,7 +247,8 @@ where
         finalizations_by_height,
         finalized_blocks,
         marshal::Config {
-            provider: ConstantProvider::new(scheme.clone()),
+            // Certificates of each height are checked with the validators of its epoch.
+            provider: verifier.clone(),
             epocher: epocher.clone(),
             start: Start::Genesis(Digested::precomputed(genesis, genesis_digest)),
             partition_prefix: format!("{prefix}-marshal"),
@@ -259,42 +277,259 @@ where
 
     let application = Inline::new(
         context.child("application"),
-        TallyApp::new(chain, config.participants.len()),
-        marshal_mailbox,
+        TallyApp::new(chain.clone()),
+        marshal_mailbox.clone(),
         epocher,
     );
-    let timing = config.timing;
-    let engine = simplex::Engine::new(
-        context.child("simplex"),
-        simplex::config::Config {
-            scheme,
-            elector: RoundRobin::<Sha256>::default(),
-            blocker: config.blocker,
-            automaton: application.clone(),
-            relay: application.clone(),
-            reporter: application,
-            strategy: Sequential,
-            partition: format!("{prefix}-simplex"),
-            mailbox_size,
-            epoch: Epoch::zero(),
-            floor: simplex::config::Floor::Genesis(genesis_digest),
-            replay_buffer: NonZeroUsize::new(JOURNAL_BUFFER_BYTES).expect("non-zero"),
-            write_buffer: NonZeroUsize::new(JOURNAL_BUFFER_BYTES).expect("non-zero"),
-            page_cache,
-            leader_timeout: timing.leader_timeout,
-            certification_timeout: timing.certification_timeout,
-            timeout_retry: timing.timeout_retry,
-            view_retention: ViewDelta::new(64),
-            skip: SkipPolicy::Enabled {
-                timeout: timing.skip_timeout,
-                budget: SkipBudget::Participants,
+    let engines = EpochEngines {
+        namespace: verifier.namespace().to_vec(),
+        genesis: genesis_digest,
+        signer: config.signer,
+        blocker: config.blocker,
+        application,
+        prefix,
+        page_cache,
+        mailbox_size,
+        timing: config.timing,
+    };
+
+    if !schedule.is_enabled() {
+        // One epoch forever, on the plain channels: the wire and storage of chains without
+        // epochs are what they were before epochs existed.
+        let set = chain
+            .certificate_verifier()
+            .expect("checked above")
+            .latest();
+        return engines
+            .start(
+                context.child("epoch"),
+                &set,
+                networks.votes,
+                networks.certificates,
+                networks.resolver,
+            )
+            .expect("the node's key is a genesis validator (checked before the node started)");
+    }
+    let chain_for_epochs = chain.clone();
+    context.child("epochs").spawn(move |context| async move {
+        run_epochs(
+            context,
+            chain_for_epochs,
+            public_key,
+            marshal_mailbox,
+            networks.votes,
+            networks.certificates,
+            networks.resolver,
+            engines,
+        )
+        .await
+    })
+}
+
+/// The consensus application as simplex drives it.
+type Application<E> = Inline<E, Scheme, TallyApp, Block, FixedEpocher>;
+
+/// What every epoch's simplex engine shares: the node's key, the application, storage settings.
+struct EpochEngines<E, B>
+where
+    E: Clock + Spawner + Metrics + Storage + Rng + CryptoRng,
+{
+    namespace: Vec<u8>,
+    /// The genesis block's digest: where epoch 0 starts.
+    genesis: BlockDigest,
+    signer: ed25519::PrivateKey,
+    blocker: B,
+    application: Application<E>,
+    prefix: String,
+    page_cache: CacheRef,
+    mailbox_size: NonZeroUsize,
+    timing: Timing,
+}
+
+impl<E, B> EpochEngines<E, B>
+where
+    E: Clock + Spawner + Metrics + Storage + Rng + CryptoRng,
+    B: Blocker<PublicKey = ed25519::PublicKey> + Clone,
+{
+    /// Starts simplex for the epoch of `set` on that epoch's channels; `None` when this node is
+    /// not one of the epoch's validators.
+    fn start(
+        &self,
+        context: E,
+        set: &crate::certificate::EpochSet,
+        votes: (
+            impl Sender<PublicKey = ed25519::PublicKey>,
+            impl Receiver<PublicKey = ed25519::PublicKey>,
+        ),
+        certificates: (
+            impl Sender<PublicKey = ed25519::PublicKey>,
+            impl Receiver<PublicKey = ed25519::PublicKey>,
+        ),
+        resolver: (
+            impl Sender<PublicKey = ed25519::PublicKey>,
+            impl Receiver<PublicKey = ed25519::PublicKey>,
+        ),
+    ) -> Option<Handle<()>> {
+        let epoch = set.epoch;
+        let scheme = Scheme::signer(
+            &self.namespace,
+            set.participants.clone(),
+            self.signer.clone(),
+        )?;
+        let timing = self.timing;
+        let engine = simplex::Engine::new(
+            context.child("simplex").with_attribute("epoch", epoch),
+            simplex::config::Config {
+                scheme,
+                elector: RoundRobin::<Sha256>::default(),
+                blocker: self.blocker.clone(),
+                automaton: self.application.clone(),
+                relay: self.application.clone(),
+                reporter: self.application.clone(),
+                strategy: Sequential,
+                partition: simplex_partition(&self.prefix, epoch),
+                mailbox_size: self.mailbox_size,
+                epoch: Epoch::new(epoch),
+                // Each epoch starts from the block that closed the one before (the genesis
+                // block for epoch 0).
+                floor: simplex::config::Floor::Genesis(set.boundary.unwrap_or(self.genesis)),
+                replay_buffer: NonZeroUsize::new(JOURNAL_BUFFER_BYTES).expect("non-zero"),
+                write_buffer: NonZeroUsize::new(JOURNAL_BUFFER_BYTES).expect("non-zero"),
+                page_cache: self.page_cache.clone(),
+                leader_timeout: timing.leader_timeout,
+                certification_timeout: timing.certification_timeout,
+                timeout_retry: timing.timeout_retry,
+                view_retention: ViewDelta::new(64),
+                skip: SkipPolicy::Enabled {
+                    timeout: timing.skip_timeout,
+                    budget: SkipBudget::Participants,
+                },
+                fetch_timeout: commonware_utils::NonZeroDuration::new(timing.fetch_timeout)
+                    .expect("fetch timeout is not zero"),
+                fetch_retry_delay: Duration::from_millis(200),
+                forward: ForwardPolicy::Disabled,
+                track_historical_votes: false,
             },
-            fetch_timeout: commonware_utils::NonZeroDuration::new(timing.fetch_timeout)
-                .expect("fetch timeout is not zero"),
-            fetch_retry_delay: Duration::from_millis(200),
-            forward: ForwardPolicy::Disabled,
-            track_historical_votes: false,
-        },
-    );
-    engine.start(networks.votes, networks.certificates, networks.resolver)
+        );
+        Some(engine.start(votes, certificates, resolver))
+    }
+}
+
+/// Runs simplex in each epoch of an epoch-enabled chain, over per-epoch subchannels.
+#[allow(clippy::too_many_arguments)]
+async fn run_epochs<E, B, S, R>(
+    context: E,
+    chain: ChainHandle,
+    me: ed25519::PublicKey,
+    marshal: MarshalMailbox,
+    votes: (S, R),
+    certificates: (S, R),
+    resolver: (S, R),
+    engines: EpochEngines<E, B>,
+) where
+    E: Clock + Spawner + Metrics + Storage + Rng + CryptoRng,
+    B: Blocker<PublicKey = ed25519::PublicKey> + Clone,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    R: Receiver<PublicKey = ed25519::PublicKey>,
+{
+    let verifier = chain
+        .certificate_verifier()
+        .expect("checked before the node started")
+        .clone();
+    let schedule = verifier.schedule();
+    // Votes and certificates of an epoch this node is not in yet land in the backup queues: they
+    // say the others have moved on, so marshal is told to fetch the boundary block.
+    let (vote_muxer, mut vote_channels, mut vote_backup) =
+        Muxer::builder(context.child("vote_mux"), votes.0, votes.1)
+            .with_backup()
+            .build();
+    vote_muxer.start();
+    let (certificate_muxer, mut certificate_channels, mut certificate_backup) = Muxer::builder(
+        context.child("certificate_mux"),
+        certificates.0,
+        certificates.1,
+    )
+    .with_backup()
+    .build();
+    certificate_muxer.start();
+    let (resolver_muxer, mut resolver_channels) =
+        Muxer::new(context.child("resolver_mux"), resolver.0, resolver.1);
+    resolver_muxer.start();
+
+    let mut heights = chain.subscribe();
+    let mut entered: Option<u64> = None;
+    let mut engine: Option<Handle<()>> = None;
+    loop {
+        let epoch = schedule.epoch_of(chain.state().height + 1);
+        if entered != Some(epoch) {
+            if let Some(engine) = engine.take() {
+                engine.abort();
+            }
+            match verifier.epoch(epoch) {
+                None => {
+                    // Cannot happen: the boundary commit stores the next set before the height
+                    // moves past it. Wait for the next commit rather than run a wrong set.
+                    error!(epoch, "no validator set for the current epoch");
+                }
+                Some(set) => {
+                    entered = Some(epoch);
+                    let subchannel = epoch;
+                    let channels = (
+                        vote_channels.register(subchannel).await,
+                        certificate_channels.register(subchannel).await,
+                        resolver_channels.register(subchannel).await,
+                    );
+                    let (Ok(votes), Ok(certificates), Ok(resolver)) = channels else {
+                        error!(epoch, "the p2p network stopped; consensus stops");
+                        return;
+                    };
+                    engine =
+                        engines.start(context.child("epoch"), &set, votes, certificates, resolver);
+                    if engine.is_some() {
+                        info!(
+                            epoch,
+                            validators = set.participants.len(),
+                            first_height = set.first_height,
+                            "entered a validator-set epoch"
+                        );
+                    } else {
+                        info!(
+                            epoch,
+                            key = %hex::encode(me.as_ref()),
+                            "this node is not a validator in this epoch; following the chain"
+                        );
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            biased;
+            changed = heights.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            Some((subchannel, (peer, _))) = vote_backup.recv() => {
+                hint_ahead(&marshal, &schedule, epoch, subchannel, peer);
+            }
+            Some((subchannel, (peer, _))) = certificate_backup.recv() => {
+                hint_ahead(&marshal, &schedule, epoch, subchannel, peer);
+            }
+        }
+    }
+}
+
+/// A peer sent consensus traffic of a later epoch: the chain has passed a boundary this node has
+/// not committed yet, so marshal is asked to fetch the boundary block's finalization from it.
+fn hint_ahead(
+    marshal: &MarshalMailbox,
+    schedule: &tally_chain::EpochSchedule,
+    epoch: u64,
+    subchannel: u64,
+    peer: ed25519::PublicKey,
+) {
+    if subchannel > epoch {
+        debug!(epoch, peer_epoch = subchannel, "a peer is in a later epoch");
+        marshal.hint_finalized(Height::new(schedule.last(epoch)), NonEmptyVec::new(peer));
+    }
 }

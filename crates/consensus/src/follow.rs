@@ -1,14 +1,16 @@
 //! Following a chain without voting: an observer node takes finalized blocks from validators it
-//! does not trust, and commits only what a quorum of the genesis validators finalized.
+//! does not trust, and commits only what a quorum of the validators finalized.
 //!
-//! A block is accepted when its own finalization certificate verifies against the genesis
-//! validator set, or when it is an ancestor, by parent links, of a block whose certificate does
+//! A block is accepted when its own finalization certificate verifies against the validator set
+//! of the block's epoch (the genesis's, or the one the last boundary block committed), or when it is an ancestor, by parent links, of a block whose certificate does
 //! (marshal finalizes some blocks only through a descendant's certificate). Blocks without a
 //! certificate of their own are held until such a descendant arrives, up to
 //! [`FOLLOW_HELD_MAX`]. Each accepted block is then executed on the observer's own state, so a
 //! certified block that does not execute to the roots in its header is refused too.
 //!
-//! Invariant: nothing is committed that a quorum of the genesis validators did not finalize;
+//! A boundary block always carries its own certificate, so held blocks never span an epoch.
+//!
+//! Invariant: nothing is committed that a quorum of its epoch's validators did not finalize;
 //! a refused offer drops every held block and leaves the committed state as it was.
 
 use tally_chain::{header_digest, Block};
@@ -58,7 +60,11 @@ pub struct Follower {
 
 impl Follower {
     pub fn new(chain: ChainHandle) -> Result<Follower, CertificateError> {
-        let verifier = CertificateVerifier::new(chain.genesis())?;
+        // The handle's verifier: it learns each epoch's validators as its boundary is committed.
+        let verifier = match chain.certificate_verifier() {
+            Some(verifier) => verifier.clone(),
+            None => CertificateVerifier::new(chain.genesis())?,
+        };
         Ok(Follower {
             chain,
             verifier,
@@ -125,7 +131,7 @@ impl Follower {
             return Ok(0);
         };
         self.verifier
-            .verify(certificate, &header_digest(&block.header))
+            .verify(height, certificate, &header_digest(&block.header))
             .map_err(|source| FollowError::Certificate { height, source })?;
         // The certificate covers this block and, through the parent links checked above, every
         // held ancestor: commit them oldest first.

@@ -155,7 +155,15 @@ impl ChainHandle {
             finalized_tip: state.height,
         };
         let (height, _) = watch::channel(state.height);
-        let genesis_for_verifier = genesis.clone();
+        // A chain with epochs knows each one's set from its store; a genesis whose validator keys
+        // do not decode (test fixtures) has no verifier, and no consensus.
+        let records = if store.epoch_schedule().is_enabled() {
+            store.epochs()?
+        } else {
+            Vec::new()
+        };
+        let certificates =
+            crate::certificate::CertificateVerifier::with_epochs(&genesis, records).ok();
         Ok(ChainHandle {
             inner: Arc::new(Inner {
                 genesis,
@@ -168,8 +176,7 @@ impl ChainHandle {
                 finality_lags: Mutex::new(VecDeque::new()),
                 height,
                 marshal: std::sync::OnceLock::new(),
-                certificates: crate::certificate::CertificateVerifier::new(&genesis_for_verifier)
-                    .ok(),
+                certificates,
                 repairs: crate::repair::RepairCounters::default(),
                 observer: std::sync::atomic::AtomicBool::new(false),
                 relay: std::sync::OnceLock::new(),
@@ -212,7 +219,9 @@ impl ChainHandle {
         self.inner.marshal.get()
     }
 
-    pub(crate) fn certificate_verifier(&self) -> Option<&crate::certificate::CertificateVerifier> {
+    /// The chain's certificate verifier, which knows the validator set of every epoch committed
+    /// here (none if the genesis names a malformed validator key).
+    pub fn certificate_verifier(&self) -> Option<&crate::certificate::CertificateVerifier> {
         self.inner.certificates.as_ref()
     }
 
@@ -550,6 +559,17 @@ impl ChainHandle {
         self.inner
             .store
             .commit_certified(block, executed, certificate)?;
+        // A boundary block's commit also stored the validator set of the next epoch: consensus
+        // (marshal's provider, the engine of the next epoch) and readers use it from now on.
+        if let Some(verifier) = &self.inner.certificates {
+            if verifier.schedule().is_last(height) {
+                if let Some(record) = self.inner.store.epochs()?.pop() {
+                    if let Err(error) = verifier.add_epoch(record) {
+                        tracing::error!(%error, height, "the next epoch's validator set is unusable");
+                    }
+                }
+            }
+        }
         let state = executed.state.clone();
         let hashes = &executed.tx_hashes;
         *self.inner.committed.write().expect("lock") = Arc::new(state);

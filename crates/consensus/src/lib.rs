@@ -20,6 +20,7 @@ mod repair;
 pub use application::{Finalizer, Scheme, TallyApp, BLOCK_ENTRIES_MAX, CLOCK_SKEW_MAX, IDLE_WAIT};
 pub use certificate::{
     consensus_namespace, participants_of, CertificateError, CertificateVerifier, Certified,
+    ChainPeers, EpochSet,
 };
 pub use engine::{channel, start_validator, Networks, Timing, ValidatorConfig};
 pub use follow::{FollowError, Follower, FOLLOW_HELD_MAX};

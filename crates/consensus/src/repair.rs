@@ -31,8 +31,8 @@ impl ChainHandle {
     fn committed_digest(&self, height: u64) -> Option<(BlockDigest, Option<Round>)> {
         if let Ok(Some(bytes)) = self.store().certificate(height) {
             if let Some(verifier) = self.certificate_verifier() {
-                if let Ok((digest, certified)) = verifier.certified_block(&bytes) {
-                    let round = Round::new(Epoch::zero(), View::new(certified.view));
+                if let Ok((digest, certified)) = verifier.certified_block(height, &bytes) {
+                    let round = Round::new(Epoch::new(certified.epoch), View::new(certified.view));
                     return Some((digest, Some(round)));
                 }
             }

@@ -34,4 +34,5 @@ pub use node::{
     participants_of, register_chain, serve_api, start_node, ChainSpec, NodeError, NodeSpec,
     P2P_MESSAGE_BYTES_MAX,
 };
-pub use peers::{ChainPeers, ChainSender};
+pub use peers::ChainSender;
+pub use tally_consensus::ChainPeers;

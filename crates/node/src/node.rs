@@ -16,7 +16,8 @@ use commonware_utils::ordered::{Map, Set};
 use tally_chain::{Genesis, Store, BLOCK_BYTES_MAX};
 use tally_consensus::{channel, start_validator, ChainHandle, Networks, Timing, ValidatorConfig};
 
-use crate::peers::{ChainPeers, ChainSender};
+use crate::peers::ChainSender;
+use tally_consensus::ChainPeers;
 
 use crate::keys::ConsensusKeyError;
 
@@ -61,6 +62,8 @@ pub enum NodeError {
     Validators(#[from] tally_consensus::CertificateError),
     #[error("this node's consensus key is not a validator in the genesis of chain '{chain}'")]
     NotAValidator { chain: String },
+    #[error("chain '{chain}': {reason}")]
+    Epochs { chain: String, reason: String },
     #[error("validator {name} in the genesis has no p2p address in the config")]
     MissingPeer { name: String },
     #[error("the node lists no chains")]
@@ -109,18 +112,14 @@ pub async fn start_node(
     }
     let me = spec.signer.public_key();
     let mut chain_ids = std::collections::BTreeSet::new();
-    let mut all_participants = Vec::new();
+    let mut needed = Vec::new();
     let mut prepared = Vec::new();
     for chain in &spec.chains {
         let chain_id = chain.genesis.chain_id.clone();
         if !chain_ids.insert(chain_id.clone()) {
             return Err(NodeError::DuplicateChain { chain: chain_id });
         }
-        let participants = participants_of(&chain.genesis)?;
-        if participants.position(&me).is_none() {
-            return Err(NodeError::NotAValidator { chain: chain_id });
-        }
-        all_participants.extend(participants.iter().cloned());
+        let genesis_set = participants_of(&chain.genesis)?;
         if let Some(parent) = chain.ledger_path.parent() {
             std::fs::create_dir_all(parent).map_err(|error| NodeError::DataDir {
                 path: parent.display().to_string(),
@@ -129,9 +128,47 @@ pub async fn start_node(
         }
         let store = Store::open(&chain.ledger_path, &chain.genesis)?;
         let handle = ChainHandle::new(chain.genesis.clone(), store)?;
-        prepared.push((handle, participants));
+        let verifier = handle
+            .certificate_verifier()
+            .ok_or_else(|| NodeError::Epochs {
+                chain: chain_id.clone(),
+                reason: "the validator sets of its epochs cannot be read".into(),
+            })?
+            .clone();
+        // The validators consensus needs now: those of the epoch the node resumes in.
+        let current = verifier.latest();
+        if verifier.schedule().is_enabled() {
+            // On a chain with epochs a node may run before its key joins the set (it follows
+            // until the boundary) or after it left (it serves what it has).
+            if current.participants.position(&me).is_none() {
+                tracing::warn!(
+                    chain = %chain_id,
+                    epoch = current.epoch,
+                    "this node's key is not a validator of the current epoch; it follows the chain"
+                );
+            }
+        } else if genesis_set.position(&me).is_none() {
+            return Err(NodeError::NotAValidator { chain: chain_id });
+        }
+        needed.extend(current.participants.iter().cloned());
+        prepared.push((handle, ChainPeers::new(verifier)));
     }
-    let all_participants = Set::from_iter_dedup(all_participants);
+
+    // Every peer the configuration lists is tracked, not only the validators of the current
+    // epochs: a key that joins a set at the next boundary must be connected before it.
+    let mut peers = Vec::new();
+    for (key, address) in &spec.validators {
+        peers.push((key.clone(), Address::from(*address)));
+    }
+    let peers: Map<ed25519::PublicKey, Address> = Map::from_iter_dedup(peers);
+    for key in Set::from_iter_dedup(needed).iter() {
+        if peers.get_value(key).is_none() {
+            return Err(NodeError::MissingPeer {
+                name: crate::keys::public_to_hex(key),
+            });
+        }
+    }
+    let tracked = std::num::NonZeroUsize::new(peers.len().max(1)).expect("non-zero");
 
     // One endpoint for all chains: its handshake namespace is the same on every node.
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
@@ -147,39 +184,26 @@ pub async fn start_node(
         handshake,
         P2P_NAMESPACE,
         spec.p2p_listen,
-        std::num::NonZeroUsize::new(all_participants.len()).expect("non-empty"),
+        tracked,
         P2P_MESSAGE_BYTES_MAX,
         std::num::NonZeroUsize::new(4096).expect("non-zero"),
     );
     let context = context.child("node").with_attribute("name", &spec.name);
     let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p_config);
-    let mut peers = Vec::new();
-    for key in all_participants.iter() {
-        let address = spec
-            .validators
-            .iter()
-            .find(|(validator, _)| validator == key)
-            .map(|(_, address)| *address)
-            .ok_or_else(|| NodeError::MissingPeer {
-                name: crate::keys::public_to_hex(key),
-            })?;
-        peers.push((key.clone(), Address::from(address)));
-    }
-    let peers: Map<ed25519::PublicKey, Address> = Map::from_iter_dedup(peers);
     oracle.track(0, peers);
     let mut started = Vec::new();
-    for (handle, participants) in prepared {
+    for (handle, chain_peers) in prepared {
         let chain_id = handle.chain_id().to_string();
         let networks = register_chain(&chain_id, |channel| {
             let (sender, receiver) = network.register(channel, quota(CHANNEL_MESSAGES_PER_SECOND));
-            (ChainSender::new(sender, &participants, &me), receiver)
+            (ChainSender::new(sender, chain_peers.clone(), &me), receiver)
         });
-        started.push((handle, participants, networks));
+        started.push((handle, chain_peers, networks));
     }
     network.start();
 
     let mut handles = Vec::new();
-    for (handle, participants, networks) in started {
+    for (handle, chain_peers, networks) in started {
         let chain_id = handle.chain_id().to_string();
         start_validator(
             context
@@ -188,11 +212,9 @@ pub async fn start_node(
             handle.clone(),
             ValidatorConfig {
                 signer: spec.signer.clone(),
-                participants: participants.clone(),
-                namespace: tally_consensus::consensus_namespace(&chain_id),
                 partition_prefix: format!("{}-{chain_id}", spec.name),
                 blocker: oracle.clone(),
-                provider: ChainPeers::new(participants),
+                provider: chain_peers,
                 timing: spec.timing,
             },
             networks,

@@ -1,59 +1,13 @@
 //! The peers of one chain, for a node that hosts several chains over one p2p endpoint.
 //!
-//! The p2p network of a node tracks the union of the validators of every chain it hosts, so it
-//! keeps one authenticated link per peer. Block broadcast and backfill of one chain must only
-//! talk to that chain's validators: [`ChainPeers`] gives them that chain's fixed set.
-
-use std::sync::{Arc, Mutex};
+//! The p2p network of a node tracks every peer its configuration lists, so it keeps one
+//! authenticated link per peer, and a validator that joins a chain's set at an epoch boundary
+//! is already connected. Messages of one chain must only go to that chain's validators (those of
+//! its latest epoch and the one before, as [`ChainPeers`] says): [`ChainSender`] sees to it.
 
 use commonware_cryptography::ed25519;
-use commonware_p2p::{
-    LimitedSender, PeerSetSubscription, PeerSetUpdate, Provider, Recipients, TrackedPeers,
-};
-use commonware_utils::{channel::mpsc, ordered::Set};
-
-/// The validators of one chain, as a peer provider. The set is fixed by the genesis: one epoch.
-#[derive(Clone, Debug)]
-pub struct ChainPeers {
-    peers: Set<ed25519::PublicKey>,
-    /// Subscribers stop when their channel closes, so the senders live as long as the provider.
-    subscribers: Arc<Mutex<Vec<mpsc::UnboundedSender<PeerSetUpdate<ed25519::PublicKey>>>>>,
-}
-
-impl ChainPeers {
-    pub fn new(peers: Set<ed25519::PublicKey>) -> ChainPeers {
-        ChainPeers {
-            peers,
-            subscribers: Arc::default(),
-        }
-    }
-
-    fn tracked(&self) -> TrackedPeers<ed25519::PublicKey> {
-        TrackedPeers::primary(self.peers.clone())
-    }
-}
-
-impl Provider for ChainPeers {
-    type PublicKey = ed25519::PublicKey;
-
-    async fn peer_set(&mut self, id: u64) -> Option<TrackedPeers<ed25519::PublicKey>> {
-        (id == 0).then(|| self.tracked())
-    }
-
-    async fn subscribe(&mut self) -> PeerSetSubscription<ed25519::PublicKey> {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        let _ = sender.send(PeerSetUpdate {
-            index: 0,
-            latest: self.tracked(),
-            all: self.tracked(),
-        });
-        self.subscribers
-            .lock()
-            .expect("the subscriber list is never poisoned")
-            .push(sender);
-        receiver
-    }
-}
+use commonware_p2p::{LimitedSender, Recipients};
+use tally_consensus::ChainPeers;
 
 /// A sender for one chain's channel that never sends to peers outside that chain.
 ///
@@ -63,19 +17,17 @@ impl Provider for ChainPeers {
 #[derive(Clone, Debug)]
 pub struct ChainSender<S> {
     inner: S,
-    /// The chain's validators other than this node.
-    peers: Vec<ed25519::PublicKey>,
+    /// The chain's validators, as they change with its epochs.
+    peers: ChainPeers,
+    me: ed25519::PublicKey,
 }
 
 impl<S> ChainSender<S> {
-    pub fn new(inner: S, participants: &Set<ed25519::PublicKey>, me: &ed25519::PublicKey) -> Self {
+    pub fn new(inner: S, peers: ChainPeers, me: &ed25519::PublicKey) -> Self {
         ChainSender {
             inner,
-            peers: participants
-                .iter()
-                .filter(|key| *key != me)
-                .cloned()
-                .collect(),
+            peers,
+            me: me.clone(),
         }
     }
 }
@@ -92,10 +44,10 @@ impl<S: LimitedSender<PublicKey = ed25519::PublicKey>> LimitedSender for ChainSe
         recipients: Recipients<ed25519::PublicKey>,
     ) -> Result<Self::Checked<'_>, std::time::SystemTime> {
         let recipients = match recipients {
-            Recipients::All => Recipients::Some(self.peers.clone()),
+            Recipients::All => Recipients::Some(self.peers.peers_except(&self.me)),
             Recipients::Some(keys) => Recipients::Some(
                 keys.into_iter()
-                    .filter(|key| self.peers.contains(key))
+                    .filter(|key| key != &self.me && self.peers.is_peer(key))
                     .collect(),
             ),
             Recipients::One(key) => Recipients::One(key),

@@ -269,8 +269,10 @@ fn run(seed: u64) {
         assert_eq!(replayed.log.len(), 131);
 
         // Finalization certificates stored with the blocks verify against the validator set.
-        let verifier =
-            tally_consensus::Scheme::verifier(b"tally/consensus/test", participants.clone());
+        let verifier = tally_consensus::Scheme::verifier(
+            &tally_consensus::consensus_namespace(&chain_id),
+            participants.clone(),
+        );
         let mut certified = 0;
         for height in 1..=target {
             let Some(bytes) = chains[0].store().certificate(height).unwrap() else {
@@ -315,7 +317,7 @@ async fn start(
     key: &ed25519::PrivateKey,
     index: usize,
     genesis: &tally_chain::Genesis,
-    participants: &Set<ed25519::PublicKey>,
+    _participants: &Set<ed25519::PublicKey>,
     data: &std::path::Path,
 ) -> (ChainHandle, commonware_runtime::Handle<()>) {
     let quota = Quota::per_second(NZU32!(100_000));
@@ -338,8 +340,6 @@ async fn start(
     let chain = ChainHandle::new(genesis.clone(), store).unwrap();
     let config = ValidatorConfig {
         signer: key.clone(),
-        participants: participants.clone(),
-        namespace: b"tally/consensus/test".to_vec(),
         partition_prefix: format!("validator-{index}"),
         blocker: control.clone(),
         provider: oracle.manager(),

@@ -14,23 +14,24 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
-use commonware_cryptography::{ed25519, Signer};
+use commonware_cryptography::Signer;
 use commonware_p2p::simulated::{self, Link, Network};
-use commonware_runtime::{deterministic, Clock, Handle, Quota, Runner, Spawner, Supervisor};
-use commonware_utils::{NZUsize, NZU32};
+use commonware_runtime::{deterministic, Clock, Handle, Runner, Spawner, Supervisor};
+use commonware_utils::NZUsize;
 use rand::{rngs::StdRng, SeedableRng};
-use tally_chain::{Genesis, SignedTx, Store, Transaction, TxBody};
-use tally_consensus::{channel, start_validator, ChainHandle, Networks, Timing, ValidatorConfig};
+use tally_chain::{SignedTx, Transaction, TxBody};
+use tally_consensus::ChainHandle;
 use tally_contracts::{EnterpriseName, PostingRules};
 use tally_ledger::{Date, EntryId};
 use tally_node::{
     bookkeeper::{derive_entries, run_bookkeeper, BookkeeperConfig, BookkeeperHandle},
-    participants_of,
     reconcile::{intercompany, reconcile, DERIVED_PREFIX},
     topology::{opening_entry, TopologyPlan},
     trades::{TradeDriver, TradeGenerator},
-    ChainPeers, ChainSender,
 };
+
+mod simnode;
+use simnode::start_node;
 
 const TRADES: usize = 40;
 
@@ -48,77 +49,6 @@ fn now_ms(context: &deterministic::Context) -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_millis() as u64)
         .unwrap_or(0)
-}
-
-/// One node: its chains in one supervised task, so aborting the handle is a crash.
-async fn start_node(
-    context: &deterministic::Context,
-    oracle: &simulated::Oracle<ed25519::PublicKey, deterministic::Context>,
-    key: &ed25519::PrivateKey,
-    name: &str,
-    geneses: &[&Genesis],
-    data: &std::path::Path,
-) -> (Vec<ChainHandle>, Handle<()>) {
-    let quota = Quota::per_second(NZU32!(100_000));
-    let control = oracle.control(key.public_key());
-    let mut prepared = Vec::new();
-    for genesis in geneses {
-        let base = channel::base(&genesis.chain_id);
-        let mut register = Vec::new();
-        for offset in [
-            channel::VOTES,
-            channel::CERTIFICATES,
-            channel::RESOLVER,
-            channel::BROADCAST,
-            channel::BACKFILL,
-            channel::TRANSACTIONS,
-        ] {
-            let (sender, receiver) = control.register(base + offset, quota).await.unwrap();
-            let participants = participants_of(genesis).unwrap();
-            register.push((
-                ChainSender::new(sender, &participants, &key.public_key()),
-                receiver,
-            ));
-        }
-        let mut register = register.into_iter();
-        let networks = Networks {
-            votes: register.next().unwrap(),
-            certificates: register.next().unwrap(),
-            resolver: register.next().unwrap(),
-            broadcast: register.next().unwrap(),
-            backfill: register.next().unwrap(),
-            transactions: register.next().unwrap(),
-        };
-        let path = data.join(format!("{name}-{}.redb", genesis.chain_id));
-        let store = Store::open(&path, genesis).unwrap();
-        let chain = ChainHandle::new((*genesis).clone(), store).unwrap();
-        let participants = participants_of(genesis).unwrap();
-        let config = ValidatorConfig {
-            signer: key.clone(),
-            participants: participants.clone(),
-            namespace: format!("tally/consensus/{}", genesis.chain_id).into_bytes(),
-            partition_prefix: format!("{name}-{}", genesis.chain_id),
-            blocker: control.clone(),
-            provider: ChainPeers::new(participants),
-            timing: Timing::default(),
-        };
-        prepared.push((chain, config, networks));
-    }
-    let chains: Vec<ChainHandle> = prepared.iter().map(|(chain, _, _)| chain.clone()).collect();
-    let (started, ready) = futures::channel::oneshot::channel();
-    let handle =
-        context
-            .child("node")
-            .with_attribute("name", name)
-            .spawn(move |context| async move {
-                for (chain, config, networks) in prepared {
-                    start_validator(context.child("validator"), chain, config, networks).await;
-                }
-                let _ = started.send(());
-                futures::future::pending::<()>().await;
-            });
-    ready.await.expect("the node started");
-    (chains, handle)
 }
 
 async fn wait_until(context: &deterministic::Context, what: &str, mut done: impl FnMut() -> bool) {

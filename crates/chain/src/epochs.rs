@@ -8,6 +8,11 @@
 //! active enterprises ([`ChainState::next_validators`]). A genesis without `epoch_blocks` keeps
 //! one epoch forever ([`LEGACY_EPOCH_BLOCKS`]), and its validator set is the genesis's.
 //!
+//! On a chain with epochs, every block's `state_root` also commits to the validator list its state
+//! names for the next epoch ([`epoch_state_root`]), so a light client that trusts the set of epoch
+//! `e` learns the set of epoch `e + 1` from the certified header of block `last(e)`, the 32-byte
+//! legacy root and the list. A chain without epochs keeps the legacy root, byte for byte.
+//!
 //! Invariants:
 //! - a height's epoch never changes, and epochs ascend with height;
 //! - an [`EpochRecord`]'s validators are sorted ascending and hold no duplicates;
@@ -18,6 +23,7 @@ use std::num::NonZeroU64;
 
 use commonware_consensus::types::FixedEpocher;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 use crate::{
     block::header_digest,
@@ -39,6 +45,42 @@ pub const EPOCH_BLOCKS_MAX: u64 = LEGACY_EPOCH_BLOCKS - 1;
 
 /// Bytes of a raw Ed25519 consensus public key.
 pub const VALIDATOR_KEY_BYTES: usize = 32;
+
+/// Domain tag of the state root of a chain with epochs ([`epoch_state_root`]).
+pub const STATE_ROOT_V2_TAG: &[u8] = b"tally/v2/state";
+
+/// Domain tag of the digest of a validator list ([`validators_digest`]).
+pub const VALIDATORS_DIGEST_TAG: &[u8] = b"tally/v2/validators";
+
+/// The digest of a validator list, in the order given: SHA-256 over
+/// [`VALIDATORS_DIGEST_TAG`], the number of keys (8 bytes, big-endian) and the keys.
+pub fn validators_digest(validators: &[[u8; VALIDATOR_KEY_BYTES]]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(VALIDATORS_DIGEST_TAG);
+    hasher.update((validators.len() as u64).to_be_bytes());
+    for key in validators {
+        hasher.update(key);
+    }
+    hasher.finalize().into()
+}
+
+/// The state root of a chain with epochs: SHA-256 over [`STATE_ROOT_V2_TAG`], the legacy root
+/// ([`ChainState::legacy_state_root`]) and the [`validators_digest`] of the list the state names
+/// for the next epoch ([`ChainState::committed_validators`]; empty when it names none, and the
+/// next epoch then keeps the current set).
+///
+/// A light client that holds a certified header opens its `state_root` with the legacy root and
+/// the list: any other list gives another root.
+pub fn epoch_state_root(
+    legacy_root: &[u8; 32],
+    next_validators: &[[u8; VALIDATOR_KEY_BYTES]],
+) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(STATE_ROOT_V2_TAG);
+    hasher.update(legacy_root);
+    hasher.update(validators_digest(next_validators));
+    hasher.finalize().into()
+}
 
 /// The raw key a hex validator key names, if it is exactly [`VALIDATOR_KEY_BYTES`] bytes of hex.
 pub(crate) fn decode_validator_key(text: &str) -> Option<[u8; VALIDATOR_KEY_BYTES]> {
@@ -201,6 +243,13 @@ impl ChainState {
             return None;
         }
         Some(keys.into_iter().collect())
+    }
+
+    /// The validator list this state's root commits to on a chain with epochs (see
+    /// [`epoch_state_root`]): [`Self::next_validators`], or an empty list when that is `None`
+    /// ("keep the current set", which the state alone does not know).
+    pub fn committed_validators(&self) -> Vec<[u8; 32]> {
+        self.next_validators().unwrap_or_default()
     }
 }
 
@@ -503,6 +552,108 @@ mod tests {
         let set = state.next_validators().unwrap();
         assert_eq!(set, vec![key(0xa0), key(0xb0), key(0xc0)]);
         assert_eq!(state.clone().next_validators().unwrap(), set);
+    }
+
+    /// The state root of [`genesis`] without `epoch_blocks`, as computed before the roots of
+    /// chains with epochs committed to the next set.
+    const LEGACY_CONSORTIUM_ROOT: &str =
+        "67fc96a7550464596372f0826207597af4394efa2d32f5627ef0a5db4a53d274";
+    /// The header digest of that genesis's block, likewise.
+    const LEGACY_CONSORTIUM_GENESIS_BLOCK: &str =
+        "6f40786742cb7fea16144f3108c208fd47b4985e6a074fb34854693ac642667b";
+
+    #[test]
+    fn a_chain_without_epochs_keeps_its_legacy_state_root() {
+        let mut legacy = genesis();
+        legacy.epoch_blocks = None;
+        let state = legacy.initial_state().unwrap();
+        assert!(!state.epochs_enabled());
+        assert_eq!(hex::encode(state.state_root()), LEGACY_CONSORTIUM_ROOT);
+        assert_eq!(state.state_root(), state.legacy_state_root());
+        assert_eq!(
+            hex::encode(header_digest(&legacy.block().unwrap().header).0),
+            LEGACY_CONSORTIUM_GENESIS_BLOCK
+        );
+    }
+
+    #[test]
+    fn a_chain_with_epochs_commits_the_next_set_in_its_state_root() {
+        let genesis = genesis();
+        let state = genesis.initial_state().unwrap();
+        assert!(state.epochs_enabled());
+        let legacy = state.legacy_state_root();
+        // The same state as the legacy chain's, apart from the flag.
+        assert_eq!(hex::encode(legacy), LEGACY_CONSORTIUM_ROOT);
+        let next = vec![key(1), key(2), key(3)];
+        assert_eq!(state.committed_validators(), next);
+        assert_eq!(state.state_root(), epoch_state_root(&legacy, &next));
+        assert_ne!(state.state_root(), legacy);
+        assert_eq!(
+            genesis.block().unwrap().header.state_root,
+            state.state_root()
+        );
+
+        // A rotation changes the root through the set alone.
+        let mut rotated = state.clone();
+        registry(&mut rotated)
+            .get_mut(&name("e2"))
+            .unwrap()
+            .validator_key = Some(hex::encode(key(0xf0)));
+        let next = vec![key(1), key(3), key(0xf0)];
+        assert_eq!(
+            rotated.state_root(),
+            epoch_state_root(&rotated.legacy_state_root(), &next)
+        );
+        assert_ne!(rotated.state_root(), state.state_root());
+
+        // A state that names no set commits an empty list.
+        let mut private = genesis.clone();
+        private.consortium = None;
+        let state = private.initial_state().unwrap();
+        assert_eq!(state.committed_validators(), Vec::<[u8; 32]>::new());
+        assert_eq!(
+            state.state_root(),
+            epoch_state_root(&state.legacy_state_root(), &[])
+        );
+    }
+
+    #[test]
+    fn the_epoch_state_root_binds_the_legacy_root_and_every_key_in_order() {
+        let legacy = [5; 32];
+        let set = [key(1), key(2)];
+        let root = epoch_state_root(&legacy, &set);
+        assert_ne!(root, epoch_state_root(&[6; 32], &set));
+        assert_ne!(root, epoch_state_root(&legacy, &[key(2), key(1)]));
+        assert_ne!(root, epoch_state_root(&legacy, &[key(1)]));
+        assert_ne!(root, epoch_state_root(&legacy, &[]));
+        assert_ne!(validators_digest(&[]), validators_digest(&[[0; 32]]));
+        // The layout, spelled out: tag, legacy root, digest of the count and keys.
+        let mut keys = Sha256::new();
+        keys.update(b"tally/v2/validators");
+        keys.update(2u64.to_be_bytes());
+        keys.update(key(1));
+        keys.update(key(2));
+        let keys: [u8; 32] = keys.finalize().into();
+        let mut expected = Sha256::new();
+        expected.update(b"tally/v2/state");
+        expected.update(legacy);
+        expected.update(keys);
+        assert_eq!(root, <[u8; 32]>::from(expected.finalize()));
+    }
+
+    #[test]
+    fn a_store_restores_the_epoch_flag_of_its_state() {
+        for epoch_blocks in [None, NonZeroU64::new(20)] {
+            let mut genesis = genesis();
+            genesis.epoch_blocks = epoch_blocks;
+            let store = crate::Store::open_in_memory(&genesis).unwrap();
+            let state = store.state().unwrap();
+            assert_eq!(state.epochs_enabled(), epoch_blocks.is_some());
+            assert_eq!(
+                state.state_root(),
+                genesis.initial_state().unwrap().state_root()
+            );
+        }
     }
 
     #[test]

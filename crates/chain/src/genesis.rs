@@ -319,6 +319,7 @@ impl Genesis {
             },
             sealing: Sealing::from_policy(&self.read_policy),
             reads_logged: 0,
+            epochs_enabled: self.epoch_blocks.is_some(),
         };
         state.tip = header_digest(&self.header(&state)).0;
         Ok(state)

@@ -21,6 +21,7 @@ use crate::{
     block::{header_digest, Block, BlockDigest, Header, TXS_PER_BLOCK_MAX},
     close::{CloseError, CloseProgress, CloseSigner, PeriodCloses, TxPlace},
     consortium::{certifying_enterprise, ChainEvent},
+    epochs::epoch_state_root,
     log::EntryLog,
     sealing::{MemberStanding, Sealing, SealingError},
     tx::{
@@ -61,12 +62,35 @@ pub struct ChainState {
     pub sealing: Sealing,
     /// How many reads of sealed fields the chain recorded.
     pub reads_logged: u64,
+    /// Whether the chain's genesis sets `epoch_blocks`: then [`Self::state_root`] also commits to
+    /// the validators named for the next epoch. It is not in the snapshot (the snapshot's
+    /// encoding stays as it was): [`Genesis::initial_state`](crate::Genesis::initial_state) sets
+    /// it and [`Store::state`](crate::Store::state) restores it from the store's genesis.
+    #[serde(skip)]
+    pub(crate) epochs_enabled: bool,
 }
 
 impl ChainState {
-    /// Digest over the ledger, the membership and the period closes. Entries themselves are
-    /// committed by the log root.
+    /// The digest every block header carries as `state_root`: the [`Self::legacy_state_root`]
+    /// on a chain without epochs; on a chain with epochs, [`epoch_state_root`] of it and the
+    /// validators this state names for the next epoch ([`Self::committed_validators`]).
     pub fn state_root(&self) -> Digest {
+        let legacy = self.legacy_state_root();
+        if self.epochs_enabled {
+            epoch_state_root(&legacy, &self.committed_validators())
+        } else {
+            legacy
+        }
+    }
+
+    /// Whether this state is of a chain with validator-set epochs (see [`Self::state_root`]).
+    pub fn epochs_enabled(&self) -> bool {
+        self.epochs_enabled
+    }
+
+    /// Digest over the ledger, the membership and the period closes. Entries themselves are
+    /// committed by the log root. It is the whole state root of a chain without epochs.
+    pub fn legacy_state_root(&self) -> Digest {
         let mut hasher = Sha256::new();
         hasher.update(b"tally/v1/state");
         hasher.update(self.ledger.state_digest());

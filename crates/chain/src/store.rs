@@ -117,6 +117,9 @@ const ANCHORS: TableDefinition<(&[u8], u64), &[u8]> = TableDefinition::new("cons
 /// encoding of its [`EpochRecord`]. Epoch 0 comes from the genesis. Written only on chains whose
 /// genesis sets `epoch_blocks`.
 const EPOCHS: TableDefinition<u64, &[u8]> = TableDefinition::new("epochs");
+/// Per epoch after the first, the legacy state root of the boundary block that started it (see
+/// [`Store::epoch_legacy_root`]), written with the epoch's record.
+const EPOCH_LEGACY_ROOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("epoch_legacy_roots");
 
 const STATE_KEY: &str = "state";
 const GENESIS_KEY: &str = "genesis";
@@ -611,6 +614,8 @@ impl Store {
         if let Some(consortium) = &mut state.consortium {
             read_history(&read, consortium)?;
         }
+        // Not in the snapshot: the chain's genesis says it.
+        state.epochs_enabled = self.schedule.is_enabled();
         Ok(state)
     }
 
@@ -768,7 +773,31 @@ impl Store {
             .map_err(storage)?
             .insert(record.epoch, encode(&record).as_slice())
             .map_err(storage)?;
+        write
+            .open_table(EPOCH_LEGACY_ROOTS)
+            .map_err(storage)?
+            .insert(record.epoch, executed.state.legacy_state_root().as_slice())
+            .map_err(storage)?;
         Ok(())
+    }
+
+    /// The legacy state root ([`ChainState::legacy_state_root`]) of the state block
+    /// `last(epoch - 1)` committed, stored with the record of `epoch`: with the list the state
+    /// names, it opens that block's `state_root` (see `crate::epoch_state_root`), which a light
+    /// proof needs. `None` for epoch 0 and for an epoch the store has not entered.
+    pub fn epoch_legacy_root(&self, epoch: u64) -> Result<Option<[u8; 32]>, StoreError> {
+        let read = self.db.begin_read().map_err(storage)?;
+        let Some(table) = open_optional(&read, EPOCH_LEGACY_ROOTS)? else {
+            return Ok(None);
+        };
+        let Some(bytes) = table.get(epoch).map_err(storage)? else {
+            return Ok(None);
+        };
+        bytes.value().try_into().map(Some).map_err(|_| {
+            StoreError::Corrupt(format!(
+                "the legacy state root of epoch {epoch} is not 32 bytes"
+            ))
+        })
     }
 
     /// The validators of `epoch` as `write` sees them: the genesis's for epoch 0, the stored

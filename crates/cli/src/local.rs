@@ -83,6 +83,7 @@ pub fn two_tier_init(
     out: &Path,
     departments: usize,
     base_port: u16,
+    epoch_blocks: u64,
     options: tally_node::topology::WriteOptions,
 ) -> anyhow::Result<()> {
     use tally_node::topology::{TopologyPlan, CONSORTIUM_CHAIN, DEPARTMENT_VALIDATORS};
@@ -104,6 +105,17 @@ pub fn two_tier_init(
     if options.partner_check_seconds == 0 {
         return Err(user_error("--partner-check-seconds must be at least 1"));
     }
+    let epoch_blocks = std::num::NonZeroU64::new(epoch_blocks)
+        .filter(|blocks| {
+            (tally_chain::EPOCH_BLOCKS_MIN..=tally_chain::EPOCH_BLOCKS_MAX).contains(&blocks.get())
+        })
+        .ok_or_else(|| {
+            user_error(format!(
+                "--epoch-blocks must be between {} and {}",
+                tally_chain::EPOCH_BLOCKS_MIN,
+                tally_chain::EPOCH_BLOCKS_MAX
+            ))
+        })?;
     let consortium_genesis = out.join(CONSORTIUM_CHAIN).join("genesis.json");
     if consortium_genesis.exists() {
         return Err(user_error(format!(
@@ -112,8 +124,9 @@ pub fn two_tier_init(
             consortium_genesis.display()
         )));
     }
-    let plan =
+    let mut plan =
         TopologyPlan::with_departments(&mut rand::rngs::OsRng, base_port, now_ms(), departments);
+    plan.consortium.epoch_blocks = Some(epoch_blocks);
     let nodes = plan
         .write(out, &options)
         .with_context(|| format!("writing the topology to {}", out.display()))?;

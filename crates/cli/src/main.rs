@@ -184,6 +184,10 @@ enum DevnetCommand {
         /// against the blocks their nodes serve.
         #[arg(long, default_value_t = tally_node::partner_watch::PARTNER_CHECK_SECONDS_DEFAULT)]
         partner_check_seconds: u64,
+        /// Consortium blocks per validator-set epoch: a governance rotation of a validator key,
+        /// or an enterprise's removal, takes effect at the next multiple (at least 2).
+        #[arg(long, default_value_t = tally_node::topology::CONSORTIUM_EPOCH_BLOCKS)]
+        epoch_blocks: u64,
     },
 }
 
@@ -271,11 +275,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     base_port,
                     anchor_every,
                     partner_check_seconds,
+                    epoch_blocks,
                 },
         } => local::two_tier_init(
             &out,
             departments,
             base_port,
+            epoch_blocks,
             tally_node::topology::WriteOptions {
                 anchor_every_blocks: anchor_every,
                 partner_check_seconds,

@@ -306,12 +306,16 @@ fn status_of(chain: &ChainHandle) -> StatusJson {
         state_root: hex::encode(state.state_root()),
         log_root: hex::encode(state.log.root()),
         entries: state.log.len(),
-        validators: chain.genesis().validators.len(),
+        validators: chain
+            .certificate_verifier()
+            .map(|verifier| verifier.latest().participants.len())
+            .unwrap_or(chain.genesis().validators.len()),
         mempool_entries: chain.mempool_entries(),
         balanced: state.ledger.is_balanced(),
         time_ms: state.time_ms,
         consortium: state.consortium.is_some(),
         validator_set: crate::blocks::validator_set(chain),
+        epoch: crate::blocks::current_epoch(chain),
         finality_lag: crate::blocks::finality_lag(chain),
     }
 }

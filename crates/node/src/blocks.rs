@@ -118,17 +118,58 @@ pub async fn list_blocks(
     Ok(Json(page))
 }
 
-/// The validators of the chain's genesis.
+/// The validators of the latest epoch this node knows (the genesis's on a chain without
+/// epochs), each named as the genesis names it, or else as the enterprise whose registry record
+/// holds its key.
 pub fn validator_set(chain: &ChainHandle) -> Vec<ValidatorJson> {
-    chain
-        .genesis()
-        .validators
+    let Some(verifier) = chain.certificate_verifier() else {
+        return chain
+            .genesis()
+            .validators
+            .iter()
+            .map(|validator| ValidatorJson {
+                name: validator.name.clone(),
+                key: validator.consensus_key.clone(),
+            })
+            .collect();
+    };
+    let state = chain.state();
+    verifier
+        .latest()
+        .participants
         .iter()
-        .map(|validator| ValidatorJson {
-            name: validator.name.clone(),
-            key: validator.consensus_key.clone(),
+        .map(|key| {
+            let key = hex::encode(key.as_ref());
+            let genesis_name = chain
+                .genesis()
+                .validators
+                .iter()
+                .find(|validator| validator.consensus_key == key)
+                .map(|validator| validator.name.clone());
+            let registry_name = || {
+                state.consortium.as_ref().and_then(|consortium| {
+                    consortium
+                        .enterprises
+                        .iter()
+                        .find(|(_, record)| record.validator_key.as_deref() == Some(key.as_str()))
+                        .map(|(name, _)| name.to_string())
+                })
+            };
+            ValidatorJson {
+                name: genesis_name.or_else(registry_name).unwrap_or_default(),
+                key,
+            }
         })
         .collect()
+}
+
+/// The validator-set epoch the chain's next block belongs to (always 0 on a chain without
+/// epochs).
+pub fn current_epoch(chain: &ChainHandle) -> u64 {
+    chain
+        .certificate_verifier()
+        .map(|verifier| verifier.latest().epoch)
+        .unwrap_or(0)
 }
 
 /// The finality lag this node measured.

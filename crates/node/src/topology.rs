@@ -6,6 +6,7 @@
 //! trade benchmark and the whole-topology simulation all start from a [`TopologyPlan`].
 
 use std::net::SocketAddr;
+use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
 use rand::RngCore;
@@ -31,6 +32,11 @@ pub const ENTERPRISES: [(&str, EnterpriseKind); 4] = [
 
 /// Department validators per private chain: 3f+1 with f = 1.
 pub const DEPARTMENT_VALIDATORS: usize = 4;
+
+/// Consortium blocks per validator-set epoch: a governance change of the validator keys takes
+/// effect at the next multiple. Each boundary restarts consensus (a pause of about one leader
+/// timeout), so epochs are long; at a few blocks a second, one lasts several minutes.
+pub const CONSORTIUM_EPOCH_BLOCKS: u64 = 1_000;
 
 /// Share of enterprises whose administrators must approve a membership change.
 pub const GOVERNANCE_THRESHOLD: Threshold = Threshold {
@@ -199,13 +205,19 @@ impl TopologyPlan {
                         name: enterprise.name.clone(),
                         kind: enterprise.kind,
                         root_key: enterprise.chain.root.public_key(),
-                        validator_key: None,
+                        // The consortium validator's key: the set of each epoch is read from
+                        // these, so a governance rotation takes effect in consensus.
+                        validator_key: Some(public_to_hex(
+                            &commonware_cryptography::Signer::public_key(
+                                &enterprise.chain.validators[0].key,
+                            ),
+                        )),
                     })
                     .collect(),
             }),
             close_policy: ClosePolicy::default(),
             read_policy: Default::default(),
-            epoch_blocks: None,
+            epoch_blocks: NonZeroU64::new(CONSORTIUM_EPOCH_BLOCKS),
         };
         TopologyPlan {
             enterprises,

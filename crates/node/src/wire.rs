@@ -513,6 +513,7 @@ pub struct StatusJson {
     pub state_root: String,
     pub log_root: String,
     pub entries: u64,
+    /// How many validators the current epoch has.
     pub validators: usize,
     pub mempool_entries: usize,
     pub balanced: bool,
@@ -520,9 +521,14 @@ pub struct StatusJson {
     /// Whether this is the consortium chain (contracts) rather than a private chain (entries).
     #[serde(default)]
     pub consortium: bool,
-    /// The validators of the chain's genesis, by name and consensus key.
+    /// The validators of the current validator-set epoch (the genesis's on a chain without
+    /// epochs), by name and consensus key.
     #[serde(default)]
     pub validator_set: Vec<ValidatorJson>,
+    /// The current validator-set epoch: 0 for ever on a chain whose genesis sets no
+    /// `epoch_blocks`; each boundary block starts the next.
+    #[serde(default)]
+    pub epoch: u64,
     /// How long blocks took from their proposer's stamp to their commit on this node.
     #[serde(default)]
     pub finality_lag: FinalityLagJson,

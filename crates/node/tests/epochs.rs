@@ -21,8 +21,8 @@ use commonware_p2p::simulated::{self, Link, Network};
 use commonware_runtime::{deterministic, Clock, Runner, Supervisor};
 use commonware_utils::NZUsize;
 use rand::{rngs::StdRng, SeedableRng};
-use tally_chain::{Genesis, SignedTx, Transaction, TxBody};
-use tally_consensus::{ChainHandle, Outcome};
+use tally_chain::{Genesis, SignedTx, Store, Transaction, TxBody};
+use tally_consensus::{CertificateError, ChainHandle, Follower, Outcome};
 use tally_contracts::{ContractCall, ContractId, GovernanceAction};
 use tally_node::{keys::public_to_hex, topology::TopologyPlan};
 
@@ -275,7 +275,43 @@ fn run(seed: u64) {
             let report = tally_audit::verify_store(node.store(), &genesis, &mut |_| {})
                 .expect("the store passes the audit");
             assert!(report.certificates > 0);
+            assert!(report.epochs >= rotated_epoch);
         }
+
+        // An observer, which trusts nothing but the genesis, follows the chain across the
+        // rotation: it learns each epoch's set from the boundary blocks it commits.
+        let observer_store = Store::open_in_memory(&genesis).unwrap();
+        let observer = ChainHandle::new(genesis.clone(), observer_store).unwrap();
+        let mut follower = Follower::new(observer.clone()).unwrap();
+        for height in 1..=target {
+            let block = d.store().block(height).unwrap().unwrap();
+            let certificate = d.store().certificate(height).unwrap();
+            follower.offer(block, certificate.as_deref()).unwrap();
+        }
+        assert_eq!(observer.state().height, target);
+        assert_eq!(
+            observer.certificate_verifier().unwrap().latest().epoch,
+            schedule.epoch_of(target + 1)
+        );
+        // A certificate of the new epoch does not pass for a block of the old one.
+        let new_epoch_height = (first..=target)
+            .find(|height| d.store().certificate(*height).unwrap().is_some())
+            .unwrap();
+        let bytes = d.store().certificate(new_epoch_height).unwrap().unwrap();
+        let old_block = d.store().block(first - 2).unwrap().unwrap();
+        let refused = observer
+            .certificate_verifier()
+            .unwrap()
+            .verify(
+                first - 2,
+                &bytes,
+                &tally_chain::header_digest(&old_block.header),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(refused, CertificateError::WrongEpoch { .. }),
+            "{refused}"
+        );
         drop(nodes);
         let _ = std::fs::remove_dir_all(&data);
     });

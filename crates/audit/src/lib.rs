@@ -19,8 +19,8 @@ pub mod verify;
 pub use anchors::{check_anchors, AnchorMismatch, AnchorReport};
 pub use proof::{
     prove_closing, prove_consistency, prove_entry, CheckError, ClosingProof, ConsistencyProof,
-    EntryProof, Proof, ProveError, Proven, TxInclusion, PROOF_BYTES_MAX, PROOF_HEADERS_MAX,
-    PROOF_MAGIC,
+    EntryProof, EpochHandoff, Proof, ProveError, Proven, TxInclusion, PROOF_BYTES_MAX,
+    PROOF_HEADERS_MAX, PROOF_MAGIC, PROOF_MAGIC_V2,
 };
 pub use verify::{
     verify_file, verify_store, ChainReport, Location, Problem, Progress, VerifyError,

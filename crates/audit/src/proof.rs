@@ -14,18 +14,44 @@
 //! altered byte fails the check or yields a different, equally checked statement.
 //! Size: an entry proof grows with its carrying transaction (a batch is carried whole, because
 //! the block commits to whole transactions) and with the distance to the next certified block.
+//!
+//! # Validator-set epochs (format 2)
+//!
+//! On a chain whose genesis sets `epoch_blocks`, the validators may change at each epoch
+//! boundary, and a certificate made in epoch `e > 0` is signed by a set the genesis does not
+//! name. A proof whose last header is in epoch `E > 0` therefore carries `E`
+//! [`EpochHandoff`]s, one per boundary from the genesis on: handoff `e` is the header of block
+//! `last(e)`, that block's own finalization certificate (made in epoch `e`; a boundary block
+//! always has one), and the opening of its `state_root`: the 32-byte legacy root and the
+//! validator list its state names for epoch `e + 1` (see `tally_chain::epoch_state_root`). The
+//! checker starts from the genesis's set and, for each handoff in turn, checks the header sits at
+//! `last(e)` of the genesis's schedule, checks its certificate with set `e`, checks the opening
+//! against the certified `state_root`, and so learns set `e + 1` (an empty list keeps set `e`, as
+//! the chain itself does). The proof's own certificate is then checked with the set of its last
+//! header's epoch. The handoffs need not link to each other: each is certified by a set the
+//! checker already trusts. Headers of the proof that sit at a boundary must be the handoff's.
+//!
+//! Such a proof is written as [`PROOF_MAGIC_V2`], the postcard encoding of the [`Proof`] as in
+//! format 1, then the postcard encoding of the handoffs. A proof without handoffs (every proof
+//! of a chain without epochs, and one of a chain with epochs whose last header is in epoch 0)
+//! is written as format 1, byte for byte as before, so older readers still read it. Size: each
+//! handoff adds a header, a certificate (about 64 bytes per signer) and 32 bytes per validator
+//! of the next set, so a proof grows linearly with the number of epochs before its block.
 
 use serde::{Deserialize, Serialize};
 use tally_chain::{
-    chain_hash, entry_leaves, header_digest, verify_signatures_with, BlockDigest, ChainState,
-    Genesis, Header, Store, StoreError, Transaction, TxBody,
+    chain_hash, entry_leaves, epoch_state_root, header_digest, verify_signatures_with, BlockDigest,
+    ChainState, EpochRecord, EpochSchedule, Genesis, Header, Store, StoreError, Transaction,
+    TxBody,
 };
 use tally_consensus::{CertificateError, CertificateVerifier};
 use tally_identity::{merkle_proof, verify_merkle_proof, CertifiedMember, Digest};
 use tally_ledger::{EntryDraft, EntryId};
 
-/// The first bytes of every proof file.
+/// The first bytes of a proof file without epoch handoffs (format 1).
 pub const PROOF_MAGIC: &[u8; 8] = b"TALLYPF1";
+/// The first bytes of a proof file with epoch handoffs (format 2, see the module doc).
+pub const PROOF_MAGIC_V2: &[u8; 8] = b"TALLYPF2";
 /// Largest proof accepted for checking: a block's worth of transaction plus headers.
 pub const PROOF_BYTES_MAX: usize = tally_chain::BLOCK_BYTES_MAX + 4 * 1024 * 1024;
 /// Headers one proof may carry: a consistency proof spans at most this many blocks.
@@ -52,6 +78,26 @@ pub struct TxInclusion {
     /// The transaction's block header, then each descendant up to the certified one.
     pub headers: Vec<Header>,
     /// Finalization certificate of the last header, in the consensus engine's encoding.
+    pub certificate: Vec<u8>,
+    /// One handoff per epoch boundary before the last header (see the module doc). Not part of
+    /// this struct's serde encoding: [`Proof::to_bytes`] writes them after the proof, under
+    /// [`PROOF_MAGIC_V2`], so a format-1 proof decodes as it always did.
+    #[serde(skip)]
+    pub handoffs: Vec<EpochHandoff>,
+}
+
+/// How a light client learns the validators of epoch `e + 1` from those of epoch `e`: the
+/// certified header of the epoch's last block and the opening of its `state_root`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochHandoff {
+    /// The header of block `last(e)`.
+    pub boundary: Header,
+    /// The legacy state root of that block's state (`ChainState::legacy_state_root`).
+    pub legacy_root: [u8; 32],
+    /// The validator list that state names for epoch `e + 1`, sorted ascending; empty when it
+    /// names none, and epoch `e + 1` keeps the set of epoch `e`.
+    pub validators: Vec<[u8; 32]>,
+    /// The boundary block's own finalization certificate, made in epoch `e`.
     pub certificate: Vec<u8>,
 }
 
@@ -83,6 +129,9 @@ pub struct ConsistencyProof {
     pub chain_id: String,
     pub headers: Vec<Header>,
     pub certificate: Vec<u8>,
+    /// As [`TxInclusion::handoffs`].
+    #[serde(skip)]
+    pub handoffs: Vec<EpochHandoff>,
 }
 
 /// Why a proof could not be built.
@@ -141,6 +190,18 @@ pub enum CheckError {
     MemberMismatch,
     #[error("the member certificate was not valid at the block time")]
     MemberNotValid,
+    #[error("the proof carries {got} epoch handoffs, but its last header (height {height}) is in epoch {epoch}, which needs one per epoch boundary before it")]
+    HandoffCount { got: usize, epoch: u64, height: u64 },
+    #[error("the handoff of epoch {epoch} is for another chain")]
+    HandoffChain { epoch: u64 },
+    #[error("the handoff of epoch {epoch} is a header at height {got}, but the epoch ends at height {expected}")]
+    HandoffMisplaced { epoch: u64, got: u64, expected: u64 },
+    #[error("the handoff of epoch {epoch}: the certificate: {error}")]
+    HandoffCertificate { epoch: u64, error: CertificateError },
+    #[error("the handoff of epoch {epoch}: its legacy root and validator list do not open the boundary header's state root")]
+    HandoffStateRoot { epoch: u64 },
+    #[error("the header at height {height} closes epoch {epoch}, but is not the block its handoff certifies")]
+    BoundaryMismatch { epoch: u64, height: u64 },
 }
 
 /// What a proof that checks establishes. Made once per check, so its size does not matter.
@@ -180,21 +241,50 @@ pub enum Proven {
 }
 
 impl Proof {
+    /// The proof file: format 1 ([`PROOF_MAGIC`]) when the proof carries no handoff, else
+    /// format 2 ([`PROOF_MAGIC_V2`]) with the handoffs after the proof.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = PROOF_MAGIC.to_vec();
-        bytes.extend(postcard::to_stdvec(self).expect("serialising to a Vec cannot fail"));
+        let handoffs = self.handoffs();
+        let magic = if handoffs.is_empty() {
+            PROOF_MAGIC
+        } else {
+            PROOF_MAGIC_V2
+        };
+        let mut bytes = magic.to_vec();
+        bytes = postcard::to_extend(self, bytes).expect("serialising to a Vec cannot fail");
+        if !handoffs.is_empty() {
+            bytes = postcard::to_extend(handoffs, bytes).expect("serialising to a Vec cannot fail");
+        }
         bytes
     }
 
+    /// Reads a proof file of either format. A format-2 file must carry at least one handoff:
+    /// a proof without one is written as format 1, so each proof has one encoding.
     pub fn from_bytes(bytes: &[u8]) -> Result<Proof, CheckError> {
         if bytes.len() > PROOF_BYTES_MAX {
             return Err(CheckError::TooLarge { bytes: bytes.len() });
         }
-        let body = bytes
-            .strip_prefix(PROOF_MAGIC.as_slice())
-            .ok_or(CheckError::BadMagic)?;
-        let (proof, rest): (Proof, &[u8]) = postcard::take_from_bytes(body)
-            .map_err(|error| CheckError::Malformed(error.to_string()))?;
+        let (with_handoffs, body) = if let Some(body) = bytes.strip_prefix(PROOF_MAGIC.as_slice()) {
+            (false, body)
+        } else if let Some(body) = bytes.strip_prefix(PROOF_MAGIC_V2.as_slice()) {
+            (true, body)
+        } else {
+            return Err(CheckError::BadMagic);
+        };
+        let malformed = |error: postcard::Error| CheckError::Malformed(error.to_string());
+        let (mut proof, mut rest): (Proof, &[u8]) =
+            postcard::take_from_bytes(body).map_err(malformed)?;
+        if with_handoffs {
+            let (handoffs, after): (Vec<EpochHandoff>, &[u8]) =
+                postcard::take_from_bytes(rest).map_err(malformed)?;
+            if handoffs.is_empty() {
+                return Err(CheckError::Malformed(
+                    "a TALLYPF2 proof carries no epoch handoff".into(),
+                ));
+            }
+            *proof.handoffs_mut() = handoffs;
+            rest = after;
+        }
         if !rest.is_empty() {
             return Err(CheckError::Malformed(format!(
                 "{} bytes follow the proof",
@@ -202,6 +292,24 @@ impl Proof {
             )));
         }
         Ok(proof)
+    }
+
+    /// The epoch handoffs the proof carries (see the module doc).
+    pub fn handoffs(&self) -> &[EpochHandoff] {
+        match self {
+            Proof::Entry(proof) => &proof.inclusion.handoffs,
+            Proof::Consistency(proof) => &proof.handoffs,
+            Proof::Closing(proof) => &proof.inclusion.handoffs,
+        }
+    }
+
+    /// The epoch handoffs, to replace.
+    pub fn handoffs_mut(&mut self) -> &mut Vec<EpochHandoff> {
+        match self {
+            Proof::Entry(proof) => &mut proof.inclusion.handoffs,
+            Proof::Consistency(proof) => &mut proof.handoffs,
+            Proof::Closing(proof) => &mut proof.inclusion.handoffs,
+        }
     }
 
     /// Checks the proof against `genesis` alone.
@@ -215,12 +323,14 @@ impl Proof {
 }
 
 /// Checks that `headers` belong to the genesis's chain, link parent to child, and that the last
-/// is finalized by `certificate`. Returns the digests and the signer count.
+/// is finalized by `certificate`, signed by the validators of its epoch as the genesis and the
+/// `handoffs` establish them. Returns the digests and the signer count.
 fn check_headers(
     genesis: &Genesis,
     chain_id: &str,
     headers: &[Header],
     certificate: &[u8],
+    handoffs: &[EpochHandoff],
 ) -> Result<(Vec<BlockDigest>, usize), CheckError> {
     if chain_id != genesis.chain_id {
         return Err(CheckError::WrongChain {
@@ -253,11 +363,79 @@ fn check_headers(
         }
         digests.push(header_digest(header));
     }
-    let verifier = CertificateVerifier::new(genesis)?;
     let last = headers.last().expect("non-empty");
+    let verifier = epoch_verifier(genesis, last.height, handoffs)?;
+    // A header at a boundary before the last header's epoch must be the handoff's block.
+    let schedule = verifier.schedule();
+    for (header, digest) in headers.iter().zip(&digests) {
+        let epoch = schedule.epoch_of(header.height);
+        if schedule.is_last(header.height) && header.height != last.height {
+            let handoff = &handoffs[epoch as usize];
+            if header_digest(&handoff.boundary) != *digest {
+                return Err(CheckError::BoundaryMismatch {
+                    epoch,
+                    height: header.height,
+                });
+            }
+        }
+    }
     let certified =
         verifier.verify(last.height, certificate, digests.last().expect("non-empty"))?;
     Ok((digests, certified.signers))
+}
+
+/// A verifier that knows the validator set of every epoch up to the one holding `height`: the
+/// genesis's for epoch 0, then one more per handoff, each checked with the set before it.
+fn epoch_verifier(
+    genesis: &Genesis,
+    height: u64,
+    handoffs: &[EpochHandoff],
+) -> Result<CertificateVerifier, CheckError> {
+    let verifier = CertificateVerifier::new(genesis)?;
+    let schedule = EpochSchedule::of(genesis);
+    let epoch = schedule.epoch_of(height);
+    if handoffs.len() as u64 != epoch {
+        return Err(CheckError::HandoffCount {
+            got: handoffs.len(),
+            epoch,
+            height,
+        });
+    }
+    let chain = chain_hash(&genesis.chain_id);
+    let mut current: Vec<[u8; 32]> = genesis
+        .validator_keys()
+        .map_err(|error| CheckError::Malformed(error.to_string()))?;
+    for (epoch, handoff) in (0u64..).zip(handoffs) {
+        let boundary = &handoff.boundary;
+        if boundary.chain != chain {
+            return Err(CheckError::HandoffChain { epoch });
+        }
+        let expected = schedule.last(epoch);
+        if boundary.height != expected {
+            return Err(CheckError::HandoffMisplaced {
+                epoch,
+                got: boundary.height,
+                expected,
+            });
+        }
+        let digest = header_digest(boundary);
+        verifier
+            .verify(boundary.height, &handoff.certificate, &digest)
+            .map_err(|error| CheckError::HandoffCertificate { epoch, error })?;
+        if epoch_state_root(&handoff.legacy_root, &handoff.validators) != boundary.state_root {
+            return Err(CheckError::HandoffStateRoot { epoch });
+        }
+        if !handoff.validators.is_empty() {
+            current = handoff.validators.clone();
+        }
+        verifier.add_epoch(EpochRecord {
+            epoch: epoch + 1,
+            first_height: boundary.height + 1,
+            boundary: digest.0,
+            validators: current.clone(),
+        })?;
+    }
+    Ok(verifier)
 }
 
 /// What a checked transaction inclusion establishes: the block, its digest, and the quorum.
@@ -281,8 +459,9 @@ fn check_inclusion(
         member,
         headers,
         certificate,
+        handoffs,
     } = inclusion;
-    let (digests, signers) = check_headers(genesis, chain_id, headers, certificate)?;
+    let (digests, signers) = check_headers(genesis, chain_id, headers, certificate, handoffs)?;
     let header = &headers[0];
     if !verify_merkle_proof(
         &transaction.hash(),
@@ -362,8 +541,13 @@ impl ClosingProof {
 
 impl ConsistencyProof {
     fn check(&self, genesis: &Genesis) -> Result<Proven, CheckError> {
-        let (digests, signers) =
-            check_headers(genesis, &self.chain_id, &self.headers, &self.certificate)?;
+        let (digests, signers) = check_headers(
+            genesis,
+            &self.chain_id,
+            &self.headers,
+            &self.certificate,
+            &self.handoffs,
+        )?;
         Ok(Proven::Consistency {
             chain_id: self.chain_id.clone(),
             from: self.headers[0].height,
@@ -383,6 +567,61 @@ fn entry_at(transaction: &Transaction, index: usize) -> Option<&EntryDraft> {
         },
         Transaction::Batch(batch) => batch.entries.get(index),
     }
+}
+
+/// The handoffs a proof whose last header is at `height` carries: one per epoch boundary before
+/// `height`'s epoch, from the store's epoch records, boundary blocks, their certificates and the
+/// legacy state roots stored with the records.
+fn handoffs(store: &Store, height: u64) -> Result<Vec<EpochHandoff>, ProveError> {
+    let schedule = store.epoch_schedule();
+    let epochs = schedule.epoch_of(height);
+    if epochs == 0 {
+        return Ok(Vec::new());
+    }
+    let records = store.epochs()?;
+    (0..epochs)
+        .map(|epoch| {
+            let next = epoch + 1;
+            let record = records
+                .get(next as usize)
+                .filter(|record| record.epoch == next)
+                .ok_or_else(|| ProveError::Inconsistent(format!("no record of epoch {next}")))?;
+            let last = schedule.last(epoch);
+            let block = store.block(last)?.ok_or(ProveError::UnknownBlock(last))?;
+            if header_digest(&block.header).0 != record.boundary {
+                return Err(ProveError::Inconsistent(format!(
+                    "the record of epoch {next} names another boundary block than block {last}"
+                )));
+            }
+            // The committer stores a boundary block only with its own certificate.
+            let certificate = store.certificate(last)?.ok_or_else(|| {
+                ProveError::Inconsistent(format!(
+                    "block {last} closes epoch {epoch} but has no finalization certificate of its own"
+                ))
+            })?;
+            let legacy_root = store.epoch_legacy_root(next)?.ok_or_else(|| {
+                ProveError::Inconsistent(format!("no legacy state root stored for epoch {next}"))
+            })?;
+            // The record holds the set epoch `next` uses; the state root commits the list the
+            // state named, which is empty when the epoch kept the set before it.
+            let state_root = block.header.state_root;
+            let validators = if epoch_state_root(&legacy_root, &record.validators) == state_root {
+                record.validators.clone()
+            } else if epoch_state_root(&legacy_root, &[]) == state_root {
+                Vec::new()
+            } else {
+                return Err(ProveError::Inconsistent(format!(
+                    "the record of epoch {next} does not open the state root of block {last}"
+                )));
+            };
+            Ok(EpochHandoff {
+                boundary: block.header,
+                legacy_root,
+                validators,
+                certificate,
+            })
+        })
+        .collect()
 }
 
 /// Headers from `from` up to the first block at or after `at_least` with its own certificate.
@@ -443,6 +682,7 @@ fn include(
         .map(|record| record.member.clone())
         .ok_or_else(|| ProveError::UnknownSigner(what.to_string()))?;
     let (headers, certificate) = certified_headers(store, height, height)?;
+    let handoffs = handoffs(store, headers.last().expect("non-empty").height)?;
     Ok(TxInclusion {
         transaction,
         tx_index,
@@ -451,6 +691,7 @@ fn include(
         member,
         headers,
         certificate,
+        handoffs,
     })
 }
 
@@ -512,9 +753,11 @@ pub fn prove_consistency(
         });
     }
     let (headers, certificate) = certified_headers(store, from, to)?;
+    let handoffs = handoffs(store, headers.last().expect("non-empty").height)?;
     Ok(Proof::Consistency(ConsistencyProof {
         chain_id: chain_id.to_string(),
         headers,
         certificate,
+        handoffs,
     }))
 }

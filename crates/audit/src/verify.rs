@@ -103,6 +103,8 @@ pub enum Problem {
     BoundaryUncertified,
     #[error("differs from the validator set the replayed chain names for it")]
     EpochRecord,
+    #[error("the legacy state root stored with it differs from the replayed boundary block's")]
+    EpochLegacyRoot,
 }
 
 /// The first problem found in a chain's store.
@@ -325,6 +327,16 @@ pub fn verify_store(
                 return Err(fail(
                     Location::Epoch { epoch: next.epoch },
                     Problem::EpochRecord,
+                ));
+            }
+            // The legacy root stored with it opens the boundary block's state root for light
+            // proofs (see `proof`): it must be the replayed state's.
+            let legacy_root = guarded(|| store.epoch_legacy_root(next.epoch))
+                .map_err(|problem| fail(Location::Epoch { epoch: next.epoch }, problem))?;
+            if legacy_root != Some(executed.state.legacy_state_root()) {
+                return Err(fail(
+                    Location::Epoch { epoch: next.epoch },
+                    Problem::EpochLegacyRoot,
                 ));
             }
             certificates.add_epoch(next.clone()).map_err(|error| {

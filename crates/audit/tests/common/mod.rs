@@ -122,9 +122,22 @@ pub fn certificate_by(
     digest: BlockDigest,
     view: u64,
 ) -> Vec<u8> {
+    finalization(CHAIN, set, signers, digest, 0, view)
+}
+
+/// A finalization of `digest` on chain `chain`, made in `epoch` at `view` by `signers` of the
+/// validator set `set`.
+pub fn finalization(
+    chain: &str,
+    set: &[ed25519::PrivateKey],
+    signers: &[ed25519::PrivateKey],
+    digest: BlockDigest,
+    epoch: u64,
+    view: u64,
+) -> Vec<u8> {
     let participants = Set::from_iter_dedup(set.iter().map(|key| key.public_key()));
     let proposal = Proposal::new(
-        Round::new(Epoch::zero(), View::new(view)),
+        Round::new(Epoch::new(epoch), View::new(view)),
         View::new(view - 1),
         digest,
     );
@@ -132,7 +145,7 @@ pub fn certificate_by(
         .iter()
         .map(|key| {
             let scheme = Scheme::signer(
-                &consensus_namespace(CHAIN),
+                &consensus_namespace(chain),
                 participants.clone(),
                 key.clone(),
             )
@@ -140,7 +153,7 @@ pub fn certificate_by(
             Finalize::sign(&scheme, proposal.clone()).expect("signs")
         })
         .collect();
-    let verifier = Scheme::verifier(&consensus_namespace(CHAIN), participants);
+    let verifier = Scheme::verifier(&consensus_namespace(chain), participants);
     let finalization = Finalization::from_finalizes(
         &verifier,
         commonware_utils::iter::NonEmpty::try_new(finalizes.iter()).expect("signers"),

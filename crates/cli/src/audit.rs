@@ -132,8 +132,14 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let mut total = Duration::ZERO;
     let (mut blocks, mut entries) = (0u64, 0u64);
     for (path, report) in &reports {
+        // A chain with validator-set epochs says how many it passed, each checked with its set.
+        let epochs = if report.epochs > 0 {
+            format!("  {} validator-set epochs", report.epochs + 1)
+        } else {
+            String::new()
+        };
         println!(
-            "ok  {:<24} height {:>7}  {:>7} blocks  {:>9} entries  {:>7} events  {:>7} certificates  {:.2}s  ({})",
+            "ok  {:<24} height {:>7}  {:>7} blocks  {:>9} entries  {:>7} events  {:>7} certificates{epochs}  {:.2}s  ({})",
             report.chain_id,
             report.height,
             report.blocks,

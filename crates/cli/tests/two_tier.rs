@@ -84,6 +84,9 @@ impl TwoTier {
                 .args(["devnet", "two-tier", "--departments", "1", "--anchor-every"])
                 .arg(ANCHOR_EVERY)
                 .args(["--partner-check-seconds", "1"])
+                // Short validator-set epochs: the consortium's nodes cross boundaries (a simplex
+                // restart each) over TCP while the trades run.
+                .args(["--epoch-blocks", "5"])
                 .arg("--base-port")
                 .arg(base_port.to_string())
                 .arg("--out")
@@ -613,6 +616,15 @@ fn a_trade_between_node_processes_is_booked_on_both_sides_and_anchors_are_checke
     let output = topology.verify_with_partners();
     let stdout = stdout_of(&output);
     assert!(output.status.success(), "verify: {}", describe(&output));
+    // The consortium passed epoch boundaries, each checked with its own validator set.
+    let consortium = stdout
+        .lines()
+        .find(|line| line.starts_with("ok  consortium "))
+        .unwrap_or_else(|| panic!("verify reports the consortium: {stdout}"));
+    assert!(
+        consortium.contains(" validator-set epochs "),
+        "the consortium crossed no epoch boundary: {consortium}"
+    );
     let anchors = stdout
         .lines()
         .find(|line| line.starts_with("anchors on 'consortium': "))

@@ -475,7 +475,22 @@ fn the_dashboard_shows_what_the_api_says_in_a_real_browser() {
     let lag = browser.texts("[data-chain='merchant'] dl")[0].clone();
     assert!(lag.contains("median"), "no finality lag shown: {lag}");
 
-    // Blocks: newest first, a page of 20, the newest close to the API's height.
+    // Blocks: newest first, a page of 20, the newest close to the API's height. A loaded machine
+    // may still be short of a full page here: wait for one.
+    wait_for(
+        "the merchant's chain to hold a page of blocks",
+        VIEW_TIMEOUT,
+        || {
+            let height = get_json(&http, &format!("{base}/v1/status"))?["height"]
+                .as_u64()
+                .ok_or("a status without a height")?;
+            if height > 20 {
+                Ok(())
+            } else {
+                Err(format!("height {height}"))
+            }
+        },
+    );
     browser.goto(&format!("{dashboard}#/blocks?chain=merchant"));
     let heights: Vec<u64> = browser
         .texts("#blocks tbody tr td:first-child")

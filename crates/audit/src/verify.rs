@@ -277,7 +277,7 @@ pub fn verify_store(
         .cloned()
         .ok_or_else(|| fail(Location::Epoch { epoch: 0 }, Problem::EpochRecord))?;
     if epoch
-        != tally_chain::try_genesis_epoch(genesis)
+        != tally_chain::genesis_epoch(genesis)
             .map_err(|error| fail(Location::Genesis, Problem::Malformed(error.to_string())))?
     {
         return Err(fail(Location::Epoch { epoch: 0 }, Problem::EpochRecord));

@@ -165,19 +165,9 @@ pub struct EpochRecord {
 }
 
 /// The record of epoch 0: it starts at the genesis block, and its validators are the genesis's.
-///
-/// # Panics
-///
-/// When [`try_genesis_epoch`] fails: the genesis is invalid or names a validator key that is not
-/// 32 bytes of hex. A genesis a store was opened with is valid; its keys are checked by
-/// [`Genesis::validator_keys`], which callers that cannot rule bad keys out use first.
-pub fn genesis_epoch(genesis: &Genesis) -> EpochRecord {
-    try_genesis_epoch(genesis).unwrap_or_else(|error| panic!("no record of epoch 0: {error}"))
-}
-
-/// [`genesis_epoch`], failing when the genesis is invalid (see [`Genesis::initial_state`]) or
-/// names a validator key that is not 32 bytes of hex.
-pub fn try_genesis_epoch(genesis: &Genesis) -> Result<EpochRecord, GenesisError> {
+/// Fails when the genesis is invalid (see [`Genesis::initial_state`]) or names a validator key
+/// that is not 32 bytes of hex.
+pub fn genesis_epoch(genesis: &Genesis) -> Result<EpochRecord, GenesisError> {
     let validators = genesis.validator_keys()?;
     let block = genesis.block()?;
     Ok(EpochRecord {
@@ -410,8 +400,7 @@ mod tests {
     #[test]
     fn the_genesis_epoch_starts_at_the_genesis_block_with_sorted_validators() {
         let genesis = genesis();
-        let record = genesis_epoch(&genesis);
-        assert_eq!(try_genesis_epoch(&genesis).unwrap(), record);
+        let record = genesis_epoch(&genesis).unwrap();
         let tip = genesis.initial_state().unwrap().tip;
         assert_eq!(
             record,
@@ -431,7 +420,7 @@ mod tests {
         bad.epoch_blocks = None;
         bad.validators[0].consensus_key = "00".into();
         assert_eq!(
-            try_genesis_epoch(&bad).unwrap_err().to_string(),
+            genesis_epoch(&bad).unwrap_err().to_string(),
             "genesis validator v3: consensus key \"00\" is not 32 bytes of hex"
         );
     }

@@ -35,8 +35,8 @@ pub use close::{
 };
 pub use consortium::{certifying_enterprise, ChainEvent, ConsortiumGenesis, EnterpriseGenesis};
 pub use epochs::{
-    epoch_state_root, genesis_epoch, try_genesis_epoch, validators_digest, EpochRecord,
-    EpochSchedule, EPOCH_BLOCKS_MAX, EPOCH_BLOCKS_MIN, LEGACY_EPOCH_BLOCKS, STATE_ROOT_V2_TAG,
+    epoch_state_root, genesis_epoch, validators_digest, EpochRecord, EpochSchedule,
+    EPOCH_BLOCKS_MAX, EPOCH_BLOCKS_MIN, LEGACY_EPOCH_BLOCKS, STATE_ROOT_V2_TAG,
     VALIDATORS_DIGEST_TAG, VALIDATOR_KEY_BYTES,
 };
 pub use genesis::{Genesis, GenesisError, Validator, VALIDATORS_MAX};

@@ -16,7 +16,7 @@ use tally_ledger::{AccountCode, Date, EntryId, EntryLookup, KnownEntry};
 use crate::{
     block::Block,
     consortium::ChainEvent,
-    epochs::{try_genesis_epoch, EpochRecord, EpochSchedule},
+    epochs::{genesis_epoch, EpochRecord, EpochSchedule},
     genesis::Genesis,
     report_index::ReportReader,
     state::{ChainState, CommittedEntry, Executed},
@@ -830,7 +830,7 @@ impl Store {
         let first = match self.genesis_epoch.get() {
             Some(record) => record.clone(),
             None => {
-                let record = try_genesis_epoch(&self.genesis)?;
+                let record = genesis_epoch(&self.genesis)?;
                 self.genesis_epoch.get_or_init(|| record).clone()
             }
         };

@@ -150,7 +150,7 @@ fn governance_changes_take_effect_at_the_next_boundary_and_survive_a_reopen() {
     let schedule = store.epoch_schedule();
     assert!(schedule.is_enabled());
     assert_eq!(schedule.blocks().get(), EPOCH_BLOCKS);
-    let epoch0 = genesis_epoch(&fx.genesis);
+    let epoch0 = genesis_epoch(&fx.genesis).unwrap();
     assert_eq!(
         epoch0.validators,
         vec![validator_key(1), validator_key(2), validator_key(3)]
@@ -312,7 +312,10 @@ fn a_chain_without_epochs_writes_no_record() {
     for _ in 0..7 {
         commit_next(&store, Vec::new());
     }
-    assert_eq!(store.epochs().unwrap(), vec![genesis_epoch(&genesis)]);
+    assert_eq!(
+        store.epochs().unwrap(),
+        vec![genesis_epoch(&genesis).unwrap()]
+    );
     drop(store);
     let db = redb::Database::open(&path).unwrap();
     let read = db.begin_read().unwrap();

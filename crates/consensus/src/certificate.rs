@@ -127,9 +127,19 @@ struct Epochs {
     sets: BTreeMap<u64, Arc<EpochSet>>,
     /// Peer-set subscribers (see [`ChainPeers`]); closed ones are dropped on the next epoch.
     subscribers: Vec<mpsc::UnboundedSender<PeerSetUpdate<ed25519::PublicKey>>>,
+    /// [`Epochs::update`] as of the latest epoch, kept so that sending a message (which asks
+    /// who the chain's peers are) builds nothing.
+    peers: Option<PeerSetUpdate<ed25519::PublicKey>>,
 }
 
 impl Epochs {
+    /// The peers of the latest epoch, once one is known.
+    fn peers(&self) -> &PeerSetUpdate<ed25519::PublicKey> {
+        self.peers
+            .as_ref()
+            .expect("epoch 0 is known from the start")
+    }
+
     /// The peers of the latest epoch, and of it and the one before together (a validator of the
     /// previous epoch may still be committing its last blocks, and serves them).
     fn update(&self) -> PeerSetUpdate<ed25519::PublicKey> {
@@ -250,6 +260,7 @@ impl CertificateVerifier {
         epochs
             .subscribers
             .retain(|subscriber| subscriber.send(update.clone()).is_ok());
+        epochs.peers = Some(update);
     }
 
     /// The chain's consensus namespace.
@@ -383,32 +394,29 @@ impl ChainPeers {
     /// Whether `key` is a validator of the latest epoch or the one before: the peers one chain's
     /// messages may go to.
     pub fn is_peer(&self, key: &ed25519::PublicKey) -> bool {
-        let epochs = self
-            .verifier
+        self.verifier
             .epochs
             .read()
-            .expect("the epoch map is never poisoned");
-        epochs
-            .sets
-            .values()
-            .rev()
-            .take(2)
-            .any(|set| set.participants.position(key).is_some())
+            .expect("the epoch map is never poisoned")
+            .peers()
+            .all
+            .primary
+            .position(key)
+            .is_some()
     }
 
     /// The validators of the latest epoch and the one before, without `me`.
     pub fn peers_except(&self, me: &ed25519::PublicKey) -> Vec<ed25519::PublicKey> {
-        let update = self
-            .verifier
+        self.verifier
             .epochs
             .read()
             .expect("the epoch map is never poisoned")
-            .update();
-        update
+            .peers()
             .all
             .primary
-            .into_iter()
-            .filter(|key| key != me)
+            .iter()
+            .filter(|key| *key != me)
+            .cloned()
             .collect()
     }
 }
@@ -429,7 +437,7 @@ impl commonware_p2p::Provider for ChainPeers {
             .epochs
             .write()
             .expect("the epoch map is never poisoned");
-        let _ = sender.send(epochs.update());
+        let _ = sender.send(epochs.peers().clone());
         epochs.subscribers.push(sender);
         receiver
     }

@@ -296,10 +296,7 @@ where
     if !schedule.is_enabled() {
         // One epoch forever, on the plain channels: the wire and storage of chains without
         // epochs are what they were before epochs existed.
-        let set = chain
-            .certificate_verifier()
-            .expect("checked above")
-            .latest();
+        let set = verifier.latest();
         return engines
             .start(
                 context.child("epoch"),

@@ -95,7 +95,7 @@ fn main() {
             ],
             references: Vec::new(),
             reverses: None,
-            sealed: Vec::new(),
+            sealed: Default::default(),
             seal_keys: Vec::new(),
         })
         .collect();
@@ -111,7 +111,7 @@ fn main() {
                 let (fields, key) = sealer
                     .seal_entry(draft.id.as_str(), &epoch, &pii, 0, &fields, &mut rng)
                     .unwrap();
-                draft.sealed = fields;
+                draft.sealed = tally_ledger::Sealed::Groups(vec![fields]);
                 draft.seal_keys = vec![key];
             }
         }

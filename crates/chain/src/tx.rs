@@ -543,16 +543,18 @@ mod tests {
             postings: Vec::new(),
             references: Vec::new(),
             reverses: None,
-            sealed: (0..fields)
-                .map(|field| SealedField {
-                    name: FieldName::new(&format!("field{field}")).unwrap(),
-                    category: Category::customer_pii(),
-                    epoch: 1,
-                    commitment: [index as u8; COMMITMENT_BYTES],
-                    nonce: [field as u8; SEAL_NONCE_BYTES],
-                    ciphertext: vec![7; len],
-                })
-                .collect(),
+            sealed: tally_ledger::Sealed::Fields(
+                (0..fields)
+                    .map(|field| SealedField {
+                        name: FieldName::new(&format!("field{field}")).unwrap(),
+                        category: Category::customer_pii(),
+                        epoch: 1,
+                        commitment: [index as u8; COMMITMENT_BYTES],
+                        nonce: [field as u8; SEAL_NONCE_BYTES],
+                        ciphertext: vec![7; len],
+                    })
+                    .collect(),
+            ),
             seal_keys: (fields > 0)
                 .then(|| SealKey {
                     category: Category::customer_pii(),
@@ -687,7 +689,7 @@ mod tests {
                 proptest::option::of(any::<u16>()),
                 vec(field(), 0..8),
                 vec(seal_key(), 0..3),
-                any::<bool>(),
+                0u8..3,
             )
                 .prop_map(
                     |(
@@ -698,11 +700,12 @@ mod tests {
                         reverses,
                         mut sealed,
                         seal_keys,
-                        short,
+                        layout,
                     )| {
-                        // Half the entries have what a sealer writes now, in the short layout:
-                        // one category and epoch, nonces derived from the commitments.
-                        if short && !sealed.is_empty() {
+                        // A third of the entries have what a sealer wrote before groups, in the
+                        // short layout: one category and epoch, nonces derived from the
+                        // commitments; a third have groups, as a sealer writes now.
+                        if layout == 1 && !sealed.is_empty() {
                             let (category, epoch) = (sealed[0].category, sealed[0].epoch);
                             for field in &mut sealed {
                                 field.category = category;
@@ -728,7 +731,25 @@ mod tests {
                                 .map(|(kind, value)| Reference { kind, value })
                                 .collect(),
                             reverses: reverses.map(|id| EntryId::new(&format!("r-{id}")).unwrap()),
-                            sealed,
+                            sealed: if layout == 2 {
+                                tally_ledger::Sealed::Groups(
+                                    sealed
+                                        .chunks(3)
+                                        .map(|chunk| tally_ledger::SealedGroup {
+                                            category: chunk[0].category,
+                                            epoch: chunk[0].epoch,
+                                            names: chunk.iter().map(|field| field.name).collect(),
+                                            commitment: chunk[0].commitment,
+                                            ciphertext: chunk
+                                                .iter()
+                                                .flat_map(|field| field.ciphertext.clone())
+                                                .collect(),
+                                        })
+                                        .collect(),
+                                )
+                            } else {
+                                tally_ledger::Sealed::Fields(sealed)
+                            },
                             seal_keys,
                         }
                     },

@@ -376,7 +376,7 @@ impl Model {
             postings,
             references: Vec::new(),
             reverses,
-            sealed: Vec::new(),
+            sealed: Default::default(),
             seal_keys: Vec::new(),
         }
     }

@@ -10,8 +10,8 @@ use tally_chain::{
 };
 use tally_identity::{PublicKey, SecretKey};
 use tally_ledger::{
-    codes::*, Category, EntryDraft, FieldName, SealKey, SealedField, COMMITMENT_BYTES,
-    ENCAPPED_KEY_BYTES, SEAL_NONCE_BYTES,
+    codes::*, Category, EntryDraft, FieldName, SealKey, Sealed, SealedField, SealedGroup,
+    COMMITMENT_BYTES, ENCAPPED_KEY_BYTES, SEAL_NONCE_BYTES,
 };
 
 use common::*;
@@ -44,18 +44,35 @@ fn keys(admin: &SecretKey, change: KeyChange) -> Transaction {
     single(admin, TxBody::Keys(change))
 }
 
-/// A sale whose customer's e-mail is sealed under `epoch` of customer-pii. The chain cannot
-/// check the cryptography, so the bytes are placeholders of the right sizes.
+/// A sale whose customer's e-mail and zip are sealed together under `epoch` of customer-pii, as
+/// entries are sealed now. The chain cannot check the cryptography, so the bytes are
+/// placeholders of the right sizes.
 fn sealed_sale(entry_id: &str, epoch: u32) -> EntryDraft {
+    let mut entry = sealed_sale_one_by_one(entry_id, epoch);
+    entry.sealed = Sealed::Groups(vec![SealedGroup {
+        category: pii(),
+        epoch,
+        names: vec![
+            FieldName::new("email").unwrap(),
+            FieldName::new("zip").unwrap(),
+        ],
+        commitment: [2; COMMITMENT_BYTES],
+        ciphertext: vec![4; 60],
+    }]);
+    entry
+}
+
+/// A sale whose customer's e-mail is sealed on its own, as entries were first sealed.
+fn sealed_sale_one_by_one(entry_id: &str, epoch: u32) -> EntryDraft {
     let mut entry = simple(entry_id, ACCOUNTS_RECEIVABLE, SALES_REVENUE, 100);
-    entry.sealed = vec![SealedField {
+    entry.sealed = Sealed::Fields(vec![SealedField {
         name: FieldName::new("email").unwrap(),
         category: pii(),
         epoch,
         commitment: [2; COMMITMENT_BYTES],
         nonce: [3; SEAL_NONCE_BYTES],
         ciphertext: vec![4; 60],
-    }];
+    }]);
     entry.seal_keys = vec![SealKey {
         category: pii(),
         epoch,
@@ -399,12 +416,27 @@ fn sealed_fields_are_stored_once_in_the_block_and_entries_read_whole() {
         T0 + 1,
         vec![open_epoch(&fx.admin, 0, &[&fx.service])],
     );
-    // Sealed entries of every size, two with the same sealed bytes, beside a plain one.
+    // Sealed entries of every size, grouped and one by one, two with the same sealed bytes,
+    // beside a plain one.
     let mut drafts: Vec<EntryDraft> = (0..40)
         .map(|n| {
-            let mut draft = sealed_sale(&format!("s-{n:02}"), 0);
-            draft.sealed[0].ciphertext = vec![n as u8; 17 + n * 25];
-            draft
+            let id = format!("s-{n:02}");
+            let ciphertext = vec![n as u8; 20 + n * 25];
+            if n % 2 == 0 {
+                let mut draft = sealed_sale(&id, 0);
+                draft.sealed = Sealed::Groups(vec![SealedGroup {
+                    ciphertext,
+                    ..draft.sealed.groups()[0].clone()
+                }]);
+                draft
+            } else {
+                let mut draft = sealed_sale_one_by_one(&id, 0);
+                draft.sealed = Sealed::Fields(vec![SealedField {
+                    ciphertext,
+                    ..draft.sealed.fields()[0].clone()
+                }]);
+                draft
+            }
         })
         .collect();
     drafts[7].sealed = drafts[6].sealed.clone();

@@ -352,7 +352,7 @@ async fn measure(
                     let (fields, key) = sealer
                         .seal_entry(draft.id.as_str(), public, &pii, 0, &fields, &mut rng)
                         .map_err(|error| anyhow::anyhow!("sealing: {error}"))?;
-                    draft.sealed = fields;
+                    draft.sealed = tally_ledger::Sealed::Groups(vec![fields]);
                     draft.seal_keys = vec![key];
                 }
             }

@@ -91,7 +91,7 @@ fn conversion(date: Date) -> EntryDraft {
         ],
         references: Vec::new(),
         reverses: None,
-        sealed: Vec::new(),
+        sealed: Default::default(),
         seal_keys: Vec::new(),
     }
 }

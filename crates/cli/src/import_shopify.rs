@@ -125,7 +125,7 @@ pub fn run(args: ShopifyArgs) -> anyhow::Result<()> {
                     let (sealed, seal_key) = sealer
                         .seal_entry(entry.id.as_str(), &public, &pii, epoch, &customer, &mut rng)
                         .map_err(|error| user_error(format!("entry {}: {error}", entry.id)))?;
-                    entry.sealed = sealed;
+                    entry.sealed = tally_ledger::Sealed::Groups(vec![sealed]);
                     entry.seal_keys = vec![seal_key];
                 }
                 pending.push(entry);

@@ -19,8 +19,8 @@ use tally_node::privacy::{
 use tally_node::wire::{CommittedEntryJson, SealedFieldJson, StatusJson};
 use tally_privacy::{
     os_rng, unwrap_field_key_as_member, unwrap_key, wrap_key, Disclosure, EpochPublicKey,
-    EpochSecret, GrantContext, Keyring, PartyContext, SealContext, SealSecretKey, WrappedKey,
-    EPOCH_SECRET_BYTES,
+    EpochSecret, FieldCommitment, GrantContext, Keyring, PartyContext, SealContext, SealSecretKey,
+    WrappedKey, EPOCH_SECRET_BYTES,
 };
 
 use crate::client::{connect, get_json, read_key, runtime, send, KeyArg, Sent};
@@ -512,16 +512,27 @@ pub fn read(args: ReadArgs) -> anyhow::Result<()> {
         let names: Vec<FieldName> = if args.fields.is_empty() {
             let entry: CommittedEntryJson =
                 get_json(&http, &format!("{node}/v1/entries/{entry_id}")).await?;
-            if entry.entry.sealed.is_empty() {
+            let names: Vec<&String> = entry
+                .entry
+                .sealed
+                .iter()
+                .map(|field| &field.name)
+                .chain(
+                    entry
+                        .entry
+                        .sealed_groups
+                        .iter()
+                        .flat_map(|group| &group.names),
+                )
+                .collect();
+            if names.is_empty() {
                 return Err(user_error(format!(
                     "entry '{entry_id}' has no sealed fields"
                 )));
             }
-            entry
-                .entry
-                .sealed
-                .iter()
-                .map(|field| FieldName::new(&field.name))
+            names
+                .into_iter()
+                .map(|name| FieldName::new(name))
                 .collect::<Result<_, _>>()
                 .map_err(|error| anyhow::anyhow!("the node sent a bad field name: {error}"))?
         } else {
@@ -530,6 +541,7 @@ pub fn read(args: ReadArgs) -> anyhow::Result<()> {
                 .map(|name| FieldName::new(name).map_err(|error| user_error(error.to_string())))
                 .collect::<Result<_, _>>()?
         };
+        let record_names = names.clone();
         let record = ReadRecord {
             entry: entry_id.clone(),
             fields: names,
@@ -546,25 +558,32 @@ pub fn read(args: ReadArgs) -> anyhow::Result<()> {
             return Err(crate::client::error_of(response).await);
         }
         let answer: SealedReadJson = response.json().await?;
-        let opened = open_answer(&status.chain_id, &key, &answer)?;
+        let opened = open_answer(&status.chain_id, &key, &answer, &record_names)?;
         show_opened(&args, entry_id.as_str(), &opened)?;
         eprintln!("read recorded on the chain (transaction {})", answer.logged);
         Ok(())
     })
 }
 
+/// A field read: its name, its value and salt, and, for a field sealed in a group, the
+/// commitments of the group's fields, which a disclosure of it carries.
+struct ReadField {
+    name: FieldName,
+    opened: tally_privacy::Opened,
+    group: Vec<FieldCommitment>,
+}
+
 /// Prints opened fields and writes the disclosure asked for.
-fn show_opened(
-    args: &ReadArgs,
-    id: &str,
-    opened: &[(FieldName, tally_privacy::Opened)],
-) -> anyhow::Result<()> {
+fn show_opened(args: &ReadArgs, id: &str, opened: &[ReadField]) -> anyhow::Result<()> {
     if let (Some(name), Some(out)) = (&args.disclose, &args.out) {
-        let (field, value) = opened
+        let field = opened
             .iter()
-            .find(|(field, _)| field.as_str() == name)
+            .find(|field| field.name.as_str() == name)
             .ok_or_else(|| user_error(format!("'{name}' is not among the fields read")))?;
-        let disclosure = Disclosure::new(id, field, value);
+        let disclosure = Disclosure {
+            group: field.group.clone(),
+            ..Disclosure::new(id, &field.name, &field.opened)
+        };
         std::fs::write(out, serde_json::to_string_pretty(&disclosure)? + "\n")
             .map_err(|error| user_error(format!("cannot write {}: {error}", out.display())))?;
         eprintln!("disclosure of '{name}' written to {}", out.display());
@@ -572,12 +591,12 @@ fn show_opened(
     if args.json {
         let map: BTreeMap<&str, &str> = opened
             .iter()
-            .map(|(name, opened)| (name.as_str(), opened.value.as_str()))
+            .map(|field| (field.name.as_str(), field.opened.value.as_str()))
             .collect();
         println!("{}", serde_json::to_string_pretty(&map)?);
     } else {
-        for (name, opened) in opened {
-            println!("{name}: {}", opened.value);
+        for field in opened {
+            println!("{}: {}", field.name, field.opened.value);
         }
     }
     Ok(())
@@ -636,19 +655,26 @@ fn read_contract(args: ReadArgs) -> anyhow::Result<()> {
                 }
                 let value = tally_privacy::open(&field_key, &field, &seal_context)
                     .map_err(|error| user_error(error.to_string()))?;
-                opened.push((field.name, value));
+                opened.push(ReadField {
+                    name: field.name,
+                    opened: value,
+                    group: Vec::new(),
+                });
             }
         }
         show_opened(&args, &args.id, &opened)
     })
 }
 
-/// Unwraps the grants of an answer with the reader's key and opens its fields.
+/// Unwraps the grants of an answer with the reader's key and opens the fields `asked` for: those
+/// sealed one by one, and those of the groups that hold them (a group opens whole; only the
+/// fields asked for, which the read records, are kept).
 fn open_answer(
     chain_id: &str,
     key: &SecretKey,
     answer: &SealedReadJson,
-) -> anyhow::Result<Vec<(FieldName, tally_privacy::Opened)>> {
+    asked: &[FieldName],
+) -> anyhow::Result<Vec<ReadField>> {
     let member = key.public_key();
     let seal_secret = SealSecretKey::from_member(key);
     let mut keyring = Keyring::new();
@@ -684,7 +710,7 @@ fn open_answer(
         chain_id,
         entry_id: &answer.entry,
     };
-    answer
+    let mut read = answer
         .fields
         .iter()
         .map(|field: &SealedFieldJson| {
@@ -694,9 +720,35 @@ fn open_answer(
             let opened = keyring
                 .open(&seal_keys, &field, &context)
                 .map_err(|error| user_error(error.to_string()))?;
-            Ok((field.name, opened))
+            Ok(ReadField {
+                name: field.name,
+                opened,
+                group: Vec::new(),
+            })
         })
-        .collect()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for group in &answer.groups {
+        let group = group
+            .to_group()
+            .map_err(|error| anyhow::anyhow!("the node sent a bad group of fields: {error}"))?;
+        let fields = keyring
+            .open_group(&seal_keys, &group, &context)
+            .map_err(|error| user_error(error.to_string()))?;
+        let commitments: Vec<FieldCommitment> = fields
+            .iter()
+            .map(|field| FieldCommitment(field.commitment))
+            .collect();
+        for field in fields {
+            if asked.contains(&field.name) {
+                read.push(ReadField {
+                    name: field.name,
+                    opened: field.opened,
+                    group: commitments.clone(),
+                });
+            }
+        }
+    }
+    Ok(read)
 }
 
 pub fn disclosure(command: DisclosureCommand) -> anyhow::Result<()> {
@@ -715,7 +767,7 @@ pub fn disclosure(command: DisclosureCommand) -> anyhow::Result<()> {
     let node = base(&node);
     runtime()?.block_on(async move {
         let http = connect(&node, &key, contract.then_some(chain.as_str())).await?;
-        let (fields, place) = if contract {
+        let (fields, groups, place) = if contract {
             let terms: ContractTermsJson = get_json(
                 &http,
                 &format!(
@@ -729,30 +781,46 @@ pub fn disclosure(command: DisclosureCommand) -> anyhow::Result<()> {
                 .into_iter()
                 .flat_map(|sealing| sealing.fields)
                 .collect();
-            (fields, "sealed on the consortium chain".to_string())
+            (
+                fields,
+                Vec::new(),
+                "sealed on the consortium chain".to_string(),
+            )
         } else {
             let entry: CommittedEntryJson =
                 get_json(&http, &format!("{node}/v1/entries/{}", disclosure.entry_id)).await?;
             (
                 entry.entry.sealed,
+                entry.entry.sealed_groups,
                 format!("committed at height {}", entry.height),
             )
         };
         let what = if contract { "contract" } else { "entry" };
-        let field = fields
+        let name = disclosure.name.as_str();
+        if let Some(field) = fields.iter().find(|field| field.name == name) {
+            let field = field
+                .to_field()
+                .map_err(|error| anyhow::anyhow!("the node sent a bad field: {error}"))?;
+            disclosure
+                .check(&field)
+                .map_err(|error| Damaged(error.to_string()))?;
+        } else if let Some(group) = groups
             .iter()
-            .find(|field| field.name == disclosure.name.as_str())
-            .ok_or_else(|| {
-                Damaged(format!(
-                    "{what} '{}' has no sealed field '{}'",
-                    disclosure.entry_id, disclosure.name
-                ))
-            })?
-            .to_field()
-            .map_err(|error| anyhow::anyhow!("the node sent a bad field: {error}"))?;
-        disclosure
-            .check(&field)
-            .map_err(|error| Damaged(error.to_string()))?;
+            .find(|group| group.names.iter().any(|field| field == name))
+        {
+            let group = group
+                .to_group()
+                .map_err(|error| anyhow::anyhow!("the node sent a bad group of fields: {error}"))?;
+            disclosure
+                .check_group(&group)
+                .map_err(|error| Damaged(error.to_string()))?;
+        } else {
+            return Err(Damaged(format!(
+                "{what} '{}' has no sealed field '{name}'",
+                disclosure.entry_id
+            ))
+            .into());
+        }
         println!(
             "verified: field '{}' of {what} '{}' ({place}) is {:?}",
             disclosure.name, disclosure.entry_id, disclosure.value

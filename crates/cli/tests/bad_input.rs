@@ -30,6 +30,7 @@ fn entry(id: &str, postings: Vec<PostingJson>) -> EntryJson {
         references: Vec::new(),
         reverses: None,
         sealed: Vec::new(),
+        sealed_groups: Vec::new(),
         seal_keys: Vec::new(),
     }
 }

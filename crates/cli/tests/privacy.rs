@@ -156,7 +156,7 @@ fn sealed_customer_data_end_to_end() {
         .get(&devnet.url(0, "/v1/entries/shopify:1001:sale"))
         .unwrap();
     assert!(!entry.body.contains("Anna"), "{}", entry.body);
-    assert!(entry.body.contains("\"sealed\""), "{}", entry.body);
+    assert!(entry.body.contains("\"sealed_groups\""), "{}", entry.body);
 
     // Logistics reads the customer's address; the read is recorded on the chain.
     let out = ok(&read_as(&devnet, "logistics", "shopify:1001:sale", &[]));
@@ -265,7 +265,7 @@ fn sealed_customer_data_end_to_end() {
 
     // Customer service discloses one field to someone without the key, who checks it.
     let disclosure = devnet.root.join("email.disclosure.json");
-    ok(&read_as(
+    let out = ok(&read_as(
         &devnet,
         "service",
         "shopify:1002:sale",
@@ -278,6 +278,12 @@ fn sealed_customer_data_end_to_end() {
             path_str(&disclosure),
         ],
     ));
+    // The customer's fields are sealed together and open together, but only the field asked
+    // for (the one the read records) is shown, and disclosed with the group's commitments.
+    assert!(out.contains("email: ") && !out.contains("customer_name"), "{out}");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&disclosure).unwrap()).unwrap();
+    assert_eq!(written["group"].as_array().map(Vec::len), Some(7), "{written}");
     let check = |file: &Path| {
         run(
             tally()

@@ -177,7 +177,7 @@ mod tests {
             postings: vec![posting("1100", Side::Debit), posting("4000", Side::Credit)],
             references: Vec::new(),
             reverses: None,
-            sealed: Vec::new(),
+            sealed: Default::default(),
             seal_keys: Vec::new(),
         }
     }

@@ -173,7 +173,7 @@ pub fn derive_entry(
         postings,
         references,
         reverses: None,
-        sealed: Vec::new(),
+        sealed: Default::default(),
         seal_keys: Vec::new(),
     })
 }

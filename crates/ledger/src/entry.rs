@@ -15,7 +15,7 @@ use crate::account::AccountCode;
 use crate::date::Date;
 use crate::money::{format_amount, Currency};
 use crate::sealed::{
-    Category, FieldName, SealKey, SealedField, SEALED_CIPHERTEXT_LEN_MAX,
+    Category, FieldName, SealKey, Sealed, SealedField, SealedGroup, SEALED_CIPHERTEXT_LEN_MAX,
     SEALED_CIPHERTEXT_LEN_MIN, SEALED_FIELDS_PER_ENTRY_MAX, WRAPPED_SEAL_KEY_LEN_MAX,
 };
 use crate::text::{echo, first_control_or_bidi};
@@ -262,10 +262,10 @@ pub struct EntryDraft {
     pub reverses: Option<EntryId>,
     /// Encrypted sensitive fields (customer name, address, ...), readable only with their
     /// category's key.
-    /// Written short when they share one category and epoch and have derived nonces (see
-    /// `sealed_layout`).
+    /// Sealed in groups (one per category and epoch), or one by one as entries were first
+    /// sealed (see `sealed_layout` for how each is written).
     #[serde(default, with = "crate::sealed_layout")]
-    pub sealed: Vec<SealedField>,
+    pub sealed: Sealed,
     /// The wrapped keys `sealed` was sealed with, one per (category, epoch) used.
     #[serde(default)]
     pub seal_keys: Vec<SealKey>,
@@ -400,6 +400,39 @@ pub enum EntryError {
         /// Its epoch.
         epoch: u32,
     },
+    /// Two groups of sealed fields of one category and epoch (an entry has at most one).
+    #[error("sealed fields of {category} epoch {epoch} are in two groups (at most one each)")]
+    DuplicateSealedGroup {
+        /// The category.
+        category: Category,
+        /// The epoch.
+        epoch: u32,
+    },
+    /// A group of sealed fields with no field.
+    #[error("a group of sealed fields of {category} epoch {epoch} names no field")]
+    EmptySealedGroup {
+        /// The category.
+        category: Category,
+        /// The epoch.
+        epoch: u32,
+    },
+    /// A group's ciphertext too short for its fields' lengths and tag, or longer than its
+    /// fields' longest values allow.
+    #[error("sealed fields of {category} epoch {epoch} have a ciphertext of {len} bytes (expected {min} to {max} for {fields} fields)")]
+    SealedGroupLength {
+        /// The group's category.
+        category: Category,
+        /// The group's epoch.
+        epoch: u32,
+        /// How many fields it names.
+        fields: usize,
+        /// Its ciphertext length.
+        len: usize,
+        /// Shortest possible ciphertext.
+        min: usize,
+        /// Longest allowed ciphertext.
+        max: usize,
+    },
     /// Two seal keys for one (category, epoch), or one that no field uses.
     #[error("seal key for {category} epoch {epoch} is {problem}")]
     SealKey {
@@ -440,7 +473,7 @@ impl EntryDraft {
                 postings: self.postings.clone(),
                 references: self.references.clone(),
                 reverses: self.reverses.clone(),
-                sealed: Vec::new(),
+                sealed: Sealed::default(),
                 seal_keys: Vec::new(),
             },
         })
@@ -533,14 +566,17 @@ impl EntryDraft {
     /// Sealed field count, unique names and ciphertext bounds: all that can be checked without
     /// the key.
     fn check_sealed(&self) -> Result<(), EntryError> {
-        check_sealed_fields(&self.sealed)?;
-        for field in &self.sealed {
-            let keyed = |key: &SealKey| key.category == field.category && key.epoch == field.epoch;
+        match &self.sealed {
+            Sealed::Fields(fields) => check_sealed_fields(fields)?,
+            Sealed::Groups(groups) => check_sealed_groups(groups)?,
+        }
+        for (name, category, epoch) in self.sealed.names() {
+            let keyed = |key: &SealKey| key.category == category && key.epoch == epoch;
             if !self.seal_keys.iter().any(keyed) {
                 return Err(EntryError::MissingSealKey {
-                    name: field.name,
-                    category: field.category,
-                    epoch: field.epoch,
+                    name,
+                    category,
+                    epoch,
                 });
             }
         }
@@ -550,8 +586,9 @@ impl EntryDraft {
                 Some("given twice")
             } else if !self
                 .sealed
+                .names()
                 .iter()
-                .any(|field| field.category == key.category && field.epoch == key.epoch)
+                .any(|(_, category, epoch)| *category == key.category && *epoch == key.epoch)
             {
                 Some("used by no sealed field")
             } else if key.wrapped.len() > WRAPPED_SEAL_KEY_LEN_MAX {
@@ -587,6 +624,57 @@ impl EntryDraft {
         }
         Ok(totals)
     }
+}
+
+/// The checks of an entry's groups of sealed fields that need no key: at most
+/// [`SEALED_FIELDS_PER_ENTRY_MAX`] fields in all, unique names, one group per category and epoch,
+/// none empty, ciphertexts within the bounds of their fields' count.
+fn check_sealed_groups(groups: &[SealedGroup]) -> Result<(), EntryError> {
+    let count = groups.iter().map(|group| group.names.len()).sum::<usize>();
+    if count > SEALED_FIELDS_PER_ENTRY_MAX {
+        return Err(EntryError::TooManySealedFields {
+            count,
+            max: SEALED_FIELDS_PER_ENTRY_MAX,
+        });
+    }
+    for (index, group) in groups.iter().enumerate() {
+        let (category, epoch) = (group.category, group.epoch);
+        if groups[..index]
+            .iter()
+            .any(|seen| seen.category == category && seen.epoch == epoch)
+        {
+            return Err(EntryError::DuplicateSealedGroup { category, epoch });
+        }
+        if group.names.is_empty() {
+            return Err(EntryError::EmptySealedGroup { category, epoch });
+        }
+        for (position, name) in group.names.iter().enumerate() {
+            let earlier = groups[..index]
+                .iter()
+                .flat_map(|seen| &seen.names)
+                .chain(&group.names[..position]);
+            if earlier.into_iter().any(|seen| seen == name) {
+                return Err(EntryError::DuplicateSealedField { name: *name });
+            }
+        }
+        let fields = group.names.len();
+        let (min, max) = (
+            SealedGroup::ciphertext_len_min(fields),
+            SealedGroup::ciphertext_len_max(fields),
+        );
+        let len = group.ciphertext.len();
+        if !(min..=max).contains(&len) {
+            return Err(EntryError::SealedGroupLength {
+                category,
+                epoch,
+                fields,
+                len,
+                min,
+                max,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The checks of sealed fields that need no key and no entry: at most
@@ -670,7 +758,7 @@ impl BalancedEntry {
     }
 
     /// The encrypted fields.
-    pub fn sealed(&self) -> &[SealedField] {
+    pub fn sealed(&self) -> &Sealed {
         &self.draft.sealed
     }
 
@@ -708,7 +796,7 @@ mod tests {
                 value: "123".into(),
             }],
             reverses: None,
-            sealed: Vec::new(),
+            sealed: Sealed::default(),
             seal_keys: Vec::new(),
         }
     }
@@ -743,10 +831,10 @@ mod tests {
     #[test]
     fn sealed_fields_are_bounded_and_named_once() {
         let mut entry = sale(100);
-        entry.sealed = vec![
+        entry.sealed = Sealed::Fields(vec![
             sealed("email", SEALED_CIPHERTEXT_LEN_MIN),
             sealed("address1", SEALED_CIPHERTEXT_LEN_MAX),
-        ];
+        ]);
         assert_eq!(
             entry.clone().check().unwrap_err().to_string(),
             "sealed field 'email' has no seal key for customer-pii epoch 0"
@@ -756,7 +844,7 @@ mod tests {
         assert_eq!(checked.sealed().len(), 2);
         assert_eq!(checked.seal_keys().len(), 1);
         assert_eq!(
-            checked.sealed()[0].ciphertext.len(),
+            checked.sealed().fields()[0].ciphertext.len(),
             SEALED_CIPHERTEXT_LEN_MIN
         );
 
@@ -795,7 +883,7 @@ mod tests {
         );
 
         let mut twice = entry.clone();
-        twice.sealed.push(sealed("email", 40));
+        fields_of(&mut twice).push(sealed("email", 40));
         assert_eq!(
             twice.check().unwrap_err().to_string(),
             "sealed field 'email' appears twice"
@@ -803,7 +891,7 @@ mod tests {
 
         for len in [SEALED_CIPHERTEXT_LEN_MIN - 1, SEALED_CIPHERTEXT_LEN_MAX + 1] {
             let mut bad = entry.clone();
-            bad.sealed[0].ciphertext = vec![0; len];
+            fields_of(&mut bad)[0].ciphertext = vec![0; len];
             assert_eq!(
                 bad.check().unwrap_err().to_string(),
                 format!(
@@ -814,12 +902,110 @@ mod tests {
 
         let mut many = sale(100);
         many.seal_keys = vec![seal_key(0)];
-        many.sealed = (0..=SEALED_FIELDS_PER_ENTRY_MAX)
-            .map(|i| sealed(&format!("f{i}"), 40))
-            .collect();
+        many.sealed = Sealed::Fields(
+            (0..=SEALED_FIELDS_PER_ENTRY_MAX)
+                .map(|i| sealed(&format!("f{i}"), 40))
+                .collect(),
+        );
         assert_eq!(
             many.check().unwrap_err().to_string(),
             "an entry may have at most 16 sealed fields, got 17"
+        );
+    }
+
+    fn fields_of(entry: &mut EntryDraft) -> &mut Vec<SealedField> {
+        match &mut entry.sealed {
+            Sealed::Fields(fields) => fields,
+            Sealed::Groups(_) => panic!("the entry's fields are grouped"),
+        }
+    }
+
+    fn group(epoch: u32, names: &[&str], ciphertext_len: usize) -> SealedGroup {
+        SealedGroup {
+            category: crate::sealed::Category::customer_pii(),
+            epoch,
+            names: names
+                .iter()
+                .map(|name| FieldName::new(name).unwrap())
+                .collect(),
+            commitment: [7; crate::sealed::COMMITMENT_BYTES],
+            ciphertext: vec![2; ciphertext_len],
+        }
+    }
+
+    #[test]
+    fn sealed_groups_are_bounded_named_once_and_keyed() {
+        let mut entry = sale(100);
+        // Two fields: two length prefixes and the tag at least.
+        entry.sealed = Sealed::Groups(vec![group(0, &["email", "zip"], 20)]);
+        assert_eq!(
+            entry.clone().check().unwrap_err().to_string(),
+            "sealed field 'email' has no seal key for customer-pii epoch 0"
+        );
+        entry.seal_keys = vec![seal_key(0)];
+        let checked = entry.clone().check().unwrap();
+        assert_eq!(checked.sealed().len(), 2);
+        assert_eq!(checked.sealed().groups().len(), 1);
+        let unsealed = entry.check_unsealed().unwrap();
+        assert!(unsealed.sealed().is_empty());
+
+        for len in [19, 2 * (2 + 1024) + 16 + 1] {
+            let mut bad = entry.clone();
+            bad.sealed = Sealed::Groups(vec![group(0, &["email", "zip"], len)]);
+            assert_eq!(
+                bad.check().unwrap_err().to_string(),
+                format!("sealed fields of customer-pii epoch 0 have a ciphertext of {len} bytes (expected 20 to 2068 for 2 fields)")
+            );
+        }
+        let cases = [
+            (
+                vec![group(0, &["email", "email"], 40)],
+                "sealed field 'email' appears twice",
+            ),
+            (
+                vec![group(0, &["email"], 40), group(1, &["email"], 40)],
+                "sealed field 'email' appears twice",
+            ),
+            (
+                vec![group(0, &["email"], 40), group(0, &["zip"], 40)],
+                "sealed fields of customer-pii epoch 0 are in two groups (at most one each)",
+            ),
+            (
+                vec![group(0, &[], 16)],
+                "a group of sealed fields of customer-pii epoch 0 names no field",
+            ),
+            (
+                vec![group(
+                    0,
+                    &(0..=SEALED_FIELDS_PER_ENTRY_MAX)
+                        .map(|i| format!("f{i}"))
+                        .collect::<Vec<_>>()
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>(),
+                    17 * 40,
+                )],
+                "an entry may have at most 16 sealed fields, got 17",
+            ),
+        ];
+        for (groups, message) in cases {
+            let mut bad = entry.clone();
+            bad.sealed = Sealed::Groups(groups);
+            assert_eq!(bad.check().unwrap_err().to_string(), message);
+        }
+        // A second group needs its own seal key, and a key no group uses is refused.
+        let mut two = entry.clone();
+        two.sealed = Sealed::Groups(vec![group(0, &["email"], 40), group(1, &["zip"], 40)]);
+        assert_eq!(
+            two.clone().check().unwrap_err().to_string(),
+            "sealed field 'zip' has no seal key for customer-pii epoch 1"
+        );
+        two.seal_keys.push(seal_key(1));
+        two.clone().check().unwrap();
+        two.seal_keys.push(seal_key(2));
+        assert_eq!(
+            two.check().unwrap_err().to_string(),
+            "seal key for customer-pii epoch 2 is used by no sealed field"
         );
     }
 

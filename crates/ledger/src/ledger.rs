@@ -1022,7 +1022,7 @@ mod tests {
                 value: entry_id.into(),
             }],
             reverses: None,
-            sealed: Vec::new(),
+            sealed: Default::default(),
             seal_keys: Vec::new(),
         }
         .check()

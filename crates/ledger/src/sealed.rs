@@ -343,6 +343,114 @@ pub struct SealedField {
     pub ciphertext: Vec<u8>,
 }
 
+/// Bytes of the length (u16, little-endian) before each value in a [`SealedGroup`]'s plaintext.
+pub const GROUP_VALUE_PREFIX_BYTES: usize = 2;
+
+/// An entry's fields of one category and epoch sealed together, as [`SealedField`]s are one by
+/// one: the way entries are sealed now, because an order's customer data is seven fields of one
+/// category that are written, sent and read together.
+///
+/// `ciphertext` is one AES-256-GCM of the values (each after its length,
+/// [`GROUP_VALUE_PREFIX_BYTES`]), in the order of `names`, with one tag at its end and the nonce
+/// derived from `commitment`. `commitment` is the root over the fields' own salted commitments,
+/// each computed as a [`SealedField`]'s is: one field can still be disclosed on its own, with
+/// the other fields' commitments (which hide their values) as the path to the root. Against one
+/// [`SealedField`] per value this saves, per field after the first, a 32-byte commitment and a
+/// 16-byte tag.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct SealedGroup {
+    /// The key category the fields are sealed under.
+    pub category: Category,
+    /// The key epoch of that category.
+    pub epoch: u32,
+    /// The fields' names, in the order of their values in the plaintext.
+    pub names: Vec<FieldName>,
+    /// The root over the fields' salted commitments.
+    pub commitment: [u8; COMMITMENT_BYTES],
+    /// The values encrypted, then the tag.
+    #[serde(with = "byte_string")]
+    pub ciphertext: Vec<u8>,
+}
+
+impl SealedGroup {
+    /// Shortest ciphertext of this many fields: every value empty.
+    pub fn ciphertext_len_min(fields: usize) -> usize {
+        fields * GROUP_VALUE_PREFIX_BYTES + SEAL_TAG_BYTES
+    }
+
+    /// Longest ciphertext of this many fields: every value as long as allowed.
+    pub fn ciphertext_len_max(fields: usize) -> usize {
+        fields * (GROUP_VALUE_PREFIX_BYTES + SEALED_VALUE_LEN_MAX) + SEAL_TAG_BYTES
+    }
+}
+
+/// An entry's sealed fields: one by one, as entries were first sealed and contracts' terms
+/// still are, or in groups, one per category and epoch, as entries are sealed now. One entry
+/// has one form or the other.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Sealed {
+    /// Each field sealed on its own.
+    Fields(Vec<SealedField>),
+    /// Fields sealed together, one group per category and epoch.
+    Groups(Vec<SealedGroup>),
+}
+
+impl Default for Sealed {
+    fn default() -> Sealed {
+        Sealed::Fields(Vec::new())
+    }
+}
+
+impl Sealed {
+    /// Whether the entry has no sealed field.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many sealed fields the entry has.
+    pub fn len(&self) -> usize {
+        match self {
+            Sealed::Fields(fields) => fields.len(),
+            Sealed::Groups(groups) => groups.iter().map(|group| group.names.len()).sum(),
+        }
+    }
+
+    /// Every sealed field's name, category and epoch, in order.
+    pub fn names(&self) -> Vec<(FieldName, Category, u32)> {
+        match self {
+            Sealed::Fields(fields) => fields
+                .iter()
+                .map(|field| (field.name, field.category, field.epoch))
+                .collect(),
+            Sealed::Groups(groups) => groups
+                .iter()
+                .flat_map(|group| {
+                    group
+                        .names
+                        .iter()
+                        .map(|name| (*name, group.category, group.epoch))
+                })
+                .collect(),
+        }
+    }
+
+    /// The fields sealed one by one (none if the entry's are grouped).
+    pub fn fields(&self) -> &[SealedField] {
+        match self {
+            Sealed::Fields(fields) => fields,
+            Sealed::Groups(_) => &[],
+        }
+    }
+
+    /// The groups of fields (none if the entry's are sealed one by one).
+    pub fn groups(&self) -> &[SealedGroup] {
+        match self {
+            Sealed::Fields(_) => &[],
+            Sealed::Groups(groups) => groups,
+        }
+    }
+}
+
 /// The key an entry's fields of one category were sealed with, for holders of that category
 /// epoch's secret (granted on the chain) only: an HPKE encapsulation to the epoch's public key
 /// from which they derive it (`wrapped` empty), or, in entries sealed before, a random key

@@ -274,7 +274,7 @@ impl Harness {
                     postings,
                     references: Vec::new(),
                     reverses: None,
-                    sealed: Vec::new(),
+                    sealed: Default::default(),
                     seal_keys: Vec::new(),
                 };
                 Some((draft, *author))
@@ -304,7 +304,7 @@ impl Harness {
                     postings,
                     references: Vec::new(),
                     reverses: Some(original.clone()),
-                    sealed: Vec::new(),
+                    sealed: Default::default(),
                     seal_keys: Vec::new(),
                 };
                 Some((draft, *author))
@@ -536,7 +536,7 @@ fn free_entries() -> impl Strategy<Value = Vec<BalancedEntry>> {
                     ],
                     references: Vec::new(),
                     reverses: None,
-                    sealed: Vec::new(),
+                    sealed: Default::default(),
                     seal_keys: Vec::new(),
                 }
                 .check()

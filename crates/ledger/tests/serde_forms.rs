@@ -32,7 +32,7 @@ fn sale() -> BalancedEntry {
             value: "1".into(),
         }],
         reverses: None,
-        sealed: Vec::new(),
+        sealed: Default::default(),
         seal_keys: Vec::new(),
     }
     .check()

@@ -567,9 +567,38 @@ pub mod transaction {
         /// The committed entry this one reverses.
         pub reverses: Option<String>,
         #[schema(required = false)]
-        pub sealed: Vec<SealedFieldSchema>,
+        pub sealed: SealedSchema,
         #[schema(required = false)]
         pub seal_keys: Vec<SealKeySchema>,
+    }
+
+    /// An entry's encrypted fields: each sealed on its own (an array, as entries were first
+    /// sealed), or sealed together, one group per category and epoch (as entries are sealed now).
+    #[derive(ToSchema)]
+    #[schema(as = Sealed)]
+    #[serde(untagged)]
+    pub enum SealedSchema {
+        Fields(Vec<SealedFieldSchema>),
+        Groups(SealedGroupsSchema),
+    }
+
+    #[derive(ToSchema)]
+    #[schema(as = SealedGroups)]
+    pub struct SealedGroupsSchema {
+        pub groups: Vec<SealedGroupSchema>,
+    }
+
+    /// Encrypted fields of one category and epoch sealed together: one ciphertext of all the
+    /// values, and the root over their commitments.
+    #[derive(ToSchema)]
+    #[schema(as = SealedGroup)]
+    pub struct SealedGroupSchema {
+        pub category: String,
+        pub epoch: u32,
+        pub names: Vec<String>,
+        #[schema(min_items = 32, max_items = 32)]
+        pub commitment: Vec<u8>,
+        pub ciphertext: Vec<u8>,
     }
 
     #[derive(ToSchema)]

@@ -21,11 +21,11 @@ use tally_chain::{
     ChainState, EpochStatus, ReadRecord, SealingError, SignedTx, Transaction, TxBody,
 };
 use tally_consensus::ChainHandle;
-use tally_ledger::{SealKey, SealedField};
+use tally_ledger::{SealKey, Sealed};
 use utoipa::ToSchema;
 
 use crate::api::{internal, ApiError};
-use crate::wire::{ErrorJson, SealKeyJson, SealedFieldJson};
+use crate::wire::{ErrorJson, SealKeyJson, SealedFieldJson, SealedGroupJson};
 
 /// How far a read's own time may be from the node's clock: a client signs a read just before
 /// sending it; an older one is a replay.
@@ -87,7 +87,12 @@ pub struct GrantJson {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct SealedReadJson {
     pub entry: String,
+    /// The fields asked for that were sealed one by one.
     pub fields: Vec<SealedFieldJson>,
+    /// The groups holding the fields asked for that were sealed together: a group opens whole,
+    /// and the reader's client shows the fields it asked for (the read records those).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<SealedGroupJson>,
     pub seal_keys: Vec<SealKeyJson>,
     pub grants: Vec<GrantJson>,
     /// The hash of the read transaction that records this read.
@@ -342,15 +347,35 @@ fn answer(
     state: &ChainState,
     record: &ReadRecord,
     reader: &tally_identity::PublicKey,
-    sealed: &[SealedField],
+    sealed: &Sealed,
     seal_keys: &[SealKey],
 ) -> Result<SealedReadJson, ApiError> {
     let mut fields = Vec::with_capacity(record.fields.len());
+    let mut groups: Vec<SealedGroupJson> = Vec::new();
     let mut grants = BTreeMap::new();
     for name in &record.fields {
-        let field = sealed
-            .iter()
-            .find(|field| &field.name == name)
+        let (category, epoch) =
+            match sealed {
+                Sealed::Fields(sealed) => {
+                    sealed
+                        .iter()
+                        .find(|field| &field.name == name)
+                        .map(|field| {
+                            fields.push(SealedFieldJson::from_field(field));
+                            (field.category, field.epoch)
+                        })
+                }
+                Sealed::Groups(sealed) => sealed
+                    .iter()
+                    .find(|group| group.names.contains(name))
+                    .map(|group| {
+                        let json = SealedGroupJson::from_group(group);
+                        if !groups.contains(&json) {
+                            groups.push(json);
+                        }
+                        (group.category, group.epoch)
+                    }),
+            }
             .ok_or_else(|| {
                 ApiError::new(
                     StatusCode::NOT_FOUND,
@@ -358,26 +383,24 @@ fn answer(
                     format!("entry '{}' has no sealed field '{name}'", record.entry),
                 )
             })?;
-        let key = (field.category, field.epoch);
-        if let std::collections::btree_map::Entry::Vacant(slot) = grants.entry(key) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = grants.entry((category, epoch)) {
             let grant = state
                 .sealing
-                .grant_of(&field.category, field.epoch, reader)
+                .grant_of(&category, epoch, reader)
                 .map_err(sealing_error)?;
-            let epoch = state
+            let key_epoch = state
                 .sealing
-                .epoch(&field.category, field.epoch)
+                .epoch(&category, epoch)
                 .map_err(sealing_error)?;
-            debug_assert_ne!(epoch.status, EpochStatus::Erased);
+            debug_assert_ne!(key_epoch.status, EpochStatus::Erased);
             slot.insert(GrantJson {
-                category: field.category.to_string(),
-                epoch: field.epoch,
-                public: hex::encode(epoch.public),
+                category: category.to_string(),
+                epoch,
+                public: hex::encode(key_epoch.public),
                 encapped: hex::encode(grant.encapped),
                 wrapped: hex::encode(&grant.wrapped),
             });
         }
-        fields.push(SealedFieldJson::from_field(field));
     }
     let seal_keys = seal_keys
         .iter()
@@ -387,6 +410,7 @@ fn answer(
     Ok(SealedReadJson {
         entry: record.entry.to_string(),
         fields,
+        groups,
         seal_keys,
         grants: grants.into_values().collect(),
         logged: String::new(),

@@ -68,7 +68,7 @@ pub fn opening_entry(enterprise: &str, date: Date) -> EntryDraft {
         ],
         references: Vec::new(),
         reverses: None,
-        sealed: Vec::new(),
+        sealed: Default::default(),
         seal_keys: Vec::new(),
     }
 }

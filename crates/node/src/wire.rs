@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use tally_chain::{CloseProgress, CloseSigner, Closing, CommittedEntry, PeriodCloses};
 use tally_ledger::{
     format_amount, parse_amount, parse_total, AccountCode, Category, Currency, Date, EntryDraft,
-    EntryId, FieldName, Ledger, Posting, Reference, Role, SealKey, SealedField, Side,
-    TrialBalanceLine, COMMITMENT_BYTES, ENCAPPED_KEY_BYTES, SEAL_NONCE_BYTES,
+    EntryId, FieldName, Ledger, Posting, Reference, Role, SealKey, Sealed, SealedField,
+    SealedGroup, Side, TrialBalanceLine, COMMITMENT_BYTES, ENCAPPED_KEY_BYTES, SEAL_NONCE_BYTES,
 };
 use utoipa::ToSchema;
 
@@ -26,10 +26,16 @@ pub struct EntryJson {
     pub references: Vec<ReferenceJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reverses: Option<String>,
-    /// Encrypted fields, as the client sealed them; the node never sees their values.
+    /// Encrypted fields, each sealed on its own (as entries were first sealed); the node never
+    /// sees their values.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sealed: Vec<SealedFieldJson>,
-    /// The keys `sealed` was sealed with, wrapped to their category epochs' public keys.
+    /// Encrypted fields sealed together, one group per category and epoch (as entries are
+    /// sealed now). An entry has `sealed` or `sealed_groups`, not both.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sealed_groups: Vec<SealedGroupJson>,
+    /// The keys `sealed` or `sealed_groups` was sealed with, wrapped to their category epochs'
+    /// public keys.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seal_keys: Vec<SealKeyJson>,
 }
@@ -127,6 +133,58 @@ impl SealedFieldJson {
     }
 }
 
+/// A group of sealed fields: category and names in clear, the root commitment and the one
+/// ciphertext of all the values in hex.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SealedGroupJson {
+    pub category: String,
+    pub epoch: u32,
+    pub names: Vec<String>,
+    pub commitment: String,
+    pub ciphertext: String,
+}
+
+impl SealedGroupJson {
+    pub fn from_group(group: &SealedGroup) -> SealedGroupJson {
+        SealedGroupJson {
+            category: group.category.to_string(),
+            epoch: group.epoch,
+            names: group.names.iter().map(FieldName::to_string).collect(),
+            commitment: hex::encode(group.commitment),
+            ciphertext: hex::encode(&group.ciphertext),
+        }
+    }
+
+    /// Parses into the model's group; the error names the part that is wrong.
+    pub fn to_group(&self) -> Result<SealedGroup, String> {
+        let category = Category::new(&self.category).map_err(|e| e.to_string())?;
+        let names = self
+            .names
+            .iter()
+            .map(|name| FieldName::new(name).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let commitment = hex::decode(&self.commitment)
+            .map_err(|e| format!("commitment is not hex: {e}"))?
+            .try_into()
+            .map_err(|bytes: Vec<u8>| {
+                format!(
+                    "commitment is {} bytes (expected {COMMITMENT_BYTES})",
+                    bytes.len()
+                )
+            })?;
+        let ciphertext =
+            hex::decode(&self.ciphertext).map_err(|e| format!("ciphertext is not hex: {e}"))?;
+        Ok(SealedGroup {
+            category,
+            epoch: self.epoch,
+            names,
+            commitment,
+            ciphertext,
+        })
+    }
+}
+
 /// One posting: exactly one of `debit` or `credit`, as a decimal string.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -154,6 +212,8 @@ pub enum WireError {
     Field { field: &'static str, reason: String },
     #[error("sealed field {index}: {reason}")]
     Sealed { index: usize, reason: String },
+    #[error("sealed group {index}: {reason}")]
+    SealedGroup { index: usize, reason: String },
     #[error("seal key {index}: {reason}")]
     SealKey { index: usize, reason: String },
 }
@@ -206,16 +266,7 @@ impl EntryJson {
                 })
                 .collect(),
             reverses,
-            sealed: self
-                .sealed
-                .iter()
-                .enumerate()
-                .map(|(index, field)| {
-                    field
-                        .to_field()
-                        .map_err(|reason| WireError::Sealed { index, reason })
-                })
-                .collect::<Result<_, _>>()?,
+            sealed: self.to_sealed()?,
             seal_keys: self
                 .seal_keys
                 .iter()
@@ -226,6 +277,39 @@ impl EntryJson {
                 })
                 .collect::<Result<_, _>>()?,
         })
+    }
+
+    /// The sealed fields or groups, whichever the entry has.
+    fn to_sealed(&self) -> Result<Sealed, WireError> {
+        if !self.sealed_groups.is_empty() {
+            if !self.sealed.is_empty() {
+                return Err(WireError::Field {
+                    field: "sealed_groups",
+                    reason: "an entry has sealed fields or sealed groups, not both".into(),
+                });
+            }
+            return self
+                .sealed_groups
+                .iter()
+                .enumerate()
+                .map(|(index, group)| {
+                    group
+                        .to_group()
+                        .map_err(|reason| WireError::SealedGroup { index, reason })
+                })
+                .collect::<Result<_, _>>()
+                .map(Sealed::Groups);
+        }
+        self.sealed
+            .iter()
+            .enumerate()
+            .map(|(index, field)| {
+                field
+                    .to_field()
+                    .map_err(|reason| WireError::Sealed { index, reason })
+            })
+            .collect::<Result<_, _>>()
+            .map(Sealed::Fields)
     }
 
     pub fn from_draft(draft: &EntryDraft) -> EntryJson {
@@ -261,8 +345,15 @@ impl EntryJson {
             reverses: draft.reverses.as_ref().map(|id| id.as_str().to_string()),
             sealed: draft
                 .sealed
+                .fields()
                 .iter()
                 .map(SealedFieldJson::from_field)
+                .collect(),
+            sealed_groups: draft
+                .sealed
+                .groups()
+                .iter()
+                .map(SealedGroupJson::from_group)
                 .collect(),
             seal_keys: draft.seal_keys.iter().map(SealKeyJson::from_key).collect(),
         }

@@ -115,7 +115,7 @@ impl Workload {
             postings,
             references,
             reverses: None,
-            sealed: Vec::new(),
+            sealed: Default::default(),
             seal_keys: Vec::new(),
         }
     }

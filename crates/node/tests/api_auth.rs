@@ -171,7 +171,7 @@ fn opening() -> EntryDraft {
         postings: vec![posting("1000", Side::Debit), posting("3000", Side::Credit)],
         references: Vec::new(),
         reverses: None,
-        sealed: Vec::new(),
+        sealed: Default::default(),
         seal_keys: Vec::new(),
     }
 }

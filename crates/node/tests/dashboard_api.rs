@@ -142,7 +142,7 @@ fn sale(id: &str, date: &str, amount: u64) -> EntryDraft {
             value: id.into(),
         }],
         reverses: None,
-        sealed: Vec::new(),
+        sealed: Default::default(),
         seal_keys: Vec::new(),
     }
 }

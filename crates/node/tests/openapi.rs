@@ -95,7 +95,7 @@ fn entry(id: &str, date: &str, postings: Vec<Posting>, references: &[(&str, &str
             })
             .collect(),
         reverses: None,
-        sealed: Vec::new(),
+        sealed: Default::default(),
         seal_keys: Vec::new(),
     }
 }
@@ -117,14 +117,14 @@ fn sealed_sale(id: &str) -> EntryDraft {
         ],
         &[("order", "1001")],
     );
-    draft.sealed = vec![SealedField {
+    draft.sealed = tally_ledger::Sealed::Fields(vec![SealedField {
         name: FieldName::new("email").unwrap(),
         category: pii(),
         epoch: 0,
         commitment: [2; COMMITMENT_BYTES],
         nonce: [3; SEAL_NONCE_BYTES],
         ciphertext: vec![4; 60],
-    }];
+    }]);
     draft.seal_keys = vec![SealKey {
         category: pii(),
         epoch: 0,

@@ -85,7 +85,7 @@ fn entry(id: &str, date: &str, postings: Vec<Posting>, references: &[(&str, &str
             })
             .collect(),
         reverses: None,
-        sealed: Vec::new(),
+        sealed: Default::default(),
         seal_keys: Vec::new(),
     }
 }

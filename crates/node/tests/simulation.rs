@@ -57,7 +57,7 @@ fn sale(index: u64) -> EntryDraft {
             value: index.to_string(),
         }],
         reverses: None,
-        sealed: Vec::new(),
+        sealed: Default::default(),
         seal_keys: Vec::new(),
     }
 }

@@ -3,9 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tally_ledger::{Category, FieldName, SealKey, SealedField};
+use tally_ledger::{Category, FieldName, SealKey, SealedField, SealedGroup};
 
 use crate::grant::{unwrap_field_key, UnwrapError};
+use crate::group::{open_group, OpenedField};
 use crate::key::EpochSecret;
 use crate::seal::{open, OpenError, Opened, SealContext};
 
@@ -113,6 +114,34 @@ impl Keyring {
             })?;
         let key = unwrap_field_key(seal_key, secret, context.chain_id)?;
         Ok(open(&key, field, context)?)
+    }
+
+    /// Opens a group of sealed fields of an entry, as [`Self::open`] opens one field.
+    pub fn open_group(
+        &self,
+        seal_keys: &[SealKey],
+        group: &SealedGroup,
+        context: &SealContext<'_>,
+    ) -> Result<Vec<OpenedField>, ReadError> {
+        let secret = self.get(&group.category, group.epoch)?;
+        let seal_key = seal_keys
+            .iter()
+            .find(|key| key.category == group.category && key.epoch == group.epoch)
+            .ok_or(ReadError::NoSealKey {
+                name: *group
+                    .names
+                    .first()
+                    .ok_or(ReadError::Open(OpenError::GroupLength {
+                        category: group.category,
+                        epoch: group.epoch,
+                        len: group.ciphertext.len(),
+                        fields: 0,
+                    }))?,
+                category: group.category,
+                epoch: group.epoch,
+            })?;
+        let key = unwrap_field_key(seal_key, secret, context.chain_id)?;
+        Ok(open_group(&key, group, context)?)
     }
 }
 

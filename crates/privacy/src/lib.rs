@@ -60,18 +60,20 @@ pub use commonware_rand_core as rand_core;
 mod disclosure;
 mod encoding;
 mod grant;
+mod group;
 mod key;
 mod keyring;
 mod seal;
 mod sealer;
 
-pub use disclosure::{Disclosure, DisclosureError};
+pub use disclosure::{Disclosure, DisclosureError, FieldCommitment};
 pub use grant::{
     derive_field_key, unwrap_field_key, unwrap_field_key_as_member, unwrap_key, wrap_field_key,
     wrap_field_key_for_member, wrap_key, GrantContext, PartyContext, SealKeyContext, SealPublicKey,
     SealSecretKey, UnwrapError, WrapError, WrappedKey, SEAL_PUBLIC_KEY_BYTES, WRAPPED_KEY_BYTES,
     WRAP_TAG_BYTES,
 };
+pub use group::{group_root, open_group, seal_group, OpenedField};
 pub use key::{
     EpochPublicKey, EpochSecret, FieldKey, EPOCH_PUBLIC_KEY_BYTES, EPOCH_SECRET_BYTES,
     FIELD_KEY_BYTES,

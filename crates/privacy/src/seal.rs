@@ -116,6 +116,48 @@ pub enum OpenError {
         /// The field.
         name: FieldName,
     },
+    /// A group's ciphertext is shorter than its fields' lengths and tag, or longer than their
+    /// longest values, or the group names no field.
+    #[error("sealed fields of {category} epoch {epoch} have a ciphertext of {len} bytes, not one {fields} fields can have")]
+    GroupLength {
+        /// The group's category.
+        category: Category,
+        /// The group's epoch.
+        epoch: u32,
+        /// The ciphertext's length.
+        len: usize,
+        /// How many fields the group names.
+        fields: usize,
+    },
+    /// A group failed authentication: the wrong key, or the group was altered or moved.
+    #[error(
+        "sealed fields of {category} epoch {epoch} do not open with this key: wrong key, or the fields were altered or moved"
+    )]
+    GroupAuthentication {
+        /// The group's category.
+        category: Category,
+        /// The group's epoch.
+        epoch: u32,
+    },
+    /// A group decrypted, but its plaintext is not one value per name: whoever sealed it did not
+    /// use this crate.
+    #[error("sealed fields of {category} epoch {epoch} opened, but their plaintext does not hold {fields} values")]
+    GroupLayout {
+        /// The group's category.
+        category: Category,
+        /// The group's epoch.
+        epoch: u32,
+        /// How many fields the group names.
+        fields: usize,
+    },
+    /// A group decrypted, but its values' commitments do not give the root on the chain.
+    #[error("sealed fields of {category} epoch {epoch} opened, but their values do not match their commitment on the chain: they were sealed with a false commitment")]
+    GroupCommitmentMismatch {
+        /// The group's category.
+        category: Category,
+        /// The group's epoch.
+        epoch: u32,
+    },
 }
 
 /// The salted commitment to a field's value: SHA-256 over a domain tag, then the category,
@@ -144,7 +186,7 @@ pub fn commitment(
 /// Only holders of the field key can compute it, so the commitment still hides the value (equal
 /// values in different fields have unrelated commitments); the framing fixes where the key ends,
 /// and the output is cut short, so nothing about it extends to another field's salt.
-fn field_salt(
+pub(crate) fn field_salt(
     key: &FieldKey,
     category: &Category,
     epoch: u32,
@@ -320,7 +362,7 @@ pub fn open(
 }
 
 /// The cipher for a key. (AES key expansion per call costs far less than a field's hashing.)
-fn cipher(key: &FieldKey) -> Aes256Gcm {
+pub(crate) fn cipher(key: &FieldKey) -> Aes256Gcm {
     Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key.as_bytes()))
 }
 

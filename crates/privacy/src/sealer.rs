@@ -10,11 +10,12 @@
 //! order.
 
 use commonware_rand_core::CryptoRng;
-use tally_ledger::{Category, FieldName, SealKey, SealedField};
+use tally_ledger::{Category, FieldName, SealKey, SealedGroup};
 
 use crate::grant::{derive_field_key, SealKeyContext, WrapError};
+use crate::group::seal_group;
 use crate::key::{EpochPublicKey, FieldKey};
-use crate::seal::{seal, SealContext, SealError};
+use crate::seal::{SealContext, SealError};
 
 /// Most fields sealed under one field key before a fresh one is drawn. Nonces are 96 bits of each
 /// field's keyed commitment, as unpredictable as random ones: at 2^20 fields per key, the chance
@@ -59,9 +60,10 @@ impl Sealer {
         }
     }
 
-    /// Seals `fields` (name, value) of entry `entry_id` under `category`'s epoch `epoch`, whose
-    /// public key is `epoch_key`. Returns the entry's sealed fields and the one seal key they
-    /// need. Several categories on one entry: call once per category and concatenate.
+    /// Seals `fields` (name, value) of entry `entry_id` together under `category`'s epoch
+    /// `epoch`, whose public key is `epoch_key`. Returns the entry's group of sealed fields
+    /// and the one seal key it needs. Several categories on one entry: call once per category
+    /// and give the entry every group and key.
     pub fn seal_entry<V: AsRef<str>>(
         &mut self,
         entry_id: &str,
@@ -70,7 +72,7 @@ impl Sealer {
         epoch: u32,
         fields: &[(FieldName, V)],
         rng: &mut impl CryptoRng,
-    ) -> Result<(Vec<SealedField>, SealKey), EntrySealError> {
+    ) -> Result<(SealedGroup, SealKey), EntrySealError> {
         let count = fields.len() as u64;
         let position = self.keys.iter().position(|held| {
             &held.category == category
@@ -103,17 +105,7 @@ impl Sealer {
             chain_id: &self.chain_id,
             entry_id,
         };
-        let mut sealed = Vec::with_capacity(fields.len());
-        for (name, value) in fields {
-            sealed.push(seal(
-                &held.key,
-                category,
-                epoch,
-                &context,
-                name,
-                value.as_ref(),
-            )?);
-        }
+        let sealed = seal_group(&held.key, category, epoch, &context, fields)?;
         held.uses += count;
         Ok((sealed, held.seal_key.clone()))
     }

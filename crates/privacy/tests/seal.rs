@@ -217,7 +217,7 @@ fn a_sealed_entry_passes_the_ledger_and_opens_for_a_reader() {
         .unwrap();
     assert_eq!(other_key, seal_keys[0]);
     let field_key = tally_privacy::unwrap_field_key(&other_key, &epoch_secret, "merchant").unwrap();
-    assert!(open(&field_key, &other[0], &context).is_err());
+    assert!(tally_privacy::open_group(&field_key, &other, &context).is_err());
     let account = |code: &str| AccountCode::new(code).unwrap();
     let draft = EntryDraft {
         id: EntryId::new("order-1001").unwrap(),
@@ -239,17 +239,21 @@ fn a_sealed_entry_passes_the_ledger_and_opens_for_a_reader() {
         ],
         references: Vec::new(),
         reverses: None,
-        sealed,
+        sealed: tally_ledger::Sealed::Groups(vec![sealed]),
         seal_keys,
     };
     let entry = draft.check().unwrap();
 
     let mut keyring = Keyring::new();
     keyring.insert(pii(), 0, epoch_secret);
-    for (field, (field_name, value)) in entry.sealed().iter().zip(fields) {
+    let group = &entry.sealed().groups()[0];
+    let opened = keyring
+        .open_group(entry.seal_keys(), group, &context)
+        .unwrap();
+    assert_eq!(opened.len(), fields.len());
+    for (field, (field_name, value)) in opened.iter().zip(fields) {
         assert_eq!(field.name, field_name);
-        let opened = keyring.open(entry.seal_keys(), field, &context).unwrap();
-        assert_eq!(opened.value, value);
+        assert_eq!(field.opened.value, value);
     }
     // Someone else's epoch secret derives another field key from the seal key, with which the
     // field does not open.
@@ -257,10 +261,10 @@ fn a_sealed_entry_passes_the_ledger_and_opens_for_a_reader() {
     stranger.insert(pii(), 0, EpochSecret::generate(&mut rng(12)));
     assert_eq!(
         stranger
-            .open(entry.seal_keys(), &entry.sealed()[0], &context)
+            .open_group(entry.seal_keys(), group, &context)
             .unwrap_err()
             .to_string(),
-        "sealed field 'customer_name' does not open with this key: wrong key, or the field was altered or moved"
+        "sealed fields of customer-pii epoch 0 do not open with this key: wrong key, or the fields were altered or moved"
     );
     // Nor does the seal key on another chain.
     let elsewhere = SealContext {
@@ -268,7 +272,7 @@ fn a_sealed_entry_passes_the_ledger_and_opens_for_a_reader() {
         ..context
     };
     assert!(keyring
-        .open(entry.seal_keys(), &entry.sealed()[0], &elsewhere)
+        .open_group(entry.seal_keys(), group, &elsewhere)
         .is_err());
 }
 

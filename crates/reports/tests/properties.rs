@@ -112,7 +112,7 @@ fn post_all(drafts: &[Draft]) -> Posted {
             postings: lines.clone(),
             references: references.clone(),
             reverses: None,
-            sealed: Vec::new(),
+            sealed: Default::default(),
             seal_keys: Vec::new(),
         }
         .check();

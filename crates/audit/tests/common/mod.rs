@@ -105,7 +105,7 @@ pub fn entry(id: &str, amount: u64) -> EntryDraft {
         ],
         references: Vec::new(),
         reverses: None,
-        sealed: Vec::new(),
+        sealed: Default::default(),
         seal_keys: Vec::new(),
     }
 }
@@ -195,7 +195,7 @@ pub fn build() -> TestChain {
                 description: "customer cancelled".into(),
                 postings: original.postings.iter().map(Posting::mirrored).collect(),
                 reverses: Some(original.id.clone()),
-                sealed: Vec::new(),
+                sealed: Default::default(),
                 seal_keys: Vec::new(),
                 ..original
             };

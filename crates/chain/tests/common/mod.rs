@@ -233,7 +233,7 @@ pub fn draft(entry_id: &str, on: Date, postings: Vec<Posting>) -> EntryDraft {
         postings,
         references: Vec::new(),
         reverses: None,
-        sealed: Vec::new(),
+        sealed: Default::default(),
         seal_keys: Vec::new(),
     }
 }
@@ -247,7 +247,7 @@ pub fn reversal(entry_id: &str, original: &EntryDraft) -> EntryDraft {
         postings: original.postings.iter().map(Posting::mirrored).collect(),
         references: Vec::new(),
         reverses: Some(original.id.clone()),
-        sealed: Vec::new(),
+        sealed: Default::default(),
         seal_keys: Vec::new(),
     }
 }

@@ -747,6 +747,7 @@ pub fn sale(id: &str, net_cents: u64) -> EntryJson {
         }],
         reverses: None,
         sealed: Vec::new(),
+        sealed_groups: Vec::new(),
         seal_keys: Vec::new(),
     }
 }

@@ -631,7 +631,7 @@ fn make_draft(
         postings: postings.into_iter().map(|(_, posting)| posting).collect(),
         references,
         reverses: None,
-        sealed: Vec::new(),
+        sealed: Default::default(),
         seal_keys: Vec::new(),
     }
 }

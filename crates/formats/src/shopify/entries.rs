@@ -196,7 +196,7 @@ fn draft(
         postings,
         references,
         reverses: None,
-        sealed: Vec::new(),
+        sealed: Default::default(),
         seal_keys: Vec::new(),
     }
 }

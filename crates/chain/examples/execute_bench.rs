@@ -1,14 +1,19 @@
 //! Where the time of one block goes: build (proposer), execute (every other validator) and the
 //! durable commit, for a block of signed batches. Prints per-phase times and entries per second.
 //!
-//! `cargo run --release -p tally-chain --example execute_bench -- [ENTRIES] [BATCH] [sealed]`
+//! `cargo run --release -p tally-chain --example execute_bench -- [ENTRIES] [BATCH] [MODES] [ROUNDS]`
 //!
-//! With `sealed`, every entry carries the seven customer fields `tally bench --sealed on` seals
-//! (really sealed, one field key per batch, under a customer-pii epoch the state opens first), so
-//! the two runs side by side tell what sealed fields cost each phase.
+//! MODES is a comma-separated list of `off` (no customer data, the default), `plain` (the
+//! seven customer fields `tally bench --sealed plain` writes, in the description, as a ledger
+//! without sealed fields would carry them) and `sealed` (the same fields really sealed, one field
+//! key per batch, under a customer-pii epoch the state opens first). Each round runs every mode
+//! in turn on a fresh store, so a machine's drift spreads over all of them, and the table gives
+//! each phase's median over ROUNDS (default 5): one validator's work, on one thread, without the
+//! scheduling noise of a whole network. `plain,sealed` side by side tell what sealing costs each
+//! phase.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tally_chain::{
     build_block, execute_block, EpochStatus, Genesis, KeyEpoch, SignedBatch, Store, Transaction,
@@ -19,7 +24,44 @@ use tally_ledger::{
     codes, default_chart, AccountCode, Category, Currency, Date, EntryDraft, EntryId, FieldName,
     Posting, Role, Side,
 };
-use tally_privacy::{os_rng, EpochSecret, Sealer};
+use tally_privacy::{os_rng, EpochPublicKey, EpochSecret, Sealer};
+
+/// Most rounds one run takes.
+const ROUNDS_MAX: usize = 100;
+
+/// The phases timed, in order.
+const PHASES: [&str; 4] = [
+    "build (proposer)",
+    "encode + decode",
+    "execute (verifier)",
+    "commit (redb, fsync)",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    Off,
+    Plain,
+    Sealed,
+}
+
+impl Mode {
+    fn parse(text: &str) -> Mode {
+        match text {
+            "off" => Mode::Off,
+            "plain" => Mode::Plain,
+            "sealed" => Mode::Sealed,
+            other => panic!("a mode is 'off', 'plain' or 'sealed', not '{other}'"),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Mode::Off => "off",
+            Mode::Plain => "plain",
+            Mode::Sealed => "sealed",
+        }
+    }
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -31,11 +73,18 @@ fn main() {
         .next()
         .map(|a| a.parse().expect("BATCH is a number"))
         .unwrap_or(1_000);
-    let sealed = match args.next().as_deref() {
-        None => false,
-        Some("sealed") => true,
-        Some(other) => panic!("the third argument is 'sealed' or nothing, not '{other}'"),
-    };
+    let modes: Vec<Mode> = args
+        .next()
+        .map(|a| a.split(',').map(Mode::parse).collect())
+        .unwrap_or_else(|| vec![Mode::Off]);
+    let rounds: usize = args
+        .next()
+        .map(|a| a.parse().expect("ROUNDS is a number"))
+        .unwrap_or(5);
+    assert!(
+        (1..=ROUNDS_MAX).contains(&rounds),
+        "ROUNDS is 1 to {ROUNDS_MAX}"
+    );
     let chain_id = "bench";
     let root = SecretKey::from_seed([1; 32]);
     let member = SecretKey::from_seed([2; 32]);
@@ -66,6 +115,69 @@ fn main() {
         read_policy: Default::default(),
         epoch_blocks: None,
     };
+    let epoch = EpochSecret::generate(&mut os_rng()).public_key();
+    let blocks: Vec<(Mode, Vec<Transaction>)> = modes
+        .iter()
+        .map(|&mode| {
+            let drafts = drafts(entries, batch, mode, chain_id, &epoch);
+            let transactions = drafts
+                .chunks(batch)
+                .map(|chunk| {
+                    Transaction::Batch(SignedBatch::sign(&member, chain_id, chunk.to_vec()))
+                })
+                .collect();
+            (mode, transactions)
+        })
+        .collect();
+
+    // Per mode: the block's size and each round's phase times.
+    let mut times: Vec<(usize, Vec<[Duration; 4]>)> = vec![(0, Vec::new()); modes.len()];
+    for round in 0..rounds {
+        for (index, (mode, transactions)) in blocks.iter().enumerate() {
+            let (size, phases) = run(&genesis, *mode, &epoch, transactions.clone(), round);
+            times[index].0 = size;
+            times[index].1.push(phases);
+        }
+    }
+
+    println!("blocks of {entries} entries in batches of {batch}, medians of {rounds} rounds");
+    println!(
+        "{:<8} {:>10} {:>18} {:>18} {:>18} {:>20}",
+        "mode", "bytes", PHASES[0], PHASES[1], PHASES[2], PHASES[3]
+    );
+    for ((mode, _), (size, rounds)) in blocks.iter().zip(&times) {
+        let medians: Vec<String> = (0..PHASES.len())
+            .map(|phase| {
+                let mut values: Vec<Duration> = rounds.iter().map(|times| times[phase]).collect();
+                values.sort();
+                let median = values[values.len() / 2];
+                format!(
+                    "{:.1} ms {:>7.0}/s",
+                    median.as_secs_f64() * 1000.0,
+                    entries as f64 / median.as_secs_f64()
+                )
+            })
+            .collect();
+        println!(
+            "{:<8} {:>10} {:>18} {:>18} {:>18} {:>20}",
+            mode.label(),
+            size,
+            medians[0],
+            medians[1],
+            medians[2],
+            medians[3]
+        );
+    }
+}
+
+/// The entries of one mode: orders, with the customer in plain text or sealed, or without.
+fn drafts(
+    entries: usize,
+    batch: usize,
+    mode: Mode,
+    chain_id: &str,
+    epoch: &EpochPublicKey,
+) -> Vec<EntryDraft> {
     let eur = Currency::from_code("EUR").unwrap();
     let date = Date::parse("2026-11-24").unwrap();
     let mut drafts: Vec<EntryDraft> = (0..entries)
@@ -99,33 +211,53 @@ fn main() {
             seal_keys: Vec::new(),
         })
         .collect();
-    let epoch = EpochSecret::generate(&mut os_rng()).public_key();
-    if sealed {
-        let pii = Category::customer_pii();
-        let mut rng = os_rng();
-        for chunk in drafts.chunks_mut(batch) {
-            // One sealer per batch, as an importer seals: the field key is wrapped once.
-            let mut sealer = Sealer::new(chain_id);
-            for draft in chunk {
-                let fields = customer(draft.id.as_str());
-                let (fields, key) = sealer
-                    .seal_entry(draft.id.as_str(), &epoch, &pii, 0, &fields, &mut rng)
-                    .unwrap();
-                draft.sealed = tally_ledger::Sealed::Groups(vec![fields]);
-                draft.seal_keys = vec![key];
+    match mode {
+        Mode::Off => {}
+        Mode::Plain => {
+            for draft in &mut drafts {
+                for (name, value) in customer(draft.id.as_str()) {
+                    draft.description.push_str(&format!("; {name}: {value}"));
+                }
+            }
+        }
+        Mode::Sealed => {
+            let pii = Category::customer_pii();
+            let mut rng = os_rng();
+            for chunk in drafts.chunks_mut(batch) {
+                // One sealer per batch, as an importer seals: one key agreement per batch.
+                let mut sealer = Sealer::new(chain_id);
+                for draft in chunk {
+                    let fields = customer(draft.id.as_str());
+                    let (group, key) = sealer
+                        .seal_entry(draft.id.as_str(), epoch, &pii, 0, &fields, &mut rng)
+                        .unwrap();
+                    draft.sealed = tally_ledger::Sealed::Groups(vec![group]);
+                    draft.seal_keys = vec![key];
+                }
             }
         }
     }
-    let transactions: Vec<Transaction> = drafts
-        .chunks(batch)
-        .map(|chunk| Transaction::Batch(SignedBatch::sign(&member, chain_id, chunk.to_vec())))
-        .collect();
+    drafts
+}
 
-    let dir = std::env::temp_dir().join(format!("tally-execute-bench-{}", std::process::id()));
+/// Builds, encodes and decodes, executes and commits one block of `transactions` on a fresh
+/// store: the block's size and each phase's time.
+fn run(
+    genesis: &Genesis,
+    mode: Mode,
+    epoch: &EpochPublicKey,
+    transactions: Vec<Transaction>,
+    round: usize,
+) -> (usize, [Duration; 4]) {
+    let dir = std::env::temp_dir().join(format!(
+        "tally-execute-bench-{}-{}-{round}",
+        std::process::id(),
+        mode.label()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::open(&dir.join("ledger.redb"), &genesis).unwrap();
+    let store = Store::open(&dir.join("ledger.redb"), genesis).unwrap();
     let mut state = store.state().unwrap();
-    if sealed {
+    if mode == Mode::Sealed {
         // The state an administrator's opening of customer-pii epoch 0 leads to.
         let keys = state
             .sealing
@@ -157,28 +289,9 @@ fn main() {
     let start = Instant::now();
     store.commit(&block, &executed).unwrap();
     let commit = start.elapsed();
+    drop(store);
     let _ = std::fs::remove_dir_all(&dir);
-
-    let rate = |d: std::time::Duration| entries as f64 / d.as_secs_f64();
-    println!(
-        "block of {entries} entries in batches of {batch}{} ({} bytes)",
-        if sealed { ", 7 sealed fields each" } else { "" },
-        bytes.len()
-    );
-    println!("{:<24} {:>10} {:>14}", "phase", "ms", "entries/s");
-    for (phase, duration) in [
-        ("build (proposer)", build),
-        ("encode + decode", decode),
-        ("execute (verifier)", execute),
-        ("commit (redb, fsync)", commit),
-    ] {
-        println!(
-            "{:<24} {:>10.1} {:>14.0}",
-            phase,
-            duration.as_secs_f64() * 1000.0,
-            rate(duration)
-        );
-    }
+    (bytes.len(), [build, decode, execute, commit])
 }
 
 /// Synthetic customer data of typical lengths, as `tally bench` seals: the seven fields a

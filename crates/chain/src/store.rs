@@ -329,8 +329,8 @@ fn read_block_range(
 /// the block's bytes (u32 each), little-endian, after the entry's postcard encoding.
 ///
 /// An entry with sealed fields is indexed without them, and they are read from the block when
-/// the entry is: they are most of its bytes (a sealed order: 837 bytes, the same order without
-/// its customer fields: about 150), and the block already keeps them. Rows without a location
+/// the entry is: they are most of its bytes (a sealed order: 350 bytes, the same order without
+/// its customer fields: about 70), and the block already keeps them. Rows without a location
 /// hold their entry whole (entries without sealed fields, and older stores' rows), or have their
 /// location in [`ENTRY_SEALED`].
 const SEALED_LOCATION_BYTES: usize = 16;

@@ -570,12 +570,22 @@ impl EntryDraft {
             Sealed::Fields(fields) => check_sealed_fields(fields)?,
             Sealed::Groups(groups) => check_sealed_groups(groups)?,
         }
-        for (name, category, epoch) in self.sealed.names() {
-            let keyed = |key: &SealKey| key.category == category && key.epoch == epoch;
+        // Each sealing (a field, or a group) by its first name, category and epoch; checked
+        // without collecting, as every entry of a batch of orders passes here on every validator.
+        let sealings: &mut dyn Iterator<Item = (&FieldName, &Category, u32)> = match &self.sealed {
+            Sealed::Fields(fields) => &mut fields
+                .iter()
+                .map(|field| (&field.name, &field.category, field.epoch)),
+            Sealed::Groups(groups) => &mut groups
+                .iter()
+                .filter_map(|group| Some((group.names.first()?, &group.category, group.epoch))),
+        };
+        for (name, category, epoch) in sealings {
+            let keyed = |key: &SealKey| &key.category == category && key.epoch == epoch;
             if !self.seal_keys.iter().any(keyed) {
                 return Err(EntryError::MissingSealKey {
-                    name,
-                    category,
+                    name: *name,
+                    category: *category,
                     epoch,
                 });
             }
@@ -584,12 +594,7 @@ impl EntryDraft {
             let same = |other: &SealKey| other.category == key.category && other.epoch == key.epoch;
             let problem = if self.seal_keys[..index].iter().any(same) {
                 Some("given twice")
-            } else if !self
-                .sealed
-                .names()
-                .iter()
-                .any(|(_, category, epoch)| *category == key.category && *epoch == key.epoch)
-            {
+            } else if !self.sealed.uses(&key.category, key.epoch) {
                 Some("used by no sealed field")
             } else if key.wrapped.len() > WRAPPED_SEAL_KEY_LEN_MAX {
                 Some("too long")

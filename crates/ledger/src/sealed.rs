@@ -434,6 +434,18 @@ impl Sealed {
         }
     }
 
+    /// Whether a field is sealed under `category` and `epoch`.
+    pub fn uses(&self, category: &Category, epoch: u32) -> bool {
+        match self {
+            Sealed::Fields(fields) => fields
+                .iter()
+                .any(|field| &field.category == category && field.epoch == epoch),
+            Sealed::Groups(groups) => groups
+                .iter()
+                .any(|group| &group.category == category && group.epoch == epoch),
+        }
+    }
+
     /// The fields sealed one by one (none if the entry's are grouped).
     pub fn fields(&self) -> &[SealedField] {
         match self {

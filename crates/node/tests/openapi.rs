@@ -104,9 +104,23 @@ fn pii() -> Category {
     Category::customer_pii()
 }
 
-/// A sale whose customer's e-mail is sealed under epoch 0 of customer-pii. The chain cannot
-/// check the cryptography, so the bytes are placeholders of the right sizes.
+/// A sale whose customer's e-mail and zip are sealed together under epoch 0 of customer-pii,
+/// as entries are sealed now. The chain cannot check the cryptography, so the bytes are
+/// placeholders of the right sizes.
 fn sealed_sale(id: &str) -> EntryDraft {
+    let mut draft = sealed_sale_one_by_one(id);
+    draft.sealed = tally_ledger::Sealed::Groups(vec![tally_ledger::SealedGroup {
+        category: pii(),
+        epoch: 0,
+        names: vec![FieldName::new("email").unwrap(), FieldName::new("zip").unwrap()],
+        commitment: [2; COMMITMENT_BYTES],
+        ciphertext: vec![4; 60],
+    }]);
+    draft
+}
+
+/// A sale whose customer's e-mail is sealed on its own, as entries were first sealed.
+fn sealed_sale_one_by_one(id: &str) -> EntryDraft {
     let mut draft = entry(
         id,
         "2026-02-10",
@@ -1052,7 +1066,11 @@ async fn request_bodies_and_errors_match_their_schemas() {
     let net = net();
     let document = document();
     // The transactions clients post, single and batched, are what the document describes.
-    let entry_tx = single(&net.finance, CHAIN, TxBody::Post(sealed_sale("sale-9")));
+    let entry_tx = single(
+        &net.finance,
+        CHAIN,
+        TxBody::Post(sealed_sale_one_by_one("sale-9")),
+    );
     let batch = Transaction::Batch(tally_chain::SignedBatch::sign(
         &net.finance,
         CHAIN,

@@ -20,13 +20,18 @@
 //!   value with AES-256-GCM under it: the nonce is the first 12 bytes of the field's commitment
 //!   (keyed, so distinct per field and value), and the associated data binds the chain id, the
 //!   entry id, the field name, the category, the epoch and the commitment, so a ciphertext moved
-//!   to another entry, chain, name or epoch does not open. [`Sealer`] does all of this, one field
-//!   key per batch of entries. A writer needs only public keys: it seals what it cannot read.
+//!   to another entry, chain, name or epoch does not open. An entry's fields of one category and
+//!   epoch are sealed together ([`seal_group`]): the same commitment per field, one root over
+//!   them ([`group_root`]) on the chain, and one AES-256-GCM of all the values, with one tag and
+//!   the nonce taken from the root. [`Sealer`] does all of this, one field key per batch of
+//!   entries. A writer needs only public keys: it seals what it cannot read.
 //! - **Commitments.** Each field carries a [`commitment`]: SHA-256 over a domain tag, the
 //!   category, the name, the salt and the value. Whoever opened a field can hand its value and
-//!   salt to someone without any key ([`Disclosure`]), who checks them against the chain.
-//! - **Reading.** A reader keeps its epoch secrets in a [`Keyring`]; [`Keyring::open`] unwraps
-//!   the entry's seal key and [`open`]s the field.
+//!   salt to someone without any key ([`Disclosure`]), who checks them against the chain; a
+//!   field of a group travels with the group's commitments, which hide the other values, and
+//!   is checked against the root.
+//! - **Reading.** A reader keeps its epoch secrets in a [`Keyring`]; [`Keyring::open_group`]
+//!   ([`Keyring::open`]) unwraps the entry's seal key and opens the group (the field).
 //!
 //! # What the chain checks without keys
 //!

@@ -280,10 +280,17 @@ fn sealed_customer_data_end_to_end() {
     ));
     // The customer's fields are sealed together and open together, but only the field asked
     // for (the one the read records) is shown, and disclosed with the group's commitments.
-    assert!(out.contains("email: ") && !out.contains("customer_name"), "{out}");
+    assert!(
+        out.contains("email: ") && !out.contains("customer_name"),
+        "{out}"
+    );
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&disclosure).unwrap()).unwrap();
-    assert_eq!(written["group"].as_array().map(Vec::len), Some(7), "{written}");
+    assert_eq!(
+        written["group"].as_array().map(Vec::len),
+        Some(7),
+        "{written}"
+    );
     let check = |file: &Path| {
         run(
             tally()

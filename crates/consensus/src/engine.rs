@@ -27,7 +27,7 @@ use commonware_runtime::{buffer::paged::CacheRef, Clock, Handle, Metrics, Spawne
 use commonware_storage::archive::immutable;
 use commonware_utils::{vec::NonEmptyVec, NZDuration};
 use tally_chain::{Block, BlockDigest};
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 
 use crate::application::{Finalizer, MarshalMailbox, Scheme, TallyApp};
 use crate::handle::ChainHandle;
@@ -66,6 +66,12 @@ const ARCHIVE_ITEMS_PER_SECTION: u64 = 1024;
 /// (archives, caches per view range); a large buffer per journal multiplied into gigabytes of
 /// resident memory per node, while 64 KiB keeps sequential writes efficient.
 const JOURNAL_BUFFER_BYTES: usize = 64 * 1024;
+
+/// Most past epochs whose simplex journals a node looks for, and deletes, when it enters its
+/// first epoch after starting: journals a crash left behind (or a version that kept them all)
+/// within that many epochs are deleted; older ones, if any, stay on disk. Past that first
+/// entry, each epoch entered deletes the journal of the epoch before it.
+const PAST_JOURNALS_SWEPT_MAX: u64 = 4096;
 
 /// Timeouts of the consensus engine.
 #[derive(Clone, Copy, Debug)]
@@ -146,6 +152,29 @@ fn simplex_partition(prefix: &str, epoch: u64) -> String {
         format!("{prefix}-simplex")
     } else {
         format!("{prefix}-simplex-{epoch}")
+    }
+}
+
+/// Deletes the simplex journals of the epochs before `epoch`, which this node has left: it
+/// entered `epoch` because it committed the block that closed the one before, and it never
+/// runs an earlier epoch's engine again (its epoch follows its committed height, which only
+/// grows). The journal only keeps a validator from voting twice in a view of its epoch, and
+/// the finalized blocks and certificates live in marshal's archives. `sweep` looks back
+/// [`PAST_JOURNALS_SWEPT_MAX`] epochs (the first entry after a start), otherwise one.
+async fn remove_past_journals(context: &impl Storage, prefix: &str, epoch: u64, sweep: bool) {
+    let oldest = epoch.saturating_sub(if sweep { PAST_JOURNALS_SWEPT_MAX } else { 1 });
+    for past in oldest..epoch {
+        let partition = simplex_partition(prefix, past);
+        match context.remove(&partition, None).await {
+            Ok(()) => info!(epoch = past, %partition, "deleted a past epoch's simplex journal"),
+            Err(commonware_runtime::Error::PartitionMissing(_)) => {}
+            Err(error) => warn!(
+                epoch = past,
+                %partition,
+                %error,
+                "could not delete a past epoch's simplex journal"
+            ),
+        }
     }
 }
 
@@ -469,7 +498,9 @@ async fn run_epochs<E, B, S, R>(
                     error!(epoch, "no validator set for the current epoch");
                 }
                 Some(set) => {
+                    let sweep = entered.is_none();
                     entered = Some(epoch);
+                    remove_past_journals(&context, &engines.prefix, epoch, sweep).await;
                     let subchannel = epoch;
                     let channels = (
                         vote_channels.register(subchannel).await,

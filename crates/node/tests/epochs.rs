@@ -18,7 +18,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use commonware_cryptography::{ed25519, Signer};
 use commonware_p2p::simulated::{self, Link, Network};
-use commonware_runtime::{deterministic, Clock, Runner, Supervisor};
+use commonware_runtime::{deterministic, Clock, Runner, Storage as _, Supervisor};
 use commonware_utils::NZUsize;
 use rand::{rngs::StdRng, SeedableRng};
 use tally_chain::{Genesis, SignedTx, Store, Transaction, TxBody};
@@ -153,6 +153,19 @@ fn run(seed: u64) {
                      index: usize| nodes[index].as_ref().unwrap().0.clone();
         let c = chain(&nodes, 2);
         wait_for_height(&context, &c, 2).await;
+        // D votes in epoch 0, so its simplex journal of epoch 0 is on disk.
+        let journal = |node: usize, epoch: u64| match epoch {
+            0 => format!("{}-{}-simplex", names[node], genesis.chain_id),
+            _ => format!("{}-{}-simplex-{epoch}", names[node], genesis.chain_id),
+        };
+        assert!(
+            !context
+                .scan(&journal(3, 0))
+                .await
+                .unwrap_or_default()
+                .is_empty(),
+            "D keeps a journal of epoch 0 while it runs"
+        );
 
         // Governance: A's admin proposes the rotation, B's and C's admins approve (3 of 4).
         let id = ContractId::new("rotate-a").unwrap();
@@ -276,6 +289,17 @@ fn run(seed: u64) {
                 .expect("the store passes the audit");
             assert!(report.certificates > 0);
             assert!(report.epochs >= rotated_epoch);
+        }
+        // The journals of the epochs D has left are deleted (the one it left last may still be
+        // going, if the commit that ended it is this moment's).
+        let current = schedule.epoch_of(d.state().height + 1);
+        assert!(current >= 2, "the test crosses at least two boundaries");
+        for past in 0..current - 1 {
+            let blobs = context.scan(&journal(3, past)).await.unwrap_or_default();
+            assert!(
+                blobs.is_empty(),
+                "D still keeps its journal of epoch {past}"
+            );
         }
 
         // An observer, which trusts nothing but the genesis, follows the chain across the

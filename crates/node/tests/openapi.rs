@@ -112,7 +112,10 @@ fn sealed_sale(id: &str) -> EntryDraft {
     draft.sealed = tally_ledger::Sealed::Groups(vec![tally_ledger::SealedGroup {
         category: pii(),
         epoch: 0,
-        names: vec![FieldName::new("email").unwrap(), FieldName::new("zip").unwrap()],
+        names: vec![
+            FieldName::new("email").unwrap(),
+            FieldName::new("zip").unwrap(),
+        ],
         commitment: [2; COMMITMENT_BYTES],
         ciphertext: vec![4; 60],
     }]);

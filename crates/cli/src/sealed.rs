@@ -509,39 +509,52 @@ pub fn read(args: ReadArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
         let http = connect(&node, &key, None).await?;
         let status: StatusJson = get_json(&http, &format!("{node}/v1/status")).await?;
-        let names: Vec<FieldName> = if args.fields.is_empty() {
-            let entry: CommittedEntryJson =
-                get_json(&http, &format!("{node}/v1/entries/{entry_id}")).await?;
-            let names: Vec<&String> = entry
+        let entry: CommittedEntryJson =
+            get_json(&http, &format!("{node}/v1/entries/{entry_id}")).await?;
+        let parse = |name: &String| {
+            FieldName::new(name)
+                .map_err(|error| anyhow::anyhow!("the node sent a bad field name: {error}"))
+        };
+        let groups: Vec<Vec<FieldName>> = entry
+            .entry
+            .sealed_groups
+            .iter()
+            .map(|group| group.names.iter().map(parse).collect())
+            .collect::<anyhow::Result<_>>()?;
+        let asked: Vec<FieldName> = if args.fields.is_empty() {
+            let mut names: Vec<FieldName> = entry
                 .entry
                 .sealed
                 .iter()
-                .map(|field| &field.name)
-                .chain(
-                    entry
-                        .entry
-                        .sealed_groups
-                        .iter()
-                        .flat_map(|group| &group.names),
-                )
-                .collect();
+                .map(|field| parse(&field.name))
+                .collect::<anyhow::Result<_>>()?;
+            names.extend(groups.iter().flatten().copied());
             if names.is_empty() {
                 return Err(user_error(format!(
                     "entry '{entry_id}' has no sealed fields"
                 )));
             }
             names
-                .into_iter()
-                .map(|name| FieldName::new(name))
-                .collect::<Result<_, _>>()
-                .map_err(|error| anyhow::anyhow!("the node sent a bad field name: {error}"))?
         } else {
             args.fields
                 .iter()
                 .map(|name| FieldName::new(name).map_err(|error| user_error(error.to_string())))
                 .collect::<Result<_, _>>()?
         };
-        let record_names = names.clone();
+        // A group opens whole, so the read records every field of the groups it opens: the
+        // access log names all that this client decrypts, though it shows only what was asked.
+        let mut names: Vec<FieldName> = Vec::with_capacity(asked.len());
+        for name in &asked {
+            let opened = groups
+                .iter()
+                .find(|group| group.contains(name))
+                .map_or(std::slice::from_ref(name), Vec::as_slice);
+            for name in opened {
+                if !names.contains(name) {
+                    names.push(*name);
+                }
+            }
+        }
         let record = ReadRecord {
             entry: entry_id.clone(),
             fields: names,
@@ -558,7 +571,7 @@ pub fn read(args: ReadArgs) -> anyhow::Result<()> {
             return Err(crate::client::error_of(response).await);
         }
         let answer: SealedReadJson = response.json().await?;
-        let opened = open_answer(&status.chain_id, &key, &answer, &record_names)?;
+        let opened = open_answer(&status.chain_id, &key, &answer, &asked)?;
         show_opened(&args, entry_id.as_str(), &opened)?;
         eprintln!("read recorded on the chain (transaction {})", answer.logged);
         Ok(())

@@ -186,13 +186,18 @@ fn sealed_customer_data_end_to_end() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64;
-    let signed_read = |entry: &str, field: &str, at_ms: u64| {
+    // The order's customer fields are sealed together: a read names all of them.
+    let customer = "customer_name email address1 city zip country phone";
+    let signed_read = |entry: &str, fields: &str, at_ms: u64| {
         Transaction::Single(SignedTx::sign(
             &logistics,
             &chain_id,
             TxBody::Read(ReadRecord {
                 entry: EntryId::new(entry).unwrap(),
-                fields: vec![FieldName::new(field).unwrap()],
+                fields: fields
+                    .split(' ')
+                    .map(|field| FieldName::new(field).unwrap())
+                    .collect(),
                 at_ms,
             }),
         ))
@@ -217,7 +222,13 @@ fn sealed_customer_data_end_to_end() {
         "not_found",
         "no entry 'shopify:9999:sale'",
     );
-    let once = signed_read("shopify:1001:sale", "city", now_ms);
+    post_read(&signed_read("shopify:1001:sale", "city zip", now_ms)).expect_error(
+        "a read of part of a group sealed together",
+        422,
+        "partial_group",
+        "field 'city' of entry 'shopify:1001:sale' is sealed together with customer_name, email, address1, city, zip, country, phone: a group opens whole, so the read must name all of them",
+    );
+    let once = signed_read("shopify:1001:sale", customer, now_ms);
     assert_eq!(post_read(&once).status, 200);
     post_read(&once).expect_error(
         "the same signed read again",
@@ -225,7 +236,8 @@ fn sealed_customer_data_end_to_end() {
         "read_replayed",
         "sign a new one",
     );
-    let Transaction::Single(mut forged) = signed_read("shopify:1001:sale", "zip", now_ms) else {
+    let Transaction::Single(mut forged) = signed_read("shopify:1001:sale", customer, now_ms + 1)
+    else {
         unreachable!()
     };
     forged.signer = read_key(&devnet.key("service")).public_key();

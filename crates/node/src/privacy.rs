@@ -21,7 +21,7 @@ use tally_chain::{
     ChainState, EpochStatus, ReadRecord, SealingError, SignedTx, Transaction, TxBody,
 };
 use tally_consensus::ChainHandle;
-use tally_ledger::{SealKey, Sealed};
+use tally_ledger::{FieldName, SealKey, Sealed};
 use utoipa::ToSchema;
 
 use crate::api::{internal, ApiError};
@@ -261,8 +261,10 @@ fn sealing_error(error: SealingError) -> ApiError {
         (status = 415, description = "`malformed_request`: the `Content-Type` is not \
              `application/json`.", body = ErrorJson),
         (status = 422, description = "`malformed_request`: the JSON is not a transaction; \
-             `rule_violated` and the other rule codes of `POST /v1/transactions`: the chain \
-             refuses the read.", body = ErrorJson),
+             `partial_group`: the read names some fields of a group sealed together but not all \
+             (a group opens whole, so its read names every field of it); `rule_violated` and \
+             the other rule codes of `POST /v1/transactions`: the chain refuses the read.",
+             body = ErrorJson),
         (status = 429, description = "`mempool_full`: the mempool is full; retry later.",
              body = ErrorJson),
         (status = 500, description = "`internal`: the node failed to read its store.",
@@ -365,16 +367,35 @@ fn answer(
                             (field.category, field.epoch)
                         })
                 }
-                Sealed::Groups(sealed) => sealed
-                    .iter()
-                    .find(|group| group.names.contains(name))
-                    .map(|group| {
-                        let json = SealedGroupJson::from_group(group);
-                        if !groups.contains(&json) {
-                            groups.push(json);
+                Sealed::Groups(sealed) => {
+                    match sealed.iter().find(|group| group.names.contains(name)) {
+                        // The group opens whole: a read that recorded part of it would log less
+                        // than the reader can decrypt.
+                        Some(group)
+                            if !group.names.iter().all(|name| record.fields.contains(name)) =>
+                        {
+                            let names: Vec<&str> =
+                                group.names.iter().map(FieldName::as_str).collect();
+                            return Err(ApiError::new(
+                                StatusCode::UNPROCESSABLE_ENTITY,
+                                "partial_group",
+                                format!(
+                                    "field '{name}' of entry '{}' is sealed together with {}: a group opens whole, so the read must name all of them",
+                                    record.entry,
+                                    names.join(", ")
+                                ),
+                            ));
                         }
-                        (group.category, group.epoch)
-                    }),
+                        Some(group) => {
+                            let json = SealedGroupJson::from_group(group);
+                            if !groups.contains(&json) {
+                                groups.push(json);
+                            }
+                            Some((group.category, group.epoch))
+                        }
+                        None => None,
+                    }
+                }
             }
             .ok_or_else(|| {
                 ApiError::new(

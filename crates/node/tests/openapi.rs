@@ -294,7 +294,10 @@ fn private_chain(t0: u64) -> (ChainHandle, SecretKey, SecretKey, String) {
             CHAIN,
             TxBody::Read(ReadRecord {
                 entry: EntryId::new("sale-1").unwrap(),
-                fields: vec![FieldName::new("email").unwrap()],
+                fields: vec![
+                    FieldName::new("email").unwrap(),
+                    FieldName::new("zip").unwrap(),
+                ],
                 at_ms: block_time,
             }),
         )],
@@ -520,7 +523,10 @@ impl Net {
             CHAIN,
             TxBody::Read(ReadRecord {
                 entry: EntryId::new("sale-1").unwrap(),
-                fields: vec![FieldName::new("email").unwrap()],
+                fields: vec![
+                    FieldName::new("email").unwrap(),
+                    FieldName::new("zip").unwrap(),
+                ],
                 at_ms: now_ms(),
             }),
         );
@@ -1093,7 +1099,10 @@ async fn request_bodies_and_errors_match_their_schemas() {
         CHAIN,
         TxBody::Read(ReadRecord {
             entry: EntryId::new("sale-1").unwrap(),
-            fields: vec![FieldName::new("email").unwrap()],
+            fields: vec![
+                FieldName::new("email").unwrap(),
+                FieldName::new("zip").unwrap(),
+            ],
             at_ms: now_ms(),
         }),
     );

@@ -324,3 +324,52 @@ fn the_longest_value_seals_within_the_longest_ciphertext() {
     );
     assert_eq!(open(&key, &field, &CONTEXT).unwrap().value, value);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any fields sealed together open to their values, in order; each one discloses alone
+    /// against the root; and any altered byte of the ciphertext or root, or a renamed field,
+    /// makes the group refuse to open rather than give other values.
+    #[test]
+    fn any_group_round_trips_discloses_and_refuses_alteration(
+        values in proptest::collection::vec(
+            proptest::string::string_regex("(?s).{0,120}").unwrap(),
+            1..=tally_ledger::SEALED_FIELDS_PER_ENTRY_MAX,
+        ),
+        seed in any::<u64>(),
+        pick in any::<proptest::sample::Index>(),
+        flip in any::<proptest::sample::Index>(),
+    ) {
+        let key = field_key(seed);
+        let fields: Vec<(tally_ledger::FieldName, &str)> = values
+            .iter()
+            .enumerate()
+            .map(|(index, value)| (name(&format!("field_{index}")), value.as_str()))
+            .collect();
+        let group = tally_privacy::seal_group(&key, &pii(), 2, &CONTEXT, &fields).unwrap();
+        let opened = tally_privacy::open_group(&key, &group, &CONTEXT).unwrap();
+        let read: Vec<_> = opened
+            .iter()
+            .map(|field| (field.name, field.opened.value.as_str()))
+            .collect();
+        prop_assert_eq!(&read, &fields);
+
+        let (chosen, _) = fields[pick.index(fields.len())];
+        let disclosure =
+            tally_privacy::Disclosure::in_group(CONTEXT.entry_id, &chosen, &opened).unwrap();
+        prop_assert!(disclosure.check_group(&group).is_ok());
+
+        let mut altered = group.clone();
+        let byte = flip.index(altered.ciphertext.len());
+        altered.ciphertext[byte] ^= 0x01;
+        prop_assert!(tally_privacy::open_group(&key, &altered, &CONTEXT).is_err());
+        let mut altered = group.clone();
+        altered.commitment[flip.index(altered.commitment.len())] ^= 0x01;
+        prop_assert!(tally_privacy::open_group(&key, &altered, &CONTEXT).is_err());
+        let mut renamed = group.clone();
+        let position = pick.index(renamed.names.len());
+        renamed.names[position] = name("renamed");
+        prop_assert!(tally_privacy::open_group(&key, &renamed, &CONTEXT).is_err());
+    }
+}

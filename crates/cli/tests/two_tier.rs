@@ -12,6 +12,10 @@
 //! and so does each node's partner watch while it runs: all match. After the supplier rebuilds
 //! its private chain from scratch (its books rewritten), both report the supplier's anchors as
 //! broken (`verify` with exit 3, the carrier's running node in its log and metrics).
+//!
+//! In a second topology, governance removes the carrier: from the next epoch boundary the
+//! consortium's status names three validators, and the carrier's running node no longer makes
+//! up a quorum when the marketplace's node is stopped.
 
 mod common;
 
@@ -22,7 +26,7 @@ use std::time::Duration;
 use common::*;
 use rand::Rng;
 use tally_node::reconcile::ReconcileLine;
-use tally_node::wire::{AnchorJson, ContractDetailJson, TrialBalanceJson};
+use tally_node::wire::{AnchorJson, ContractDetailJson, StatusJson, TrialBalanceJson};
 
 /// The enterprises `devnet two-tier` writes, in its order.
 const ENTERPRISES: [&str; 4] = ["merchant", "supplier", "carrier", "marketplace"];
@@ -237,6 +241,51 @@ impl TwoTier {
             ENTERPRISES[enterprise],
             describe(&output)
         );
+    }
+
+    /// `tally contract call` of a governance `call` (JSON) signed by `enterprise`'s consortium
+    /// admin at its own node.
+    fn govern(&mut self, enterprise: usize, call: &str) -> Output {
+        let path = self.write("governance", call);
+        run(
+            tally()
+                .args(["contract", "call", "--node"])
+                .arg(self.api(enterprise))
+                .arg("--key")
+                .arg(self.key(enterprise, "consortium-admin"))
+                .arg(path),
+            Duration::from_secs(45),
+        )
+    }
+
+    /// As [`TwoTier::govern`], and asserts the call was committed.
+    fn govern_ok(&mut self, enterprise: usize, call: &str, what: &str) {
+        let output = self.govern(enterprise, call);
+        assert!(
+            output.status.success()
+                && stdout_of(&output).starts_with(&format!("{what} committed at height ")),
+            "{what} signed by {}: {}",
+            ENTERPRISES[enterprise],
+            describe(&output)
+        );
+    }
+
+    /// The consortium chain's status at `enterprise`'s node.
+    fn consortium_status(&self, enterprise: usize) -> Result<StatusJson, String> {
+        let mut http = Http::new();
+        let key = tally_identity::SecretKey::read_file(&self.key(enterprise, "consortium-admin"))
+            .expect("member key");
+        http.set_token(Some(
+            tally_node::auth::mint(&key, "consortium", 60 * 60 * 1000).expect("a token"),
+        ));
+        let reply = http.get(&format!(
+            "{}/v1/chains/consortium/status",
+            self.api(enterprise)
+        ))?;
+        if reply.status != 200 {
+            return Err(format!("HTTP {}: {}", reply.status, reply.body));
+        }
+        Ok(reply.json())
     }
 
     /// `tally contract show` of `id` at `enterprise`'s node.
@@ -667,6 +716,125 @@ fn a_trade_between_node_processes_is_booked_on_both_sides_and_anchors_are_checke
             } else {
                 Err(format!("{mismatches} mismatches, logged: {logged}"))
             }
+        },
+    );
+}
+
+/// Governance removes the carrier from the consortium, through the node processes: from the next
+/// epoch boundary the consortium's validators are the other three, so the carrier's votes no
+/// longer count. With the marketplace's node also stopped, the carrier's running node cannot
+/// make up a quorum (two of the three remaining validators), and the chain stands still; it goes
+/// on when the marketplace's node is back. (With the carrier still a validator, merchant,
+/// supplier and carrier would be three of four, a quorum.)
+#[test]
+fn an_enterprise_removed_by_governance_stops_counting_at_the_next_epoch() {
+    const CARRIER: usize = 2;
+    const MARKETPLACE: usize = 3;
+    let mut topology = TwoTier::init();
+    for enterprise in 0..ENTERPRISES.len() {
+        topology.start(enterprise);
+    }
+    let status = wait_for("the consortium to start", Duration::from_secs(60), || {
+        topology.check_alive();
+        let status = topology.consortium_status(MERCHANT)?;
+        if status.height >= 2 {
+            Ok(status)
+        } else {
+            Err(format!("height {}", status.height))
+        }
+    });
+    let names = |status: &StatusJson| {
+        let mut names: Vec<String> = status
+            .validator_set
+            .iter()
+            .map(|validator| validator.name.clone())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        names(&status),
+        ["carrier", "marketplace", "merchant", "supplier"]
+    );
+
+    topology.govern_ok(
+        MERCHANT,
+        r#"{"propose_governance": {"id": "remove-carrier",
+            "action": {"remove_enterprise": {"name": "carrier"}}}}"#,
+        "propose_governance remove-carrier",
+    );
+    for approver in [SUPPLIER, MARKETPLACE] {
+        // The approver's node checks the call against its own copy of the chain, which may not
+        // hold the proposal yet: the approval is refused until it does.
+        wait_for("the approval to commit", Duration::from_secs(60), || {
+            topology.check_alive();
+            let output = topology.govern(
+                approver,
+                r#"{"approve_governance": {"id": "remove-carrier"}}"#,
+            );
+            if output.status.success()
+                && stdout_of(&output)
+                    .starts_with("approve_governance remove-carrier committed at height ")
+            {
+                Ok(())
+            } else {
+                Err(describe(&output))
+            }
+        });
+    }
+
+    // At the next boundary (epochs of 5 blocks) the set is the other three.
+    let removed = wait_for(
+        "the carrier to leave the consortium's validator set",
+        Duration::from_secs(60),
+        || {
+            topology.check_alive();
+            let status = topology.consortium_status(MERCHANT)?;
+            if names(&status) == ["marketplace", "merchant", "supplier"] {
+                Ok(status)
+            } else {
+                Err(format!("epoch {}: {:?}", status.epoch, names(&status)))
+            }
+        },
+    );
+    assert!(removed.epoch > status.epoch, "{removed:?}");
+    wait_for(
+        "the chain to move on in the new epoch",
+        Duration::from_secs(60),
+        || {
+            topology.check_alive();
+            let status = topology.consortium_status(MERCHANT)?;
+            (status.epoch > removed.epoch)
+                .then_some(())
+                .ok_or_else(|| format!("epoch {}", status.epoch))
+        },
+    );
+
+    // The carrier's node runs on, but its votes no longer count: without the marketplace's
+    // node the chain stands still.
+    topology.kill(MARKETPLACE);
+    // A block in flight when the marketplace stopped may still land.
+    std::thread::sleep(Duration::from_secs(3));
+    let stalled = topology.consortium_status(MERCHANT).unwrap().height;
+    std::thread::sleep(Duration::from_secs(6));
+    let still = topology.consortium_status(MERCHANT).unwrap().height;
+    assert_eq!(
+        still, stalled,
+        "the consortium moved from {stalled} to {still} with only merchant, supplier and the removed carrier voting"
+    );
+    assert!(topology.nodes[CARRIER].is_some(), "the carrier's node runs");
+
+    // The marketplace is back: the chain goes on.
+    topology.start(MARKETPLACE);
+    wait_for(
+        "the consortium to move on with the marketplace back",
+        Duration::from_secs(90),
+        || {
+            topology.check_alive();
+            let height = topology.consortium_status(MERCHANT)?.height;
+            (height >= still + 3)
+                .then_some(())
+                .ok_or_else(|| format!("height {height}"))
         },
     );
 }

@@ -108,7 +108,32 @@ struct Run {
     sealed_entries: u64,
     entries: u64,
     seconds: f64,
+    /// CPU time the whole process (every validator, the client's submissions) spent while the
+    /// entries were committed, in seconds; `None` where the system does not report it.
+    cpu_seconds: Option<f64>,
     latencies_ms: Vec<f64>,
+}
+
+/// Clock ticks per second of the CPU times in `/proc/self/stat` (Linux's `USER_HZ`, fixed at
+/// 100 in its ABI whatever the kernel's own tick rate).
+const PROC_TICKS_PER_SECOND: f64 = 100.0;
+
+/// CPU time (user and system, all threads) this process has used so far, from
+/// `/proc/self/stat`; `None` on systems without it.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    parse_cpu_seconds(&stat)
+}
+
+/// The user and system times of a `/proc/PID/stat` line, in seconds. The fields after the
+/// command name (which may hold spaces and parentheses, so it ends at the last `)`) start with
+/// the state; user and system times are the 12th and 13th of them.
+fn parse_cpu_seconds(stat: &str) -> Option<f64> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some((user + system) as f64 / PROC_TICKS_PER_SECOND)
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -174,7 +199,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let offered = args.rate.map_or("max".to_string(), |rate| rate.to_string());
     println!(
-        "{:>10}  {:>6}  {:>9}  {:>9}  {:>7}  {:>8}  {:>8}  {:>10}  {:>8}  {:>8}  {:>9}",
+        "{:>10}  {:>6}  {:>9}  {:>9}  {:>7}  {:>8}  {:>8}  {:>10}  {:>8}  {:>8}  {:>9}  {:>12}",
         "validators",
         "sealed",
         "entries",
@@ -185,7 +210,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "entries/s",
         "p50 ms",
         "p99 ms",
-        "sealing s"
+        "sealing s",
+        "cpu us/entry"
     );
     for run in &runs {
         let mut latencies = run.latencies_ms.clone();
@@ -198,7 +224,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             latencies[index]
         };
         println!(
-            "{:>10}  {:>6}  {:>9}  {:>9}  {:>7}  {:>8}  {:>8.2}  {:>10.0}  {:>8.1}  {:>8.1}  {:>9.2}",
+            "{:>10}  {:>6}  {:>9}  {:>9}  {:>7}  {:>8}  {:>8.2}  {:>10.0}  {:>8.1}  {:>8.1}  {:>9.2}  {:>12}",
             run.validators,
             run.sealed.label(),
             run.entries,
@@ -209,7 +235,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             run.entries_per_second(),
             percentile(0.50),
             percentile(0.99),
-            run.sealing_seconds
+            run.sealing_seconds,
+            run.cpu_micros_per_entry()
+                .map_or("-".to_string(), |micros| format!("{micros:.2}"))
         );
     }
     if args.repeat > 1 {
@@ -221,6 +249,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 impl Run {
     fn entries_per_second(&self) -> f64 {
         self.entries as f64 / self.seconds
+    }
+
+    /// CPU time per committed entry, in microseconds: steadier than entries/s on a machine
+    /// whose other tenants take turns on its cores.
+    fn cpu_micros_per_entry(&self) -> Option<f64> {
+        self.cpu_seconds
+            .map(|seconds| seconds * 1e6 / self.entries.max(1) as f64)
     }
 }
 
@@ -236,6 +271,21 @@ struct Summary {
     highest: f64,
     cost_vs_off: Option<f64>,
     cost_vs_plain: Option<f64>,
+    /// Median CPU time per entry, in microseconds, if the system reports it.
+    cpu_micros: Option<f64>,
+    /// How much more CPU time per entry than with the customer in plain text, in percent.
+    cpu_cost_vs_plain: Option<f64>,
+}
+
+/// The median of `values` (the mean of the middle two for an even count), sorted in place.
+fn median(values: &mut [f64]) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    match values.len() {
+        0 => None,
+        len if len % 2 == 1 => Some(values[middle]),
+        _ => Some((values[middle - 1] + values[middle]) / 2.0),
+    }
 }
 
 fn summarise(configurations: &[(usize, Sealed)], runs: &[Run]) -> Vec<Summary> {
@@ -245,14 +295,16 @@ fn summarise(configurations: &[(usize, Sealed)], runs: &[Run]) -> Vec<Summary> {
             .filter(|run| run.validators == validators && run.sealed == sealed)
             .map(Run::entries_per_second)
             .collect();
-        rates.sort_by(f64::total_cmp);
-        let middle = rates.len() / 2;
-        let median = match rates.len() {
-            0 => return None,
-            len if len % 2 == 1 => rates[middle],
-            _ => (rates[middle - 1] + rates[middle]) / 2.0,
-        };
+        let median = median(&mut rates)?;
         Some((median, rates[0], rates[rates.len() - 1]))
+    };
+    let cpu = |validators: usize, sealed: Sealed| -> Option<f64> {
+        let mut micros: Vec<f64> = runs
+            .iter()
+            .filter(|run| run.validators == validators && run.sealed == sealed)
+            .map(Run::cpu_micros_per_entry)
+            .collect::<Option<_>>()?;
+        median(&mut micros)
     };
     configurations
         .iter()
@@ -268,6 +320,10 @@ fn summarise(configurations: &[(usize, Sealed)], runs: &[Run]) -> Vec<Summary> {
                 let (base, _, _) = spread(validators, baseline).filter(|_| carries_more)?;
                 Some((1.0 - median / base) * 100.0)
             };
+            let cpu_micros = cpu(validators, sealed);
+            let cpu_cost_vs_plain = matches!(sealed, Sealed::Orders | Sealed::On)
+                .then(|| Some((cpu_micros? / cpu(validators, Sealed::Plain)? - 1.0) * 100.0))
+                .flatten();
             Some(Summary {
                 validators,
                 sealed,
@@ -276,6 +332,8 @@ fn summarise(configurations: &[(usize, Sealed)], runs: &[Run]) -> Vec<Summary> {
                 highest,
                 cost_vs_off: cost(Sealed::Off),
                 cost_vs_plain: cost(Sealed::Plain),
+                cpu_micros,
+                cpu_cost_vs_plain,
             })
         })
         .collect()
@@ -285,19 +343,30 @@ fn print_summary(configurations: &[(usize, Sealed)], runs: &[Run]) {
     let percent = |cost: Option<f64>| cost.map_or("-".to_string(), |cost| format!("{cost:.1}%"));
     println!();
     println!(
-        "{:>10}  {:>6}  {:>10}  {:>10}  {:>10}  {:>11}  {:>13}",
-        "validators", "sealed", "median/s", "lowest/s", "highest/s", "cost vs no", "cost vs plain"
+        "{:>10}  {:>6}  {:>10}  {:>10}  {:>10}  {:>11}  {:>13}  {:>12}  {:>17}",
+        "validators",
+        "sealed",
+        "median/s",
+        "lowest/s",
+        "highest/s",
+        "cost vs no",
+        "cost vs plain",
+        "cpu us/entry",
+        "cpu cost vs plain"
     );
     for row in summarise(configurations, runs) {
         println!(
-            "{:>10}  {:>6}  {:>10.0}  {:>10.0}  {:>10.0}  {:>11}  {:>13}",
+            "{:>10}  {:>6}  {:>10.0}  {:>10.0}  {:>10.0}  {:>11}  {:>13}  {:>12}  {:>17}",
             row.validators,
             row.sealed.label(),
             row.median,
             row.lowest,
             row.highest,
             percent(row.cost_vs_off),
-            percent(row.cost_vs_plain)
+            percent(row.cost_vs_plain),
+            row.cpu_micros
+                .map_or("-".to_string(), |micros| format!("{micros:.2}")),
+            percent(row.cpu_cost_vs_plain)
         );
     }
 }
@@ -376,6 +445,7 @@ async fn measure(
     let mut latencies = Vec::new();
     let mut seen_height = chain.state().height;
     let start = Instant::now();
+    let cpu_at_start = process_cpu_seconds();
     let mut queue = batches.into_iter();
     let mut next = queue.next();
     let target = start_entries + entries as u64;
@@ -425,6 +495,9 @@ async fn measure(
         }
     }
     let seconds = start.elapsed().as_secs_f64();
+    let cpu_seconds = process_cpu_seconds()
+        .zip(cpu_at_start)
+        .map(|(end, start)| end - start);
     Ok(Run {
         validators,
         sealed,
@@ -432,6 +505,7 @@ async fn measure(
         sealed_entries: serial as u64,
         entries: chain.state().log.len() - start_entries,
         seconds,
+        cpu_seconds,
         latencies_ms: latencies,
     })
 }
@@ -539,7 +613,33 @@ mod tests {
             sealed_entries: 0,
             entries: entries_per_second * 2,
             seconds: 2.0,
+            // The same CPU time for every run: per entry, 2000 / rate microseconds.
+            cpu_seconds: Some(0.004),
             latencies_ms: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn cpu_times_are_read_from_proc_stat_lines() {
+        // A command name with a space and a parenthesis; utime 250, stime 50 ticks.
+        let line = "4242 (tally (x) y) R 1 4242 4242 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 9 0";
+        assert_eq!(parse_cpu_seconds(line), Some(3.0));
+        assert_eq!(parse_cpu_seconds("4242 (tally) R 1 2"), None);
+        assert_eq!(parse_cpu_seconds("no command name"), None);
+        if cfg!(target_os = "linux") {
+            // Spinning uses CPU time, which the process's line shows within a few ticks.
+            let before = process_cpu_seconds().expect("Linux reports CPU times");
+            let started = Instant::now();
+            let mut spin = 0u64;
+            while process_cpu_seconds().unwrap() <= before {
+                for _ in 0..100_000 {
+                    spin = std::hint::black_box(spin.wrapping_add(1));
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "CPU time did not grow from {before} s"
+                );
+            }
         }
     }
 
@@ -596,5 +696,15 @@ mod tests {
         assert!(close(rows[2].cost_vs_plain, (1.0 - 76.0 / 85.0) * 100.0));
         // Baselines come from the same chain size only.
         assert_eq!((rows[3].cost_vs_off, rows[3].cost_vs_plain), (None, None));
+        // CPU per entry: 2000 / rate microseconds; the sealed median against plain text's.
+        assert!(close(rows[1].cpu_micros, 2000.0 / 85.0));
+        assert!(close(
+            rows[2].cpu_cost_vs_plain,
+            ((2000.0 / 76.0) / (2000.0 / 85.0) - 1.0) * 100.0
+        ));
+        assert_eq!(
+            (rows[0].cpu_cost_vs_plain, rows[3].cpu_cost_vs_plain),
+            (None, None)
+        );
     }
 }

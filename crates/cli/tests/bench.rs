@@ -67,7 +67,9 @@ fn repeated_runs_are_summarised_with_the_cost_of_customer_fields() {
         .lines()
         .find(|line| line.contains("orders"))
         .unwrap_or_else(|| panic!("a summary row for orders: {table}"));
-    assert_eq!(orders.matches('%').count(), 2, "{orders}");
+    // Cost against no customer data and against plain text, in entries/s and in CPU time.
+    assert_eq!(orders.matches('%').count(), 3, "{orders}");
+    assert!(table.contains("cpu us/entry"), "{table}");
 
     let refused = run(
         tally().args(["bench", "--repeat", "0"]),

@@ -460,7 +460,18 @@ fn devnet_survives_kill_and_restart() {
         describe(&output)
     );
 
-    // Phase 4: finance closes November; the closing trial balance holds every entry.
+    // Phase 4: finance closes November; the closing trial balance holds every entry. Finance
+    // signs the trial balance node 1 reports, which the chain refuses if node 1 had not yet
+    // committed every entry: wait until every node holds the highest block any of them has.
+    let highest = devnet
+        .statuses()
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .map(|status| status.height)
+        .max()
+        .expect("the nodes run");
+    devnet.wait_all_height(highest, Duration::from_secs(30));
     let expected = expected_trial_balance(&committed);
     let output = run(
         tally()

@@ -807,14 +807,7 @@ fn bad_input_is_refused_and_changes_nothing() {
 
     // --- Nothing changed, and every node still runs -----------------------------------------
     // Give any wrongly admitted transaction a few blocks to be committed before checking.
-    let now = devnet
-        .statuses()
-        .unwrap()
-        .into_iter()
-        .flatten()
-        .map(|status| status.height)
-        .max()
-        .unwrap();
+    let now = devnet.highest_height();
     let statuses = devnet.wait_all_height(now + 3, Duration::from_secs(30));
     for (status, name) in statuses.iter().flatten().zip(NAMES) {
         assert_eq!(status.entries, baseline.entries, "{name}: entries changed");

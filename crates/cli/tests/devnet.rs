@@ -258,14 +258,7 @@ fn devnet_survives_kill_and_restart() {
     submit_all(&mut devnet, &jobs);
     committed.extend(jobs.into_iter().map(|(_, entry)| entry));
     devnet.wait_all_entries(committed.len() as u64, Duration::from_secs(30));
-    let target = devnet
-        .statuses()
-        .unwrap()
-        .into_iter()
-        .flatten()
-        .map(|status| status.height)
-        .max()
-        .unwrap();
+    let target = devnet.highest_height();
     devnet.start_node(SECOND);
     wait_caught_up(&mut devnet, SECOND, target, committed.len() as u64);
     eprintln!("second kill and restart done after {:?}", started.elapsed());
@@ -463,14 +456,7 @@ fn devnet_survives_kill_and_restart() {
     // Phase 4: finance closes November; the closing trial balance holds every entry. Finance
     // signs the trial balance node 1 reports, which the chain refuses if node 1 had not yet
     // committed every entry: wait until every node holds the highest block any of them has.
-    let highest = devnet
-        .statuses()
-        .unwrap()
-        .into_iter()
-        .flatten()
-        .map(|status| status.height)
-        .max()
-        .expect("the nodes run");
+    let highest = devnet.highest_height();
     devnet.wait_all_height(highest, Duration::from_secs(30));
     let expected = expected_trial_balance(&committed);
     let output = run(

@@ -217,67 +217,68 @@ impl TwoTier {
         path
     }
 
-    /// `tally contract call` of `call` (JSON) signed by `enterprise`'s trader at its own node.
-    fn call(&mut self, enterprise: usize, call: &str) -> Output {
+    /// `tally contract call` of `call` (JSON) signed by `enterprise`'s member `key` (its
+    /// `consortium-trader` for trades, `consortium-admin` for governance) at its own node.
+    fn call_as(&mut self, enterprise: usize, key: &str, call: &str) -> Output {
         let path = self.write("call", call);
         run(
             tally()
                 .args(["contract", "call", "--node"])
                 .arg(self.api(enterprise))
                 .arg("--key")
-                .arg(self.key(enterprise, "consortium-trader"))
+                .arg(self.key(enterprise, key))
                 .arg(path),
             Duration::from_secs(45),
         )
+    }
+
+    /// [`TwoTier::call_as`] signed by `enterprise`'s trader.
+    fn call(&mut self, enterprise: usize, call: &str) -> Output {
+        self.call_as(enterprise, "consortium-trader", call)
+    }
+
+    /// [`TwoTier::call_as`] signed by `enterprise`'s consortium admin (governance).
+    fn govern(&mut self, enterprise: usize, call: &str) -> Output {
+        self.call_as(enterprise, "consortium-admin", call)
+    }
+
+    /// Asserts `output` says `what` was committed, signed by `enterprise`.
+    fn assert_committed(output: &Output, enterprise: usize, what: &str) {
+        assert!(
+            output.status.success()
+                && stdout_of(output).starts_with(&format!("{what} committed at height ")),
+            "{what} signed by {}: {}",
+            ENTERPRISES[enterprise],
+            describe(output)
+        );
     }
 
     /// As [`TwoTier::call`], and asserts the call was committed.
     fn call_ok(&mut self, enterprise: usize, call: &str, what: &str) {
         let output = self.call(enterprise, call);
-        assert!(
-            output.status.success()
-                && stdout_of(&output).starts_with(&format!("{what} committed at height ")),
-            "{what} signed by {}: {}",
-            ENTERPRISES[enterprise],
-            describe(&output)
-        );
-    }
-
-    /// `tally contract call` of a governance `call` (JSON) signed by `enterprise`'s consortium
-    /// admin at its own node.
-    fn govern(&mut self, enterprise: usize, call: &str) -> Output {
-        let path = self.write("governance", call);
-        run(
-            tally()
-                .args(["contract", "call", "--node"])
-                .arg(self.api(enterprise))
-                .arg("--key")
-                .arg(self.key(enterprise, "consortium-admin"))
-                .arg(path),
-            Duration::from_secs(45),
-        )
+        Self::assert_committed(&output, enterprise, what);
     }
 
     /// As [`TwoTier::govern`], and asserts the call was committed.
     fn govern_ok(&mut self, enterprise: usize, call: &str, what: &str) {
         let output = self.govern(enterprise, call);
-        assert!(
-            output.status.success()
-                && stdout_of(&output).starts_with(&format!("{what} committed at height ")),
-            "{what} signed by {}: {}",
-            ENTERPRISES[enterprise],
-            describe(&output)
-        );
+        Self::assert_committed(&output, enterprise, what);
     }
 
-    /// The consortium chain's status at `enterprise`'s node.
-    fn consortium_status(&self, enterprise: usize) -> Result<StatusJson, String> {
+    /// An HTTP client holding a consortium token of `enterprise`'s consortium admin.
+    fn consortium_http(&self, enterprise: usize) -> Http {
         let mut http = Http::new();
         let key = tally_identity::SecretKey::read_file(&self.key(enterprise, "consortium-admin"))
             .expect("member key");
         http.set_token(Some(
             tally_node::auth::mint(&key, "consortium", 60 * 60 * 1000).expect("a token"),
         ));
+        http
+    }
+
+    /// The consortium chain's status at `enterprise`'s node, asked with `http`
+    /// ([`TwoTier::consortium_http`]).
+    fn consortium_status(&self, http: &Http, enterprise: usize) -> Result<StatusJson, String> {
         let reply = http.get(&format!(
             "{}/v1/chains/consortium/status",
             self.api(enterprise)
@@ -598,12 +599,7 @@ fn a_trade_between_node_processes_is_booked_on_both_sides_and_anchors_are_checke
     );
 
     // Every enterprise anchors its private chain's head on the consortium chain.
-    let mut http = Http::new();
-    let key = tally_identity::SecretKey::read_file(&topology.key(MERCHANT, "consortium-admin"))
-        .expect("member key");
-    http.set_token(Some(
-        tally_node::auth::mint(&key, "consortium", 60 * 60 * 1000).expect("a token"),
-    ));
+    let http = topology.consortium_http(MERCHANT);
     let url = format!("{}/v1/chains/consortium/anchors", topology.api(MERCHANT));
     let anchored = wait_for(
         "every enterprise to anchor its private chain",
@@ -734,9 +730,10 @@ fn an_enterprise_removed_by_governance_stops_counting_at_the_next_epoch() {
     for enterprise in 0..ENTERPRISES.len() {
         topology.start(enterprise);
     }
+    let http = topology.consortium_http(MERCHANT);
     let status = wait_for("the consortium to start", Duration::from_secs(60), || {
         topology.check_alive();
-        let status = topology.consortium_status(MERCHANT)?;
+        let status = topology.consortium_status(&http, MERCHANT)?;
         if status.height >= 2 {
             Ok(status)
         } else {
@@ -789,7 +786,7 @@ fn an_enterprise_removed_by_governance_stops_counting_at_the_next_epoch() {
         Duration::from_secs(60),
         || {
             topology.check_alive();
-            let status = topology.consortium_status(MERCHANT)?;
+            let status = topology.consortium_status(&http, MERCHANT)?;
             if names(&status) == ["marketplace", "merchant", "supplier"] {
                 Ok(status)
             } else {
@@ -803,7 +800,7 @@ fn an_enterprise_removed_by_governance_stops_counting_at_the_next_epoch() {
         Duration::from_secs(60),
         || {
             topology.check_alive();
-            let status = topology.consortium_status(MERCHANT)?;
+            let status = topology.consortium_status(&http, MERCHANT)?;
             (status.epoch > removed.epoch)
                 .then_some(())
                 .ok_or_else(|| format!("epoch {}", status.epoch))
@@ -815,9 +812,9 @@ fn an_enterprise_removed_by_governance_stops_counting_at_the_next_epoch() {
     topology.kill(MARKETPLACE);
     // A block in flight when the marketplace stopped may still land.
     std::thread::sleep(Duration::from_secs(3));
-    let stalled = topology.consortium_status(MERCHANT).unwrap().height;
+    let stalled = topology.consortium_status(&http, MERCHANT).unwrap().height;
     std::thread::sleep(Duration::from_secs(6));
-    let still = topology.consortium_status(MERCHANT).unwrap().height;
+    let still = topology.consortium_status(&http, MERCHANT).unwrap().height;
     assert_eq!(
         still, stalled,
         "the consortium moved from {stalled} to {still} with only merchant, supplier and the removed carrier voting"
@@ -831,7 +828,7 @@ fn an_enterprise_removed_by_governance_stops_counting_at_the_next_epoch() {
         Duration::from_secs(90),
         || {
             topology.check_alive();
-            let height = topology.consortium_status(MERCHANT)?.height;
+            let height = topology.consortium_status(&http, MERCHANT)?.height;
             (height >= still + 3)
                 .then_some(())
                 .ok_or_else(|| format!("height {height}"))

@@ -530,6 +530,17 @@ impl Devnet {
             .collect()
     }
 
+    /// The highest height any running node reports.
+    pub fn highest_height(&self) -> u64 {
+        self.statuses()
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .map(|status| status.height)
+            .max()
+            .expect("a node runs")
+    }
+
     /// Waits until every running node reports at least `height`.
     pub fn wait_all_height(&mut self, height: u64, timeout: Duration) -> Vec<Option<StatusJson>> {
         let what = format!("every running node at height >= {height}");

@@ -570,17 +570,7 @@ impl EntryDraft {
             Sealed::Fields(fields) => check_sealed_fields(fields)?,
             Sealed::Groups(groups) => check_sealed_groups(groups)?,
         }
-        // Each sealing (a field, or a group) by its first name, category and epoch; checked
-        // without collecting, as every entry of a batch of orders passes here on every validator.
-        let sealings: &mut dyn Iterator<Item = (&FieldName, &Category, u32)> = match &self.sealed {
-            Sealed::Fields(fields) => &mut fields
-                .iter()
-                .map(|field| (&field.name, &field.category, field.epoch)),
-            Sealed::Groups(groups) => &mut groups
-                .iter()
-                .filter_map(|group| Some((group.names.first()?, &group.category, group.epoch))),
-        };
-        for (name, category, epoch) in sealings {
+        for (name, category, epoch) in self.sealed.sealings() {
             let keyed = |key: &SealKey| &key.category == category && key.epoch == epoch;
             if !self.seal_keys.iter().any(keyed) {
                 return Err(EntryError::MissingSealKey {

@@ -415,35 +415,24 @@ impl Sealed {
         }
     }
 
-    /// Every sealed field's name, category and epoch, in order.
-    pub fn names(&self) -> Vec<(FieldName, Category, u32)> {
-        match self {
-            Sealed::Fields(fields) => fields
-                .iter()
-                .map(|field| (field.name, field.category, field.epoch))
-                .collect(),
-            Sealed::Groups(groups) => groups
-                .iter()
-                .flat_map(|group| {
-                    group
-                        .names
-                        .iter()
-                        .map(|name| (*name, group.category, group.epoch))
-                })
-                .collect(),
-        }
+    /// Each sealing (a field sealed alone, or a group) by its first field's name, its category
+    /// and its epoch.
+    pub fn sealings(&self) -> impl Iterator<Item = (&FieldName, &Category, u32)> {
+        let fields = self
+            .fields()
+            .iter()
+            .map(|field| (&field.name, &field.category, field.epoch));
+        let groups = self
+            .groups()
+            .iter()
+            .filter_map(|group| Some((group.names.first()?, &group.category, group.epoch)));
+        fields.chain(groups)
     }
 
     /// Whether a field is sealed under `category` and `epoch`.
     pub fn uses(&self, category: &Category, epoch: u32) -> bool {
-        match self {
-            Sealed::Fields(fields) => fields
-                .iter()
-                .any(|field| &field.category == category && field.epoch == epoch),
-            Sealed::Groups(groups) => groups
-                .iter()
-                .any(|group| &group.category == category && group.epoch == epoch),
-        }
+        self.sealings()
+            .any(|(_, used, used_epoch)| used == category && used_epoch == epoch)
     }
 
     /// The fields sealed one by one (none if the entry's are grouped).

@@ -120,45 +120,34 @@ fn short_bytes(fields: &[SealedField], category: &Category, epoch: u32) -> Vec<u
 
 /// Reads the short layout's byte string: every byte used, every name checked.
 fn parse_short(bytes: &[u8]) -> Result<Vec<SealedField>, String> {
-    let mut rest = bytes;
-    let mut take = |len: usize, what: &str| -> Result<&[u8], String> {
-        if rest.len() < len {
-            return Err(format!(
-                "short sealed fields end inside {what} ({len} bytes wanted, {} left)",
-                rest.len()
-            ));
-        }
-        let (head, tail) = rest.split_at(len);
-        rest = tail;
-        Ok(head)
+    let mut reader = Reader {
+        rest: bytes,
+        layout: "short sealed fields",
     };
-    let text = |bytes: &[u8], what: &str| -> Result<String, String> {
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| format!("short sealed fields: {what} is not UTF-8"))
-    };
-    let len = take(1, "the category's length")?[0] as usize;
-    let category = Category::new(&text(take(len, "the category")?, "the category")?)
-        .map_err(|error| error.to_string())?;
-    let epoch = u32::from_le_bytes(take(4, "the epoch")?.try_into().expect("4 bytes"));
-    let count = take(1, "the field count")?[0] as usize;
+    let len = reader.take(1, "the category's length")?[0] as usize;
+    let category =
+        Category::new(reader.text(len, "the category")?).map_err(|error| error.to_string())?;
+    let epoch = u32::from_le_bytes(reader.take(4, "the epoch")?.try_into().expect("4 bytes"));
+    let count = reader.take(1, "the field count")?[0] as usize;
     if count == 0 {
         return Err("short sealed fields hold no field".into());
     }
     let mut fields = Vec::with_capacity(count);
     for _ in 0..count {
-        let len = take(1, "a field name's length")?[0] as usize;
-        let name = FieldName::new(&text(take(len, "a field name")?, "a field name")?)
-            .map_err(|error| error.to_string())?;
-        let commitment: [u8; COMMITMENT_BYTES] = take(COMMITMENT_BYTES, "a commitment")?
+        let len = reader.take(1, "a field name's length")?[0] as usize;
+        let name =
+            FieldName::new(reader.text(len, "a field name")?).map_err(|error| error.to_string())?;
+        let commitment: [u8; COMMITMENT_BYTES] = reader
+            .take(COMMITMENT_BYTES, "a commitment")?
             .try_into()
             .expect("a commitment's length");
         let len = u16::from_le_bytes(
-            take(2, "a ciphertext's length")?
+            reader
+                .take(2, "a ciphertext's length")?
                 .try_into()
                 .expect("2 bytes"),
         );
-        let ciphertext = take(len as usize, "a ciphertext")?.to_vec();
+        let ciphertext = reader.take(len as usize, "a ciphertext")?.to_vec();
         fields.push(SealedField {
             name,
             category,
@@ -168,12 +157,7 @@ fn parse_short(bytes: &[u8]) -> Result<Vec<SealedField>, String> {
             ciphertext,
         });
     }
-    if !rest.is_empty() {
-        return Err(format!(
-            "short sealed fields have {} bytes past their end",
-            rest.len()
-        ));
-    }
+    reader.finish()?;
     Ok(fields)
 }
 
@@ -232,8 +216,8 @@ fn grouped_bytes(groups: &[SealedGroup]) -> Vec<u8> {
     bytes
 }
 
-/// A reader of a layout's byte string that fails, naming what it was reading, rather than read
-/// past its end.
+/// A reader of the short or grouped layout's byte string that fails, naming what it was
+/// reading, rather than read past its end.
 struct Reader<'a> {
     rest: &'a [u8],
     layout: &'static str,

@@ -354,56 +354,47 @@ fn answer(
 ) -> Result<SealedReadJson, ApiError> {
     let mut fields = Vec::with_capacity(record.fields.len());
     let mut groups: Vec<SealedGroupJson> = Vec::new();
+    // Which of the entry's groups the answer holds, so each is encoded once.
+    let mut answered: Vec<usize> = Vec::new();
     let mut grants = BTreeMap::new();
     for name in &record.fields {
-        let (category, epoch) =
-            match sealed {
-                Sealed::Fields(sealed) => {
-                    sealed
-                        .iter()
-                        .find(|field| &field.name == name)
-                        .map(|field| {
-                            fields.push(SealedFieldJson::from_field(field));
-                            (field.category, field.epoch)
-                        })
-                }
-                Sealed::Groups(sealed) => {
-                    match sealed.iter().find(|group| group.names.contains(name)) {
-                        // The group opens whole: a read that recorded part of it would log less
-                        // than the reader can decrypt.
-                        Some(group)
-                            if !group.names.iter().all(|name| record.fields.contains(name)) =>
-                        {
-                            let names: Vec<&str> =
-                                group.names.iter().map(FieldName::as_str).collect();
-                            return Err(ApiError::new(
-                                StatusCode::UNPROCESSABLE_ENTITY,
-                                "partial_group",
-                                format!(
-                                    "field '{name}' of entry '{}' is sealed together with {}: a group opens whole, so the read must name all of them",
-                                    record.entry,
-                                    names.join(", ")
-                                ),
-                            ));
-                        }
-                        Some(group) => {
-                            let json = SealedGroupJson::from_group(group);
-                            if !groups.contains(&json) {
-                                groups.push(json);
-                            }
-                            Some((group.category, group.epoch))
-                        }
-                        None => None,
-                    }
-                }
+        let (category, epoch) = if let Some(field) =
+            sealed.fields().iter().find(|field| &field.name == name)
+        {
+            fields.push(SealedFieldJson::from_field(field));
+            (field.category, field.epoch)
+        } else if let Some((index, group)) = sealed
+            .groups()
+            .iter()
+            .enumerate()
+            .find(|(_, group)| group.names.contains(name))
+        {
+            // The group opens whole: a read that recorded part of it would log less than the
+            // reader can decrypt.
+            if !group.names.iter().all(|name| record.fields.contains(name)) {
+                let names: Vec<&str> = group.names.iter().map(FieldName::as_str).collect();
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "partial_group",
+                    format!(
+                        "field '{name}' of entry '{}' is sealed together with {}: a group opens whole, so the read must name all of them",
+                        record.entry,
+                        names.join(", ")
+                    ),
+                ));
             }
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    format!("entry '{}' has no sealed field '{name}'", record.entry),
-                )
-            })?;
+            if !answered.contains(&index) {
+                answered.push(index);
+                groups.push(SealedGroupJson::from_group(group));
+            }
+            (group.category, group.epoch)
+        } else {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("entry '{}' has no sealed field '{name}'", record.entry),
+            ));
+        };
         if let std::collections::btree_map::Entry::Vacant(slot) = grants.entry((category, epoch)) {
             let grant = state
                 .sealing

@@ -391,33 +391,25 @@ impl ChainPeers {
         ChainPeers { verifier }
     }
 
-    /// Whether `key` is a validator of the latest epoch or the one before: the peers one chain's
-    /// messages may go to.
-    pub fn is_peer(&self, key: &ed25519::PublicKey) -> bool {
-        self.verifier
+    /// Runs `read` on the validators of the latest epoch and the one before: the peers one
+    /// chain's messages may go to.
+    fn with_peers<R>(&self, read: impl FnOnce(&Set<ed25519::PublicKey>) -> R) -> R {
+        let epochs = self
+            .verifier
             .epochs
             .read()
-            .expect("the epoch map is never poisoned")
-            .peers()
-            .all
-            .primary
-            .position(key)
-            .is_some()
+            .expect("the epoch map is never poisoned");
+        read(&epochs.peers().all.primary)
+    }
+
+    /// Whether `key` is a validator of the latest epoch or the one before.
+    pub fn is_peer(&self, key: &ed25519::PublicKey) -> bool {
+        self.with_peers(|peers| peers.position(key).is_some())
     }
 
     /// The validators of the latest epoch and the one before, without `me`.
     pub fn peers_except(&self, me: &ed25519::PublicKey) -> Vec<ed25519::PublicKey> {
-        self.verifier
-            .epochs
-            .read()
-            .expect("the epoch map is never poisoned")
-            .peers()
-            .all
-            .primary
-            .iter()
-            .filter(|key| *key != me)
-            .cloned()
-            .collect()
+        self.with_peers(|peers| peers.iter().filter(|key| *key != me).cloned().collect())
     }
 }
 

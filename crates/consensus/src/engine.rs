@@ -500,7 +500,12 @@ async fn run_epochs<E, B, S, R>(
                 Some(set) => {
                     let sweep = entered.is_none();
                     entered = Some(epoch);
-                    remove_past_journals(&context, &engines.prefix, epoch, sweep).await;
+                    // Off the way of the epoch's engine: the first entry's sweep may look at
+                    // thousands of partitions.
+                    let prefix = engines.prefix.clone();
+                    context.child("journals").spawn(move |context| async move {
+                        remove_past_journals(&context, &prefix, epoch, sweep).await;
+                    });
                     let subchannel = epoch;
                     let channels = (
                         vote_channels.register(subchannel).await,
